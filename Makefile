@@ -1,0 +1,64 @@
+# dangol: two commands.
+#   make run   install, load the demo program into var/dangol.db, serve http://127.0.0.1:8000
+#   make test  install, run the whole test suite (PostgreSQL tests too if DANGOL_TEST_POSTGRES_URL is set)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DATABASE_URL ?= sqlite:///var/dangol.db
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DANGOL := $(BIN)/dangol --database-url $(DATABASE_URL)
+
+.PHONY: run test install clean
+
+install: $(INSTALLED)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when the dependencies may have changed.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+run: $(INSTALLED)
+	$(DANGOL) init
+	$(DANGOL) demo
+	@token=$$($(DANGOL) keys create --program market --scope read --scope write --name "make run" --quiet) && \
+	  echo && echo "A read/write key for program market. In another terminal:" && echo && \
+	  echo "  export DANGOL_KEY=$$token" && \
+	  echo "  curl -s -H \"Authorization: Bearer \$$DANGOL_KEY\" 'http://$(HOST):$(PORT)/v1/programs/market/members?external_ref=customer-00001'" && \
+	  echo
+	$(DANGOL) serve --host $(HOST) --port $(PORT)
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var $(INSTALLED)
+
+# ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
+# PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
+.PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres
+
+bench-ingest: $(INSTALLED)
+	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
+
+bench-ingest-postgres: $(INSTALLED)
+	$(BIN)/python -m bench.ingest --db postgres $(BENCH_ARGS)
+
+bench-http: $(INSTALLED)
+	$(BIN)/python -m bench.http --db sqlite $(BENCH_ARGS)
+
+bench-http-postgres: $(INSTALLED)
+	$(BIN)/python -m bench.http --db postgres $(BENCH_ARGS)
+
+bench-reads: $(INSTALLED)
+	$(BIN)/python -m bench.reads --db sqlite $(BENCH_ARGS)
+
+bench-reads-postgres: $(INSTALLED)
+	$(BIN)/python -m bench.reads --db postgres $(BENCH_ARGS)
+
+bench: bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres

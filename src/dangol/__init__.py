@@ -1,0 +1,3 @@
+"""dangol: an open-source, verifiable loyalty points ledger."""
+
+__version__ = "0.1.0"

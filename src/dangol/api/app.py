@@ -1,0 +1,65 @@
+"""The HTTP API: `create_app(services)`, or `uvicorn --factory dangol.api.app:app_from_env`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from .. import __version__
+from ..service.container import Services
+from ..storage.database import DEFAULT_URL
+from .limits import BodySizeLimit
+from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from .routes import holds, ledger, members, ops, programs
+
+DESCRIPTION = """A verifiable loyalty-points ledger.
+
+Every call except `/healthz`, `/readyz` and this document needs an API key. Every POST needs an
+`Idempotency-Key` header. Errors are RFC 9457 `application/problem+json` documents whose `type`
+identifies the error. See docs/api.md for the details."""
+
+
+def create_app(services: Services, *, dispose_on_shutdown: bool = False) -> FastAPI:
+    """The API on `services`, which stay the caller's unless `dispose_on_shutdown`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if dispose_on_shutdown:
+            services.db.dispose()
+
+    app = FastAPI(title="dangol", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.services = services
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router):
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with problems declared as application/problem+json."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory`: the database named by DANGOL_DATABASE_URL, migrated."""
+    services = Services.open(os.environ.get("DANGOL_DATABASE_URL", DEFAULT_URL))
+    return create_app(services, dispose_on_shutdown=True)

@@ -1,0 +1,72 @@
+"""Programs and their API keys (admin key only, except reading one's own program)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ...domain import EarnRate, ProgramPolicy
+from ...service import receipts
+from ...service.programs import ADMIN_SCOPE, Scope
+from ..auth import AdminKey, AuthenticatedRoute, ReadKey
+from ..deps import ProgramIdPath, ServicesDep
+from ..idempotency import IdempotencyKey, StoredResponses
+from ..problems import ApiProblem, problem_responses
+from ..schemas import ApiKeyIn, ApiKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut
+
+router = APIRouter(prefix="/v1/programs", tags=["programs"], route_class=AuthenticatedRoute)
+
+
+def _policy(policy: PolicyIn) -> ProgramPolicy:
+    return ProgramPolicy(
+        lot_validity_days=policy.lot_validity_days, min_redemption=policy.min_redemption,
+        allow_negative_balance=policy.allow_negative_balance, allow_transfers=policy.allow_transfers,
+        hold_timeout_seconds=policy.hold_timeout_seconds,
+        earn_rate=EarnRate(policy.earn_rate.points, policy.earn_rate.per_minor_units), rounding=policy.rounding)
+
+
+@router.post("", status_code=201, response_model=ProgramOut, summary="Create a program",
+             responses=problem_responses(400, 401, 403, 409, 413, 422))
+def create_program(key: AdminKey, services: ServicesDep, body: ProgramIn,
+                   idempotency_key: IdempotencyKey) -> JSONResponse:
+    program = services.programs.create_program(body.id, body.name, body.currency, _policy(body.policy),
+                                               idempotency_key=idempotency_key)
+    return JSONResponse(program, status_code=201, headers={"Location": f"/v1/programs/{program['id']}"})
+
+
+@router.get("", response_model=ProgramList, summary="List programs",
+            responses=problem_responses(401, 403))
+def list_programs(key: AdminKey, services: ServicesDep) -> JSONResponse:
+    return JSONResponse({"items": [receipts.program_json(p) for p in services.programs.list_programs()]})
+
+
+@router.get("/{program_id}", response_model=ProgramOut, summary="Read a program",
+            responses=problem_responses(401, 403, 404, 422))
+def get_program(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
+    return JSONResponse(receipts.program_json(services.programs.get_program(program_id)))
+
+
+@router.post("/{program_id}/api-keys", status_code=201, response_model=ApiKeyOut,
+             summary="Create a program API key",
+             description="The token is returned once and stored only hashed. Replaying the request with "
+                         "the same Idempotency-Key does not show the token again: it gets a 409 problem "
+                         "`api-key-already-issued` naming the key that request created.",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+def create_api_key(key: AdminKey, services: ServicesDep, program_id: ProgramIdPath, body: ApiKeyIn,
+                   idempotency_key: IdempotencyKey) -> JSONResponse:
+    scopes = sorted(set(body.scopes))
+    request = {"create_api_key": {"program_id": program_id, "scopes": scopes, "name": body.name}}
+    # The admin idempotency scope is the one create_program uses: a key is for one request.
+    stored = StoredResponses(services, ADMIN_SCOPE)
+    previous = stored.replay(idempotency_key, request)
+    if previous is None:
+        api_key, token = services.programs.create_api_key(program_id, {Scope(s) for s in scopes}, body.name)
+        created = {"id": api_key.id, "program_id": program_id, "scopes": scopes, "name": api_key.name}
+        previous = stored.remember(idempotency_key, request, {"api_key": created})
+        if previous is None:
+            return JSONResponse({**created, "token": token}, status_code=201)
+        # A concurrent request with this key won: this key must not stay usable unseen.
+        services.programs.revoke_api_key(api_key.id)
+    raise ApiProblem("api-key-already-issued", "This Idempotency-Key already created an API key", 409,
+                     "API key tokens are shown only once; create another key with a new Idempotency-Key",
+                     extensions={"key_id": previous["api_key"]["id"]})

@@ -1,0 +1,1 @@
+"""The `dangol` command-line tool (Typer + Rich). See docs/cli.md."""

@@ -1,0 +1,46 @@
+"""The `dangol` command: its global options and its commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..storage.database import DEFAULT_URL
+from . import keys, programs
+from .balance import balance
+from .check import check
+from .context import CliState
+from .demo import demo
+from .errors import DangolGroup
+from .expire import expire
+from .importing import import_events
+from .serve import serve
+from .setup import init
+
+app = typer.Typer(
+    name="dangol", cls=DangolGroup, no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="dangol: a verifiable loyalty-points ledger. See docs/cli.md.",
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[str, typer.Option(
+        "--database-url", envvar="DANGOL_DATABASE_URL",
+        help="sqlite:///path/to/file.db or postgresql://user@host/db.")] = DEFAULT_URL,
+) -> None:
+    ctx.obj = CliState(database_url)
+
+
+app.command()(init)
+app.command()(serve)
+app.command()(demo)
+app.command("import")(import_events)
+app.command()(expire)
+app.command()(balance)
+app.command()(check)
+app.add_typer(programs.app, name="programs")
+app.add_typer(keys.app, name="keys")

@@ -1,0 +1,69 @@
+"""`dangol programs`: create and list loyalty programs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..domain import EarnRate, ProgramPolicy
+from .context import state
+from .output import number, out, print_json
+
+app = typer.Typer(help="Create and list programs.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    program_id: Annotated[str, typer.Argument(metavar="ID", help="Program id: lowercase letters, digits, dashes.",
+                                              show_default=False)],
+    name: Annotated[str, typer.Option(help="Display name.", show_default=False)],
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of purchases.", show_default=False)],
+    earn_points: Annotated[int, typer.Option(help="Points earned per --earn-per minor units of money.")] = 0,
+    earn_per: Annotated[int, typer.Option(help="Minor units of money per --earn-points points.")] = 100,
+    validity_days: Annotated[int, typer.Option(help="Days earned points stay valid.")] = 365,
+    min_redemption: Annotated[int, typer.Option(help="Smallest redemption or hold, in points.")] = 1_000,
+    hold_timeout: Annotated[int, typer.Option(help="Seconds a hold lasts unless captured.")] = 900,
+    allow_transfers: Annotated[bool, typer.Option("--allow-transfers", help="Let members send points.")] = False,
+    allow_negative_balance: Annotated[bool, typer.Option(
+        "--allow-negative-balance", help="Let refund clawbacks overdraw a member.")] = False,
+) -> None:
+    """Create a program (5% of KRW spend: --currency KRW --earn-points 5 --earn-per 100)."""
+    policy = ProgramPolicy(lot_validity_days=validity_days, min_redemption=min_redemption,
+                           allow_negative_balance=allow_negative_balance, allow_transfers=allow_transfers,
+                           hold_timeout_seconds=hold_timeout, earn_rate=EarnRate(earn_points, earn_per))
+    services = state(ctx).open()
+    try:
+        program = services.programs.create_program(program_id, name, currency, policy)
+    finally:
+        services.db.dispose()
+    out.print(f"Created program {program['id']} ({program['name']}, {program['currency']}).", markup=False)
+
+
+@app.command("list")
+def list_programs(ctx: typer.Context,
+                  as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the programs."""
+    from ..service.receipts import program_json
+
+    services = state(ctx).open()
+    try:
+        programs = services.programs.list_programs()
+    finally:
+        services.db.dispose()
+    if as_json:
+        print_json([program_json(p) for p in programs])
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    for column in ("currency", "earns", "days valid", "min. redeem", "gifts"):
+        table.add_column(column, no_wrap=True)
+    for p in programs:
+        rate = p.policy.earn_rate
+        table.add_row(p.id, p.name, p.currency, f"{rate.points}/{number(rate.per_minor_units)}",
+                      str(p.policy.lot_validity_days), number(p.policy.min_redemption),
+                      "yes" if p.policy.allow_transfers else "no")
+    out.print(table)

@@ -1,0 +1,34 @@
+"""Everything an adapter needs, wired once: the database, the clock and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..domain.clock import Clock, SystemClock
+from ..storage.database import Database
+from ..storage.migrate import upgrade
+from .check import LedgerCheck
+from .expiry import ExpiryJob
+from .ledger import LedgerService
+from .programs import ProgramService
+from .reads import LedgerReader
+
+
+@dataclass
+class Services:
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        self.ledger = LedgerService(self.db, self.clock)
+        self.reader = LedgerReader(self.db, self.clock)
+        self.programs = ProgramService(self.db, self.clock)
+        self.expiry = ExpiryJob(self.db, self.clock)
+        self.check = LedgerCheck(self.db)
+
+    @classmethod
+    def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:
+        db = Database(url)
+        if migrate:
+            upgrade(db)
+        return cls(db, clock or SystemClock())

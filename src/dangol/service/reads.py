@@ -1,0 +1,160 @@
+"""The read side: balances, lots and history, as of now. Reads never take the write lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+
+from sqlalchemy import select, union_all
+
+from ..domain import MemberLedger
+from ..domain.clock import Clock, SystemClock
+from ..domain.errors import InvalidRequest, ProgramMismatch, UnknownHold, UnknownMember
+from ..storage import tables as t
+from ..storage.database import Database
+from ..storage.ledger_repository import LedgerRepository, lot_from_row
+from . import receipts
+
+EXPIRING_WINDOW = timedelta(days=30)
+MAX_PAGE = 200
+
+
+class _Scratch:
+    """Ids for a ledger settled in memory only, to show what is due without writing it."""
+
+    def __init__(self) -> None:
+        self._counter = count(-1, -1)
+
+    def next_id(self, kind: str) -> int:
+        return next(self._counter)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class LedgerReader:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    def member(self, program_id: str, member_id: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return receipts.member_json(self._ledger(LedgerRepository(conn), program_id, member_id).member)
+
+    def member_by_ref(self, program_id: str, external_ref: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            member = LedgerRepository(conn).find_member_by_ref(program_id, external_ref)
+        if member is None:
+            raise UnknownMember(f"no member with reference {external_ref!r} in program {program_id}")
+        return receipts.member_json(member)
+
+    def balance(self, program_id: str, member_id: str, at: datetime | None = None) -> dict[str, Any]:
+        """Balances as of `at` (now): lots past their expiry and timed-out holds count as
+        gone even before the expiry job has written it down, exactly as the next write would."""
+        at = at or self.clock.now()
+        with self.db.read() as conn:
+            ledger = self._ledger(LedgerRepository(conn), program_id, member_id, lots=True)
+        ledger.settle(at, _Scratch())
+        horizon = at + EXPIRING_WINDOW
+        expiring = sorted((lot for lot in ledger.spendable_lots(at) if lot.expires_at <= horizon),
+                          key=lambda lot: lot.expires_at)
+        balances = ledger.balances
+        return {
+            "member_id": member_id, "as_of": receipts.iso(at),
+            "available": max(0, balances.available), "pending": balances.pending, "held": balances.held,
+            "debt": balances.debt,
+            "expiring_soon": {
+                "within_days": EXPIRING_WINDOW.days, "points": sum(lot.remaining for lot in expiring),
+                "next_expiry": receipts.iso(expiring[0].expires_at) if expiring else None,
+            },
+        }
+
+    def lots(self, program_id: str, member_id: str, *, include_spent: bool = False,
+             cursor: str | None = None, limit: int = 50) -> Page:
+        limit = _limit(limit)
+        after = _cursor(cursor)
+        with self.db.read() as conn:
+            repo = LedgerRepository(conn)
+            self._ledger(repo, program_id, member_id)
+            query = select(t.lots).where(t.lots.c.member_id == member_id)
+            if not include_spent:
+                query = query.where(t.lots.c.remaining > 0)
+            if after is not None:
+                query = query.where(t.lots.c.id > after)
+            rows = conn.execute(query.order_by(t.lots.c.id).limit(limit + 1)).mappings().all()
+        items = [receipts.lot_json(lot_from_row(row)) for row in rows[:limit]]
+        return Page(items, str(rows[limit - 1]["id"]) if len(rows) > limit else None)  # type: ignore[misc]
+
+    def history(self, program_id: str, member_id: str, *, cursor: str | None = None, limit: int = 20) -> Page:
+        """Transactions that touched the member, newest first."""
+        limit = _limit(limit)
+        before = _cursor(cursor)
+        txn = t.transactions
+        with self.db.read() as conn:
+            self._ledger(LedgerRepository(conn), program_id, member_id)
+            parts = []
+            for column in (txn.c.member_id, txn.c.counterparty_id):
+                part = select(txn).where(column == member_id)
+                if before is not None:
+                    part = part.where(txn.c.id < before)
+                parts.append(part.order_by(txn.c.id.desc()).limit(limit + 1).subquery().select())
+            merged = union_all(*parts).subquery()
+            rows = conn.execute(select(merged).order_by(merged.c.id.desc()).limit(limit + 1)).mappings().all()
+            ids = [row["id"] for row in rows[:limit]]
+            postings: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+            if ids:
+                for p in conn.execute(select(t.postings).where(t.postings.c.transaction_id.in_(ids))
+                                      .order_by(t.postings.c.transaction_id, t.postings.c.line)).mappings():
+                    postings[p["transaction_id"]].append(
+                        {"account": p["account"], "member_id": p["member_id"], "amount": p["amount"]})
+        items = []
+        for row in rows[:limit]:
+            lines = postings[row["id"]]
+            items.append({
+                "id": row["id"], "kind": row["kind"], "points": row["points"],
+                "change": sum(p["amount"] for p in lines if p["member_id"] == member_id and p["account"] == "available"),
+                "occurred_at": receipts.iso(row["occurred_at"]), "recorded_at": receipts.iso(row["recorded_at"]),
+                "order_ref": row["order_ref"],
+                "money": {"amount": row["amount_minor"], "currency": row["currency"]} if row["currency"] else None,
+                "reason": row["reason"], "hold_id": row["hold_id"], "counterparty_id": row["counterparty_id"],
+                "postings": lines,
+            })
+        return Page(items, str(rows[limit - 1]["id"]) if len(rows) > limit else None)
+
+    def hold(self, program_id: str, hold_id: int) -> dict[str, Any]:
+        with self.db.read() as conn:
+            hold = LedgerRepository(conn).hold(hold_id)
+        if hold is None or hold.program_id != program_id:
+            raise UnknownHold(f"no hold {hold_id} in program {program_id}")
+        return receipts.hold_json(hold)
+
+    @staticmethod
+    def _ledger(repo: LedgerRepository, program_id: str, member_id: str, lots: bool = False) -> MemberLedger:
+        program = repo.get_program(program_id)
+        ledger = repo.load_ledgers(program, [member_id], with_lots={member_id} if lots else None,
+                                   lock=False).get(member_id)
+        if ledger is None:
+            member = repo.find_member(member_id)
+            if member is not None:
+                raise ProgramMismatch(f"member {member_id} belongs to another program")
+            raise UnknownMember(f"no member {member_id!r} in program {program_id}")
+        return ledger
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _cursor(cursor: str | None) -> int | None:
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise InvalidRequest("invalid cursor")
+    return int(cursor)

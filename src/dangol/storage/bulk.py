@@ -1,0 +1,69 @@
+"""Multi-row writes, as fast as each engine allows.
+
+The ledger's write path inserts several rows per event; SQLAlchemy's per-row parameter
+processing would cost more than the database does, so these statements go straight to
+the driver with plain tuples (timestamps already as integer microseconds):
+- SQLite: `executemany`, which runs in C inside the sqlite3 module;
+- PostgreSQL: `COPY … FROM STDIN` for inserts, and one `UPDATE … FROM unnest(arrays)`
+  for updates, instead of a statement per row.
+Both run inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, SmallInteger, String, Table, Text
+
+from .types import Timestamp
+
+
+def placeholders(conn: Connection, count: int) -> str:
+    return ", ".join([_mark(conn)] * count)
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders(conn, len(columns))})"
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def update_rows(conn: Connection, table: Table, columns: Sequence[str], key: str,
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """Each row is the new values of `columns` followed by the `key` value."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        names = [*columns, key]
+        arrays = ", ".join(f"%s::{_pg_type(table, name)}[]" for name in names)
+        assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+        sql = (f"UPDATE {table.name} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) "
+               f"WHERE t.{key} = v.{key}")
+        conn.exec_driver_sql(sql, tuple(list(values) for values in zip(*rows)))
+        return
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    conn.exec_driver_sql(f"UPDATE {table.name} SET {assignments} WHERE {key} = ?", list(rows))
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _pg_type(table: Table, column: str) -> str:
+    column_type = table.c[column].type
+    if isinstance(column_type, Timestamp):
+        return "bigint"
+    if isinstance(column_type, Boolean):
+        return "boolean"
+    if isinstance(column_type, (BigInteger, Integer, SmallInteger)):
+        return "bigint"
+    if isinstance(column_type, (String, Text)):
+        return "text"
+    raise TypeError(f"no array type for {table.name}.{column}")

@@ -1,0 +1,180 @@
+"""The schema. Every change to it goes through an Alembic migration
+(`src/dangol/storage/migrations`); a test checks the two agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, Sequence, SmallInteger,
+    String, Table, Text, UniqueConstraint, text,
+)
+
+from .types import Timestamp
+
+# On SQLite only a column declared exactly INTEGER PRIMARY KEY is the table's rowid;
+# BIGINT would cost a second B-tree on every insert.
+RowId = BigInteger().with_variant(Integer, "sqlite")
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# Ids of ledger rows are allocated in blocks by the service (see ids.py): from these
+# sequences on PostgreSQL, under the database write lock on SQLite.
+transaction_ids = Sequence("transaction_id_seq", metadata=metadata)
+lot_ids = Sequence("lot_id_seq", metadata=metadata)
+hold_ids = Sequence("hold_id_seq", metadata=metadata)
+
+programs = Table(
+    "programs", metadata,
+    Column("id", String(63), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("lot_validity_days", Integer, nullable=False),
+    Column("min_redemption", BigInteger, nullable=False),
+    Column("allow_negative_balance", Boolean, nullable=False),
+    Column("allow_transfers", Boolean, nullable=False),
+    Column("hold_timeout_seconds", Integer, nullable=False),
+    Column("earn_rate_points", BigInteger, nullable=False),
+    Column("earn_rate_per_minor_units", BigInteger, nullable=False),
+    Column("rounding", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+members = Table(
+    "members", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("program_id", String(63), ForeignKey("programs.id"), nullable=False),
+    Column("external_ref", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("enrolled_at", Timestamp, nullable=False),
+    # Cached balances: a `dangol check` recomputes them from postings and lots.
+    Column("available", BigInteger, nullable=False, server_default="0"),
+    Column("pending", BigInteger, nullable=False, server_default="0"),
+    Column("held", BigInteger, nullable=False, server_default="0"),
+    Column("debt", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("program_id", "external_ref"),
+)
+
+transactions = Table(
+    "transactions", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=False),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("order_ref", String(200)),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("reason", String(500)),
+    Column("hold_id", BigInteger),
+    Column("counterparty_id", String(40)),
+    Index("ix_transactions_member_id_id", "member_id", "id"),
+    # No index on order_ref: a refund finds the order among the member's own transactions
+    # through the member index, and every earn is spared an index insert.
+    Index("ix_transactions_counterparty_id_id", "counterparty_id", "id",
+          sqlite_where=text("counterparty_id IS NOT NULL"), postgresql_where=text("counterparty_id IS NOT NULL")),
+)
+
+postings = Table(
+    "postings", metadata,
+    Column("transaction_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", SmallInteger, primary_key=True, autoincrement=False),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40)),
+    Column("account", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+lots = Table(
+    "lots", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=False),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("transaction_id", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("earned_at", Timestamp, nullable=False),
+    Column("available_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("released", Boolean, nullable=False),
+    Column("order_ref", String(200)),
+    # Only lots that still hold points are ever looked up, so only they are indexed.
+    Index("ix_lots_member_id_open", "member_id",
+          sqlite_where=text("remaining > 0"), postgresql_where=text("remaining > 0")),
+    Index("ix_lots_expires_at_open", "expires_at",
+          sqlite_where=text("remaining > 0"), postgresql_where=text("remaining > 0")),
+    Index("ix_lots_available_at_pending", "available_at",
+          sqlite_where=text("NOT released"), postgresql_where=text("NOT released")),
+)
+
+lot_movements = Table(
+    "lot_movements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lot_id", BigInteger, nullable=False),
+    Column("transaction_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+holds = Table(
+    "holds", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=False),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("transaction_id", BigInteger, nullable=False),
+    Column("drawn", Text, nullable=False),
+    Column("captured", BigInteger, nullable=False),
+    Column("closed_at", Timestamp),
+    Column("order_ref", String(200)),
+    Index("ix_holds_member_id_active", "member_id",
+          sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    Index("ix_holds_expires_at_active", "expires_at",
+          sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("order_ref", String(200), nullable=False),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("clawed_back", BigInteger, nullable=False),
+    Column("uncollected", BigInteger, nullable=False),
+    Column("transaction_id", BigInteger),
+    Column("recorded_at", Timestamp, nullable=False),
+    Index("ix_refunds_member_id_order_ref", "member_id", "order_ref"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("scope", String(63), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("program_id", String(63), ForeignKey("programs.id")),
+    Column("scopes", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+)

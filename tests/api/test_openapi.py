@@ -1,0 +1,43 @@
+"""The OpenAPI document describes every operation, its key, its Idempotency-Key and the
+problems it may return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+PUBLIC = {"/healthz", "/readyz"}
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, operation) for path, item in document["paths"].items()
+            for method, operation in item.items()]
+
+
+def test_the_document_is_openapi_3_1_under_v1(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert all(path.startswith("/v1/") or path in PUBLIC for path in document["paths"])
+    assert len(_operations(document)) == 25
+
+
+def test_every_operation_declares_its_key_and_problems(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, method, operation in _operations(document):
+        errors = {status: response for status, response in operation["responses"].items() if status >= "400"}
+        for status, response in errors.items():
+            assert response["content"] == {"application/problem+json": {"schema": problem}}, (path, status)
+        if path in PUBLIC:
+            assert "security" not in operation
+            continue
+        assert {"401", "403"} <= set(errors), (method, path)
+        assert {"bearer": []} in operation["security"] and {"apiKey": []} in operation["security"]
+        if method == "post":
+            header = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+            assert header["in"] == "header" and header["required"] is True
+            assert {"400", "409", "413", "422"} <= set(errors), path
+        success = next(status for status in operation["responses"] if status < "300")
+        assert "schema" in operation["responses"][success]["content"]["application/json"]

@@ -1,0 +1,94 @@
+"""The shape of the code: a pure domain core, and data flowing one way through the
+layers (storage <- service <- api / cli). Checked on the source with `ast`, so that a
+violation fails here rather than surfacing later as a hidden dependency or an import cycle."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import dangol
+
+PACKAGE = Path(dangol.__file__).parent
+FRAMEWORKS = ("sqlalchemy", "alembic", "psycopg", "fastapi", "pydantic", "typer", "rich", "uvicorn")
+
+
+def imported_names(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Absolute names of every module `source` (the module `module`) imports,
+    with relative imports resolved."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - (node.level - 1)]
+                prefix = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            found.add(prefix)
+            found.update(f"{prefix}.{alias.name}" for alias in node.names)  # `from . import x` may be a module
+    return found
+
+
+def layer_imports(layer: str) -> dict[str, set[str]]:
+    modules = {}
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_package else parts)
+        modules[name] = imported_names(path.read_text(), name, is_package)
+    assert modules, f"no modules found in dangol.{layer}"
+    return modules
+
+
+def within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def violations(layer: str, allowed: Callable[[str], bool]) -> list[str]:
+    return [f"{module} imports {name}" for module, names in layer_imports(layer).items()
+            for name in sorted(names) if not allowed(name)]
+
+
+def domain_may_import(name: str) -> bool:
+    if within(name, "dangol"):
+        return within(name, "dangol.domain")
+    return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
+    assert violations("domain", domain_may_import) == []
+
+
+@pytest.mark.parametrize(("layer", "forbidden"), [
+    ("storage", ("dangol.service", "dangol.api", "dangol.cli")),
+    ("service", ("dangol.api", "dangol.cli")),
+])
+def test_data_flows_one_way_through_the_layers(layer: str, forbidden: tuple[str, ...]) -> None:
+    assert violations(layer, lambda name: not any(within(name, f) for f in forbidden)) == []
+
+
+@pytest.mark.parametrize("statement", [
+    *(f"import {framework}" for framework in FRAMEWORKS),
+    "from sqlalchemy import select", "from pydantic import BaseModel", "import rich.console",
+    "from ..storage import tables", "from ..service.ledger import LedgerService", "from dangol.api import app",
+    "from .. import cli", "import dangol.storage.database",
+])
+def test_the_domain_check_refuses_frameworks_and_outer_layers(statement: str) -> None:
+    names = imported_names(statement, "dangol.domain.money")
+    assert not all(domain_may_import(name) for name in names), statement
+
+
+@pytest.mark.parametrize("statement", [
+    "from datetime import datetime", "import hashlib", "from . import commands", "from .errors import DomainError",
+    "from dangol.domain.money import Money", "from __future__ import annotations",
+])
+def test_the_domain_check_allows_the_standard_library_and_the_domain(statement: str) -> None:
+    assert all(domain_may_import(name) for name in imported_names(statement, "dangol.domain.money")), statement
