@@ -148,18 +148,21 @@ def test_rejected_events_are_reported_by_line_and_the_rest_imported(
 
 def test_an_earlier_reject_is_not_retried_once_later_events_are_in(
         services: Services, market: str, tmp_path: Path) -> None:
-    """Applied late, the redemption would spend points the member did not have then."""
+    """Applied late, an event would land after later ones: only `retry_rejected` does it,
+    once the operator has fixed what made it fail (here: enrolled the missing customer)."""
     path = write_jsonl(tmp_path / "e.jsonl", [
-        ev("p1", "enroll", "fay", at(1)), ev("p2", "redeem", "fay", at(2), points=1_000),
+        ev("p1", "enroll", "fay", at(1)), ev("p2", "earn", "gil", at(2), points=1_500),
         ev("p3", "earn", "fay", at(3), points=5_000)])
-    assert import_file(services, market, path).rejects[0].code == "insufficient-points"
+    assert import_file(services, market, path).rejects[0].code == "unknown-member"
     before = row_counts(services.db)
     again = import_file(services, market, path)
     assert [(r.line, r.code) for r in again.rejects] == [(2, "previously-rejected")]
     assert row_counts(services.db) == before
+    import_file(services, market, write_jsonl(tmp_path / "gil.jsonl", [ev("g1", "enroll", "gil", at(1))]))
     retried = import_file(services, market, path, retry_rejected=True)
     assert (retried.applied, retried.replayed) == (1, 2)
-    assert balances_by_ref(services.db, market)["fay"][1] == 4_000
+    assert balances_by_ref(services.db, market)["gil"][1] == 1_500
+    assert balances_by_ref(services.db, market)["fay"][1] == 5_000
 
 
 def test_an_event_changed_under_the_same_id_is_refused(services: Services, market: str, tmp_path: Path) -> None:
