@@ -183,11 +183,11 @@ class SqliteTarget:
 
     def raw(self, name: str) -> sqlite3.Connection:
         """A sqlite3 connection configured as dangol's Database configures its own."""
+        from dangol.storage.database import SQLITE_PRAGMAS
+
         conn = sqlite3.connect(self.path(name), isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA foreign_keys=ON")
+        for pragma in SQLITE_PRAGMAS:
+            conn.execute(f"PRAGMA {pragma}")
         return conn
 
     def size(self, name: str) -> int:

@@ -73,6 +73,7 @@ class Recorded:
     movements: list[LotMovement] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
     new_lot_ids: dict[int, int] = field(default_factory=dict)  # new lot id -> transaction id
+    lots_by_transaction: dict[int, list[int]] = field(default_factory=dict)  # the inverse, for receipts
     touched_lot_ids: set[int] = field(default_factory=set)
     new_hold_ids: set[int] = field(default_factory=set)
     touched_hold_ids: set[int] = field(default_factory=set)
@@ -120,7 +121,7 @@ class MemberLedger:
     def lots_created_by(self, transaction: Transaction | None) -> list[PointLot]:
         if transaction is None:
             return []
-        return [self.lots[lot_id] for lot_id, txn_id in self.recorded.new_lot_ids.items() if txn_id == transaction.id]
+        return [self.lots[lot_id] for lot_id in self.recorded.lots_by_transaction.get(transaction.id, ())]
 
     def spendable(self, at: datetime) -> int:
         if self.balances.debt:
@@ -416,6 +417,7 @@ class MemberLedger:
         )
         self.lots[lot.id] = lot
         self.recorded.new_lot_ids[lot.id] = txn_id
+        self.recorded.lots_by_transaction.setdefault(txn_id, []).append(lot.id)
         return lot
 
     def _credit(self, kind: TransactionKind, source_account: Account, points: int, at: datetime,

@@ -3,7 +3,8 @@ idempotency key and returned verbatim on a retry, so it is built from values onl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from ..domain import Balances, Hold, Member, PointLot, Program, Refund, Transaction
@@ -11,7 +12,15 @@ from ..domain.money import Money
 
 
 def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+    return None if moment is None else _utc_iso(moment)
+
+
+@lru_cache(maxsize=4096)
+def _utc_iso(moment: datetime) -> str:
+    """Cached because a batch formats the same few instants (its `now`, the expiry a year
+    on) thousands of times. Equal instants in other zones share a cache entry, so the
+    text is always that of the UTC instant."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def money_json(money: Money | None) -> dict[str, Any] | None:

@@ -22,6 +22,17 @@ def placeholders(conn: Connection, count: int) -> str:
     return ", ".join([_mark(conn)] * count)
 
 
+def fetch_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Plain tuples from the driver's cursor in one call: SQLAlchemy would wrap and fetch
+    every row on its own, which costs more than the query for thousands of rows."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return

@@ -16,6 +16,26 @@ from sqlalchemy.pool import NullPool
 
 DEFAULT_URL = "sqlite:///dangol.db"
 
+# Every SQLite connection's settings, in order. Why each:
+# - WAL: readers never block the writer, nor it them.
+# - synchronous=NORMAL: in WAL mode a commit survives a process crash; only a power
+#   loss can take back the last commits, never corrupt the file.
+# - cache_size 64 MiB (negative: KiB): ledger writes touch random pages of the members
+#   table and of the member indexes; with SQLite's 2 MiB default they are read back
+#   from the OS on every batch. The cache grows only as pages are used.
+# - wal_autocheckpoint 10,000 pages (about 40 MiB of WAL): with the default 1,000, a
+#   batch of a thousand events fills the WAL and nearly every commit also checkpoints,
+#   writing and fsyncing the database file (measured: checkpoints about doubled the cost
+#   of a raw insert of the ledger's rows). The WAL is still folded back regularly.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "busy_timeout=30000",
+    "foreign_keys=ON",
+    "cache_size=-65536",
+    "wal_autocheckpoint=10000",
+)
+
 
 class Database:
     def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False) -> None:
@@ -63,10 +83,8 @@ def _create(url, echo: bool) -> Engine:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

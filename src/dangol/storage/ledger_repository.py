@@ -18,7 +18,7 @@ from ..domain import (
 )
 from ..domain.errors import UnknownProgram
 from . import tables as t
-from .bulk import insert_rows, placeholders, update_rows
+from .bulk import fetch_rows, insert_rows, placeholders, update_rows
 from .types import from_micros, to_micros
 
 CHUNK = 2_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
@@ -109,8 +109,7 @@ class LedgerRepository:
                    f"FROM members WHERE id IN ({placeholders(self.conn, len(chunk))}) ORDER BY id")
             if lock and self.lock_rows:
                 sql += " FOR UPDATE"
-            for mid, pid, ref, status, enrolled, available, pending, held, debt in self.conn.exec_driver_sql(
-                    sql, tuple(chunk)):
+            for mid, pid, ref, status, enrolled, available, pending, held, debt in fetch_rows(self.conn, sql, chunk):
                 members[mid] = (Member(mid, pid, ref, MemberStatus(status), from_micros(enrolled)),
                                 Balances(available, pending, held, debt))
         lot_ids = sorted(m for m in with_lots if m in members)

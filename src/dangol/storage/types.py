@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from sqlalchemy import BigInteger
 from sqlalchemy.types import TypeDecorator
@@ -10,7 +11,10 @@ from sqlalchemy.types import TypeDecorator
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def to_micros(moment: datetime) -> int:
+    """Cached: a batch writes the same few instants (its `now`, the expiry a year on)
+    thousands of times. Equal instants in any zone give the same integer."""
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
