@@ -76,3 +76,20 @@ def test_run_raises_the_error_and_writes_nothing(services: Services, program_id:
     with pytest.raises(UnknownMember):
         services.ledger.run(program_id, Transfer(alice, "m_nobody", 10))
     assert services.reader.history(program_id, alice).items == []
+
+
+def test_an_enrolment_cannot_take_a_member_id_in_use_in_any_program(
+        services: Services, program_id: str) -> None:
+    services.programs.create_program("other", "Another brand", "KRW")
+    services.ledger.run("other", Enroll("someone", member_id="m_shared"))
+    outcomes = services.ledger.execute(program_id, [
+        Operation(Enroll("c-1", member_id="m_shared")),   # taken in the other program
+        Operation(Enroll("c-2", member_id="m_fresh")),
+        Operation(Enroll("c-3", member_id="m_fresh")),    # taken earlier in this batch
+        Operation(Enroll("c-4", member_id="m_fourth")),
+    ])
+    assert [type(o).__name__ for o in outcomes] == ["Conflict", "dict", "Conflict", "dict"]
+    assert [o.context for o in outcomes if isinstance(o, DomainError)] == [
+        {"member_id": "m_shared"}, {"member_id": "m_fresh"}]
+    assert services.reader.member_by_ref(program_id, "c-2")["id"] == "m_fresh"
+    assert services.reader.member_by_ref("other", "someone")["id"] == "m_shared"

@@ -78,6 +78,13 @@ class LedgerRepository:
         )).mappings().first()
         return None if row is None else member_from_row(row)
 
+    def existing_member_ids(self, member_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are members already, in any program."""
+        found: set[str] = set()
+        for chunk in chunked(list(member_ids)):
+            found.update(self.conn.execute(select(t.members.c.id).where(t.members.c.id.in_(chunk))).scalars())
+        return found
+
     def member_ids_for_refs(self, program_id: str, refs: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in chunked(list(refs)):
