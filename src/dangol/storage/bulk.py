@@ -19,7 +19,7 @@ from .types import Timestamp
 
 
 def placeholders(conn: Connection, count: int) -> str:
-    return ", ".join([_mark(conn)] * count)
+    return ", ".join([mark(conn)] * count)
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -52,7 +52,8 @@ def update_rows(conn: Connection, table: Table, columns: Sequence[str], key: str
     conn.exec_driver_sql(f"UPDATE {table.name} SET {assignments} WHERE {key} = ?", list(rows))
 
 
-def _mark(conn: Connection) -> str:
+def mark(conn: Connection) -> str:
+    """The driver's placeholder for one parameter."""
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 

@@ -7,10 +7,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import Connection, func, insert, select, text
 
 from ..domain import (
     Balances, EarnRate, Hold, HoldStatus, LotSource, Member, MemberLedger, MemberStatus,
@@ -18,10 +19,14 @@ from ..domain import (
 )
 from ..domain.errors import UnknownProgram
 from . import tables as t
-from .bulk import insert_rows, placeholders, update_rows
+from .bulk import insert_rows, mark as _mark, placeholders, update_rows
 from .types import from_micros, to_micros
 
 CHUNK = 2_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+# Word for word the condition of the partial index ix_lots_member_id_live, so that both
+# engines look a member's lots up through it (see tables.LIVE_LOT). Parenthesised: a text
+# clause is not grouped by SQLAlchemy, and its OR must not bind to the AND around it.
+_LIVE_LOT = text(f"({t.LIVE_LOT})")
 
 
 def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -71,6 +76,13 @@ class LedgerRepository:
     def find_member(self, member_id: str) -> Member | None:
         row = self.conn.execute(select(t.members).where(t.members.c.id == member_id)).mappings().first()
         return None if row is None else member_from_row(row)
+
+    def program_of_member(self, member_id: str) -> str | None:
+        """The member's program id, or None for no such member: the one lookup a read needs
+        to respect the program boundary (driver-level, it runs on every read)."""
+        row = self.conn.exec_driver_sql(f"SELECT program_id FROM members WHERE id = {_mark(self.conn)}",
+                                        (member_id,)).first()
+        return None if row is None else row[0]
 
     def find_member_by_ref(self, program_id: str, external_ref: str) -> Member | None:
         row = self.conn.execute(select(t.members).where(
@@ -155,9 +167,7 @@ class LedgerRepository:
         (a void gives points back to them even when they are empty)."""
         found: dict[str, dict[int, PointLot]] = defaultdict(dict)
         for chunk in chunked(member_ids):
-            rows = self.conn.execute(select(t.lots).where(
-                t.lots.c.member_id.in_(chunk), or_(t.lots.c.remaining > 0, t.lots.c.released.is_(False)),
-            )).mappings()
+            rows = self.conn.execute(select(t.lots).where(t.lots.c.member_id.in_(chunk), _LIVE_LOT)).mappings()
             for row in rows:
                 found[row["member_id"]][row["id"]] = lot_from_row(row)
         drawn = sorted({lot_id for hs in holds.values() for h in hs for lot_id, _ in h.drawn})
@@ -196,6 +206,27 @@ class LedgerRepository:
                     orders[member_id][ref] = OrderHistory(
                         ref, order.currency, order.amount, order.earned_points, int(amount), int(clawed))
         return orders
+
+    # ------------------------------------------------------------ history
+
+    def history_rows(self, member_id: str, before: int | None, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` transactions that touched the member (their own, and transfers they
+        received), newest first, with ids below `before`; timestamps as datetimes."""
+        params = (member_id, _NO_CURSOR if before is None else before, limit) * 2 + (limit,)
+        rows = self.conn.exec_driver_sql(_history_sql(_mark(self.conn)), params)
+        return [_history_row(row) for row in rows]
+
+    def postings_of(self, transaction_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """transaction id -> its postings in line order, for a page of transactions."""
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in transaction_ids}
+        for chunk in chunked(list(transaction_ids)):
+            rows = self.conn.exec_driver_sql(
+                f"SELECT transaction_id, account, member_id, amount FROM postings "
+                f"WHERE transaction_id IN ({placeholders(self.conn, len(chunk))}) ORDER BY transaction_id, line",
+                tuple(chunk))
+            for transaction_id, account, member_id, amount in rows:
+                found[transaction_id].append({"account": account, "member_id": member_id, "amount": amount})
+        return found
 
     # ------------------------------------------------------------ saving
 
@@ -299,6 +330,37 @@ class LedgerRepository:
         union = due_lots.union(pending, due_holds).subquery()
         rows = self.conn.execute(select(union.c.member_id).order_by(union.c.member_id).limit(limit))
         return [member_id for (member_id,) in rows]
+
+
+# ---------------------------------------------------------------- history SQL
+
+HISTORY_COLUMNS = ("id", "kind", "points", "occurred_at", "recorded_at", "order_ref", "amount_minor", "currency",
+                   "reason", "hold_id", "counterparty_id")
+_NO_CURSOR = 2**63 - 1  # above every id, so the first page needs no statement of its own
+
+
+@cache
+def _history_sql(mark: str) -> str:
+    """Built once per placeholder style, run by the driver: a page is read on every history
+    call, and building it with SQLAlchemy cost as much Python as the database took.
+    Each side of the UNION ALL is a range scan of its own index ((member_id, id) and
+    (counterparty_id, id)), newest first and cut at the page size, so a page costs the same
+    however long the member's history is."""
+    columns = ", ".join(HISTORY_COLUMNS)
+
+    def side(column: str, alias: str) -> str:
+        return (f"SELECT * FROM (SELECT {columns} FROM transactions WHERE {column} = {mark} AND id < {mark} "
+                f"ORDER BY id DESC LIMIT {mark}) AS {alias}")
+
+    return (f"SELECT {columns} FROM ({side('member_id', 'own')} UNION ALL {side('counterparty_id', 'received')}) "
+            f"AS page ORDER BY id DESC LIMIT {mark}")
+
+
+def _history_row(row: Sequence[Any]) -> dict[str, Any]:
+    found = dict(zip(HISTORY_COLUMNS, row))
+    found["occurred_at"] = from_micros(found["occurred_at"])
+    found["recorded_at"] = from_micros(found["recorded_at"])
+    return found
 
 
 # ---------------------------------------------------------------- row mapping
