@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, Table, func, insert, select
 
 from ..domain import (
     Balances, EarnRate, Hold, HoldStatus, LotSource, Member, MemberLedger, MemberStatus,
@@ -20,13 +20,9 @@ from ..domain import (
 from ..domain.errors import UnknownProgram
 from . import tables as t
 from .bulk import insert_rows, mark as _mark, placeholders, update_rows
-from .types import from_micros, to_micros
+from .types import Timestamp, from_micros, to_micros
 
 CHUNK = 2_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
-# Word for word the condition of the partial index ix_lots_member_id_live, so that both
-# engines look a member's lots up through it (see tables.LIVE_LOT). Parenthesised: a text
-# clause is not grouped by SQLAlchemy, and its OR must not bind to the AND around it.
-_LIVE_LOT = text(f"({t.LIVE_LOT})")
 
 
 def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -55,7 +51,7 @@ class LedgerRepository:
 
     def find_program(self, program_id: str) -> Program | None:
         if program_id not in self._programs:
-            row = self.conn.execute(select(t.programs).where(t.programs.c.id == program_id)).mappings().first()
+            row = next(self._rows_in(t.programs, "id", [program_id]), None)
             if row is None:
                 return None
             self._programs[program_id] = program_from_row(row)
@@ -155,26 +151,41 @@ class LedgerRepository:
 
     def _active_holds(self, member_ids: list[str]) -> dict[str, list[Hold]]:
         found: dict[str, list[Hold]] = defaultdict(list)
-        for chunk in chunked(member_ids):
-            rows = self.conn.execute(select(t.holds).where(
-                t.holds.c.member_id.in_(chunk), t.holds.c.status == HoldStatus.ACTIVE.value)).mappings()
-            for row in rows:
-                found[row["member_id"]].append(hold_from_row(row))
+        # The literal condition is ix_holds_member_id_active's own.
+        for row in self._rows_in(t.holds, "member_id", member_ids, f"status = '{HoldStatus.ACTIVE.value}'"):
+            found[row["member_id"]].append(hold_from_row(row))
         return found
 
     def _open_lots(self, member_ids: list[str], holds: dict[str, list[Hold]]) -> dict[str, list[PointLot]]:
         """Lots that hold points or are pending, plus the lots active holds drew from
         (a void gives points back to them even when they are empty)."""
         found: dict[str, dict[int, PointLot]] = defaultdict(dict)
-        for chunk in chunked(member_ids):
-            rows = self.conn.execute(select(t.lots).where(t.lots.c.member_id.in_(chunk), _LIVE_LOT)).mappings()
-            for row in rows:
-                found[row["member_id"]][row["id"]] = lot_from_row(row)
+        # Word for word the condition of the partial index ix_lots_member_id_live, so that
+        # both engines look the members up in it (SQLite matches the text of the condition).
+        for row in self._rows_in(t.lots, "member_id", member_ids, t.LIVE_LOT):
+            found[row["member_id"]][row["id"]] = lot_from_row(row)
         drawn = sorted({lot_id for hs in holds.values() for h in hs for lot_id, _ in h.drawn})
-        for chunk in chunked(drawn):
-            for row in self.conn.execute(select(t.lots).where(t.lots.c.id.in_(chunk))).mappings():
-                found[row["member_id"]].setdefault(row["id"], lot_from_row(row))
+        for row in self._rows_in(t.lots, "id", drawn):
+            found[row["member_id"]].setdefault(row["id"], lot_from_row(row))
         return {member_id: list(lots.values()) for member_id, lots in found.items()}
+
+    def _rows_in(self, table: Table, column: str, values: Sequence[Any], condition: str | None = None,
+                 ) -> Iterator[dict[str, Any]]:
+        """Whole rows of `table` whose `column` is one of `values` (and that meet `condition`),
+        with timestamps as datetimes. Driver-level SQL: these lookups run for every ledger
+        a read or a write loads, and building SQLAlchemy statements for them cost several
+        times what the database took."""
+        names, timestamps = _row_shape(table)
+        where = f" AND ({condition})" if condition else ""
+        for chunk in chunked(values):
+            sql = (f"SELECT {', '.join(names)} FROM {table.name} "
+                   f"WHERE {column} IN ({placeholders(self.conn, len(chunk))}){where}")
+            for fields in self.conn.exec_driver_sql(sql, tuple(chunk)):
+                row = dict(zip(names, fields))
+                for name in timestamps:
+                    if row[name] is not None:
+                        row[name] = from_micros(row[name])
+                yield row
 
     def _orders(self, order_refs: dict[str, set[str]]) -> dict[str, dict[str, OrderHistory]]:
         pairs = sorted((m, ref) for m, refs in order_refs.items() for ref in refs)
@@ -330,6 +341,14 @@ class LedgerRepository:
         union = due_lots.union(pending, due_holds).subquery()
         rows = self.conn.execute(select(union.c.member_id).order_by(union.c.member_id).limit(limit))
         return [member_id for (member_id,) in rows]
+
+
+@cache
+def _row_shape(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(column names, names of the timestamp columns): the conversion SQLAlchemy's
+    Timestamp type would do, for rows read by the driver."""
+    names = tuple(table.c.keys())
+    return names, tuple(name for name in names if isinstance(table.c[name].type, Timestamp))
 
 
 # ---------------------------------------------------------------- history SQL
