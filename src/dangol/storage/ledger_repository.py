@@ -1,5 +1,6 @@
-"""The repository of the ledger's write side: loads member ledgers (locked), saves what
-they recorded. One instance lives inside one `Database.write()` transaction."""
+"""The repository of the ledger: loads member ledgers (locked, on the write side), saves
+what they recorded, and reads history pages for the read side. One instance lives inside
+one `Database.write()` or `Database.read()` transaction."""
 
 from __future__ import annotations
 
@@ -181,11 +182,7 @@ class LedgerRepository:
             sql = (f"SELECT {', '.join(names)} FROM {table.name} "
                    f"WHERE {column} IN ({placeholders(self.conn, len(chunk))}){where}")
             for fields in self.conn.exec_driver_sql(sql, tuple(chunk)):
-                row = dict(zip(names, fields))
-                for name in timestamps:
-                    if row[name] is not None:
-                        row[name] = from_micros(row[name])
-                yield row
+                yield _driver_row(names, timestamps, fields)
 
     def _orders(self, order_refs: dict[str, set[str]]) -> dict[str, dict[str, OrderHistory]]:
         pairs = sorted((m, ref) for m, refs in order_refs.items() for ref in refs)
@@ -225,7 +222,7 @@ class LedgerRepository:
         received), newest first, with ids below `before`; timestamps as datetimes."""
         params = (member_id, _NO_CURSOR if before is None else before, limit) * 2 + (limit,)
         rows = self.conn.exec_driver_sql(_history_sql(_mark(self.conn)), params)
-        return [_history_row(row) for row in rows]
+        return [_driver_row(HISTORY_COLUMNS, _HISTORY_TIMESTAMPS, fields) for fields in rows]
 
     def postings_of(self, transaction_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         """transaction id -> its postings in line order, for a page of transactions."""
@@ -351,6 +348,14 @@ def _row_shape(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return names, tuple(name for name in names if isinstance(table.c[name].type, Timestamp))
 
 
+def _driver_row(names: Sequence[str], timestamps: Sequence[str], fields: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(names, fields))
+    for name in timestamps:
+        if row[name] is not None:
+            row[name] = from_micros(row[name])
+    return row
+
+
 # ---------------------------------------------------------------- history SQL
 
 HISTORY_COLUMNS = ("id", "kind", "points", "occurred_at", "recorded_at", "order_ref", "amount_minor", "currency",
@@ -375,11 +380,7 @@ def _history_sql(mark: str) -> str:
             f"AS page ORDER BY id DESC LIMIT {mark}")
 
 
-def _history_row(row: Sequence[Any]) -> dict[str, Any]:
-    found = dict(zip(HISTORY_COLUMNS, row))
-    found["occurred_at"] = from_micros(found["occurred_at"])
-    found["recorded_at"] = from_micros(found["recorded_at"])
-    return found
+_HISTORY_TIMESTAMPS = tuple(name for name in HISTORY_COLUMNS if name in _row_shape(t.transactions)[1])
 
 
 # ---------------------------------------------------------------- row mapping
