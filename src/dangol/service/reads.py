@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import select, union_all
+from sqlalchemy import select
 
 from ..domain import MemberLedger
 from ..domain.clock import Clock, SystemClock
@@ -79,8 +79,7 @@ class LedgerReader:
         limit = _limit(limit)
         after = _cursor(cursor)
         with self.db.read() as conn:
-            repo = LedgerRepository(conn)
-            self._ledger(repo, program_id, member_id)
+            _check_member(LedgerRepository(conn), program_id, member_id)
             query = select(t.lots).where(t.lots.c.member_id == member_id)
             if not include_spent:
                 query = query.where(t.lots.c.remaining > 0)
@@ -94,24 +93,11 @@ class LedgerReader:
         """Transactions that touched the member, newest first."""
         limit = _limit(limit)
         before = _cursor(cursor)
-        txn = t.transactions
         with self.db.read() as conn:
-            self._ledger(LedgerRepository(conn), program_id, member_id)
-            parts = []
-            for column in (txn.c.member_id, txn.c.counterparty_id):
-                part = select(txn).where(column == member_id)
-                if before is not None:
-                    part = part.where(txn.c.id < before)
-                parts.append(part.order_by(txn.c.id.desc()).limit(limit + 1).subquery().select())
-            merged = union_all(*parts).subquery()
-            rows = conn.execute(select(merged).order_by(merged.c.id.desc()).limit(limit + 1)).mappings().all()
-            ids = [row["id"] for row in rows[:limit]]
-            postings: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-            if ids:
-                for p in conn.execute(select(t.postings).where(t.postings.c.transaction_id.in_(ids))
-                                      .order_by(t.postings.c.transaction_id, t.postings.c.line)).mappings():
-                    postings[p["transaction_id"]].append(
-                        {"account": p["account"], "member_id": p["member_id"], "amount": p["amount"]})
+            repo = LedgerRepository(conn)
+            _check_member(repo, program_id, member_id)
+            rows = repo.history_rows(member_id, before, limit + 1)
+            postings = repo.postings_of([row["id"] for row in rows[:limit]])
         items = []
         for row in rows[:limit]:
             lines = postings[row["id"]]
@@ -139,11 +125,23 @@ class LedgerReader:
         ledger = repo.load_ledgers(program, [member_id], with_lots={member_id} if lots else None,
                                    lock=False).get(member_id)
         if ledger is None:
-            member = repo.find_member(member_id)
-            if member is not None:
-                raise ProgramMismatch(f"member {member_id} belongs to another program")
-            raise UnknownMember(f"no member {member_id!r} in program {program_id}")
+            _refuse(repo, program_id, member_id, repo.program_of_member(member_id))
         return ledger
+
+
+def _check_member(repo: LedgerRepository, program_id: str, member_id: str) -> None:
+    """Refuses, as loading the member's ledger would, unless the member is in the program.
+    One primary-key lookup: a member's program exists (foreign key), so it need not be read."""
+    owner = repo.program_of_member(member_id)
+    if owner != program_id:
+        _refuse(repo, program_id, member_id, owner)
+
+
+def _refuse(repo: LedgerRepository, program_id: str, member_id: str, owner: str | None) -> NoReturn:
+    repo.get_program(program_id)  # an unknown program is reported first
+    if owner is not None:
+        raise ProgramMismatch(f"member {member_id} belongs to another program")
+    raise UnknownMember(f"no member {member_id!r} in program {program_id}")
 
 
 def _limit(limit: int) -> int:

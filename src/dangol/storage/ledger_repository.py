@@ -1,5 +1,6 @@
-"""The repository of the ledger's write side: loads member ledgers (locked), saves what
-they recorded. One instance lives inside one `Database.write()` transaction."""
+"""The repository of the ledger: loads member ledgers (locked, on the write side), saves
+what they recorded, and reads history pages for the read side. One instance lives inside
+one `Database.write()` or `Database.read()` transaction."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import Connection, Table, func, insert, select
 
 from ..domain import (
     Balances, EarnRate, Hold, HoldStatus, LotSource, Member, MemberLedger, MemberStatus,
@@ -18,8 +20,8 @@ from ..domain import (
 )
 from ..domain.errors import UnknownProgram
 from . import tables as t
-from .bulk import fetch_rows, insert_rows, placeholders, update_rows
-from .types import from_micros, to_micros
+from .bulk import fetch_rows, insert_rows, mark as _mark, placeholders, update_rows
+from .types import Timestamp, from_micros, to_micros
 
 CHUNK = 2_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
@@ -50,7 +52,7 @@ class LedgerRepository:
 
     def find_program(self, program_id: str) -> Program | None:
         if program_id not in self._programs:
-            row = self.conn.execute(select(t.programs).where(t.programs.c.id == program_id)).mappings().first()
+            row = next(self._rows_in(t.programs, "id", [program_id]), None)
             if row is None:
                 return None
             self._programs[program_id] = program_from_row(row)
@@ -71,6 +73,13 @@ class LedgerRepository:
     def find_member(self, member_id: str) -> Member | None:
         row = self.conn.execute(select(t.members).where(t.members.c.id == member_id)).mappings().first()
         return None if row is None else member_from_row(row)
+
+    def program_of_member(self, member_id: str) -> str | None:
+        """The member's program id, or None for no such member: the one lookup a read needs
+        to respect the program boundary (driver-level, it runs on every read)."""
+        row = self.conn.exec_driver_sql(f"SELECT program_id FROM members WHERE id = {_mark(self.conn)}",
+                                        (member_id,)).first()
+        return None if row is None else row[0]
 
     def find_member_by_ref(self, program_id: str, external_ref: str) -> Member | None:
         row = self.conn.execute(select(t.members).where(
@@ -149,28 +158,37 @@ class LedgerRepository:
 
     def _active_holds(self, member_ids: list[str]) -> dict[str, list[Hold]]:
         found: dict[str, list[Hold]] = defaultdict(list)
-        for chunk in chunked(member_ids):
-            rows = self.conn.execute(select(t.holds).where(
-                t.holds.c.member_id.in_(chunk), t.holds.c.status == HoldStatus.ACTIVE.value)).mappings()
-            for row in rows:
-                found[row["member_id"]].append(hold_from_row(row))
+        # The literal condition is ix_holds_member_id_active's own.
+        for row in self._rows_in(t.holds, "member_id", member_ids, f"status = '{HoldStatus.ACTIVE.value}'"):
+            found[row["member_id"]].append(hold_from_row(row))
         return found
 
     def _open_lots(self, member_ids: list[str], holds: dict[str, list[Hold]]) -> dict[str, list[PointLot]]:
         """Lots that hold points or are pending, plus the lots active holds drew from
         (a void gives points back to them even when they are empty)."""
         found: dict[str, dict[int, PointLot]] = defaultdict(dict)
-        for chunk in chunked(member_ids):
-            rows = self.conn.execute(select(t.lots).where(
-                t.lots.c.member_id.in_(chunk), or_(t.lots.c.remaining > 0, t.lots.c.released.is_(False)),
-            )).mappings()
-            for row in rows:
-                found[row["member_id"]][row["id"]] = lot_from_row(row)
+        # Word for word the condition of the partial index ix_lots_member_id_live, so that
+        # both engines look the members up in it (SQLite matches the text of the condition).
+        for row in self._rows_in(t.lots, "member_id", member_ids, t.LIVE_LOT):
+            found[row["member_id"]][row["id"]] = lot_from_row(row)
         drawn = sorted({lot_id for hs in holds.values() for h in hs for lot_id, _ in h.drawn})
-        for chunk in chunked(drawn):
-            for row in self.conn.execute(select(t.lots).where(t.lots.c.id.in_(chunk))).mappings():
-                found[row["member_id"]].setdefault(row["id"], lot_from_row(row))
+        for row in self._rows_in(t.lots, "id", drawn):
+            found[row["member_id"]].setdefault(row["id"], lot_from_row(row))
         return {member_id: list(lots.values()) for member_id, lots in found.items()}
+
+    def _rows_in(self, table: Table, column: str, values: Sequence[Any], condition: str | None = None,
+                 ) -> Iterator[dict[str, Any]]:
+        """Whole rows of `table` whose `column` is one of `values` (and that meet `condition`),
+        with timestamps as datetimes. Driver-level SQL: these lookups run for every ledger
+        a read or a write loads, and building SQLAlchemy statements for them cost several
+        times what the database took."""
+        names, timestamps = _row_shape(table)
+        where = f" AND ({condition})" if condition else ""
+        for chunk in chunked(values):
+            sql = (f"SELECT {', '.join(names)} FROM {table.name} "
+                   f"WHERE {column} IN ({placeholders(self.conn, len(chunk))}){where}")
+            for fields in fetch_rows(self.conn, sql, chunk):
+                yield _driver_row(names, timestamps, fields)
 
     def _orders(self, order_refs: dict[str, set[str]]) -> dict[str, dict[str, OrderHistory]]:
         pairs = sorted((m, ref) for m, refs in order_refs.items() for ref in refs)
@@ -202,6 +220,28 @@ class LedgerRepository:
                     orders[member_id][ref] = OrderHistory(
                         ref, order.currency, order.amount, order.earned_points, int(amount), int(clawed))
         return orders
+
+    # ------------------------------------------------------------ history
+
+    def history_rows(self, member_id: str, before: int | None, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` transactions that touched the member (their own, and transfers they
+        received), newest first, with ids below `before`; timestamps as datetimes."""
+        params = (member_id, _NO_CURSOR if before is None else before, limit) * 2 + (limit,)
+        rows = fetch_rows(self.conn, _history_sql(_mark(self.conn)), params)
+        return [_driver_row(HISTORY_COLUMNS, _HISTORY_TIMESTAMPS, fields) for fields in rows]
+
+    def postings_of(self, transaction_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """transaction id -> its postings in line order, for a page of transactions."""
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in transaction_ids}
+        for chunk in chunked(list(transaction_ids)):
+            rows = fetch_rows(
+                self.conn,
+                f"SELECT transaction_id, account, member_id, amount FROM postings "
+                f"WHERE transaction_id IN ({placeholders(self.conn, len(chunk))}) ORDER BY transaction_id, line",
+                chunk)
+            for transaction_id, account, member_id, amount in rows:
+                found[transaction_id].append({"account": account, "member_id": member_id, "amount": amount})
+        return found
 
     # ------------------------------------------------------------ saving
 
@@ -305,6 +345,49 @@ class LedgerRepository:
         union = due_lots.union(pending, due_holds).subquery()
         rows = self.conn.execute(select(union.c.member_id).order_by(union.c.member_id).limit(limit))
         return [member_id for (member_id,) in rows]
+
+
+@cache
+def _row_shape(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(column names, names of the timestamp columns): the conversion SQLAlchemy's
+    Timestamp type would do, for rows read by the driver."""
+    names = tuple(table.c.keys())
+    return names, tuple(name for name in names if isinstance(table.c[name].type, Timestamp))
+
+
+def _driver_row(names: Sequence[str], timestamps: Sequence[str], fields: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(names, fields))
+    for name in timestamps:
+        if row[name] is not None:
+            row[name] = from_micros(row[name])
+    return row
+
+
+# ---------------------------------------------------------------- history SQL
+
+HISTORY_COLUMNS = ("id", "kind", "points", "occurred_at", "recorded_at", "order_ref", "amount_minor", "currency",
+                   "reason", "hold_id", "counterparty_id")
+_NO_CURSOR = 2**63 - 1  # above every id, so the first page needs no statement of its own
+
+
+@cache
+def _history_sql(mark: str) -> str:
+    """Built once per placeholder style, run by the driver: a page is read on every history
+    call, and building it with SQLAlchemy cost as much Python as the database took.
+    Each side of the UNION ALL is a range scan of its own index ((member_id, id) and
+    (counterparty_id, id)), newest first and cut at the page size, so a page costs the same
+    however long the member's history is."""
+    columns = ", ".join(HISTORY_COLUMNS)
+
+    def side(column: str, alias: str) -> str:
+        return (f"SELECT * FROM (SELECT {columns} FROM transactions WHERE {column} = {mark} AND id < {mark} "
+                f"ORDER BY id DESC LIMIT {mark}) AS {alias}")
+
+    return (f"SELECT {columns} FROM ({side('member_id', 'own')} UNION ALL {side('counterparty_id', 'received')}) "
+            f"AS page ORDER BY id DESC LIMIT {mark}")
+
+
+_HISTORY_TIMESTAMPS = tuple(name for name in HISTORY_COLUMNS if name in _row_shape(t.transactions)[1])
 
 
 # ---------------------------------------------------------------- row mapping
