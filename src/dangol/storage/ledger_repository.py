@@ -20,7 +20,7 @@ from ..domain import (
 )
 from ..domain.errors import UnknownProgram
 from . import tables as t
-from .bulk import fetch_rows, insert_rows, mark as _mark, placeholders, update_rows
+from .bulk import fetch_rows, insert_rows, mark as _mark, one_of, update_rows
 from .types import Timestamp, from_micros, to_micros
 
 CHUNK = 2_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
@@ -121,11 +121,12 @@ class LedgerRepository:
         members: dict[str, tuple[Member, Balances]] = {}
         for chunk in chunked(ids):
             # Driver-level SQL: this runs for every batch, on thousands of members.
+            condition, params = one_of(self.conn, "id", chunk)
             sql = (f"SELECT id, program_id, external_ref, status, enrolled_at, available, pending, held, debt "
-                   f"FROM members WHERE id IN ({placeholders(self.conn, len(chunk))}) ORDER BY id")
+                   f"FROM members WHERE {condition} ORDER BY id")
             if lock and self.lock_rows:
                 sql += " FOR UPDATE"
-            for mid, pid, ref, status, enrolled, available, pending, held, debt in fetch_rows(self.conn, sql, chunk):
+            for mid, pid, ref, status, enrolled, available, pending, held, debt in fetch_rows(self.conn, sql, params):
                 members[mid] = (Member(mid, pid, ref, MemberStatus(status), from_micros(enrolled)),
                                 Balances(available, pending, held, debt))
         lot_ids = sorted(m for m in with_lots if m in members)
@@ -185,9 +186,9 @@ class LedgerRepository:
         names, timestamps = _row_shape(table)
         where = f" AND ({condition})" if condition else ""
         for chunk in chunked(values):
-            sql = (f"SELECT {', '.join(names)} FROM {table.name} "
-                   f"WHERE {column} IN ({placeholders(self.conn, len(chunk))}){where}")
-            for fields in fetch_rows(self.conn, sql, chunk):
+            matches, params = one_of(self.conn, column, chunk)
+            sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {matches}{where}"
+            for fields in fetch_rows(self.conn, sql, params):
                 yield _driver_row(names, timestamps, fields)
 
     def _orders(self, order_refs: dict[str, set[str]]) -> dict[str, dict[str, OrderHistory]]:
@@ -234,11 +235,9 @@ class LedgerRepository:
         """transaction id -> its postings in line order, for a page of transactions."""
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in transaction_ids}
         for chunk in chunked(list(transaction_ids)):
-            rows = fetch_rows(
-                self.conn,
-                f"SELECT transaction_id, account, member_id, amount FROM postings "
-                f"WHERE transaction_id IN ({placeholders(self.conn, len(chunk))}) ORDER BY transaction_id, line",
-                chunk)
+            matches, params = one_of(self.conn, "transaction_id", chunk)
+            rows = fetch_rows(self.conn, f"SELECT transaction_id, account, member_id, amount FROM postings "
+                                         f"WHERE {matches} ORDER BY transaction_id, line", params)
             for transaction_id, account, member_id, amount in rows:
                 found[transaction_id].append({"account": account, "member_id": member_id, "amount": amount})
         return found
@@ -313,10 +312,10 @@ class LedgerRepository:
     def idempotent_responses(self, scope: str, keys: Sequence[str]) -> dict[str, tuple[str, Any]]:
         """key -> (fingerprint, response) for the keys already used in `scope`."""
         found: dict[str, tuple[str, Any]] = {}
-        table = t.idempotency_keys
         for chunk in chunked(list(keys)):
-            rows = self.conn.execute(select(table.c.key, table.c.fingerprint, table.c.response)
-                                     .where(table.c.scope == scope, table.c.key.in_(chunk)))
+            matches, params = one_of(self.conn, "key", chunk)
+            rows = fetch_rows(self.conn, f"SELECT key, fingerprint, response FROM idempotency_keys "
+                                         f"WHERE scope = {_mark(self.conn)} AND {matches}", (scope, *params))
             found.update({key: (fingerprint, orjson.loads(response)) for key, fingerprint, response in rows})
         return found
 
