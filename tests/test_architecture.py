@@ -67,6 +67,43 @@ def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
     assert violations("domain", domain_may_import) == []
 
 
+def transparency_may_import(name: str) -> bool:
+    """The verifiable-log core is read by auditors and reused by independent verifiers:
+    the standard library, `cryptography` and itself, nothing of dangol's other layers."""
+    if within(name, "dangol"):
+        return within(name, "dangol.transparency")
+    return name == "__future__" or name.split(".")[0] in (*sys.stdlib_module_names, "cryptography")
+
+
+def test_the_transparency_core_imports_only_the_standard_library_cryptography_and_itself() -> None:
+    assert violations("transparency", transparency_may_import) == []
+
+
+def test_the_transparency_proofs_module_imports_only_the_standard_library() -> None:
+    """proofs.py is the part an auditor copies: it must stand alone."""
+    source = (PACKAGE / "transparency" / "proofs.py").read_text()
+    names = imported_names(source, "dangol.transparency.proofs")
+    assert [n for n in names if not (n == "__future__" or n.split(".")[0] in sys.stdlib_module_names)] == []
+
+
+@pytest.mark.parametrize("statement", [
+    *(f"import {framework}" for framework in FRAMEWORKS), "import nacl.signing", "from ..domain import Money",
+    "from dangol.storage import tables", "from ..service.ledger import LedgerService", "import orjson",
+])
+def test_the_transparency_check_refuses_frameworks_and_the_rest_of_dangol(statement: str) -> None:
+    names = imported_names(statement, "dangol.transparency.merkle")
+    assert not all(transparency_may_import(name) for name in names), statement
+
+
+@pytest.mark.parametrize("statement", [
+    "import hashlib", "from .proofs import leaf_hash", "from . import note", "from dangol.transparency.keys import SignerKey",
+    "from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey",
+])
+def test_the_transparency_check_allows_the_standard_library_cryptography_and_itself(statement: str) -> None:
+    names = imported_names(statement, "dangol.transparency.merkle")
+    assert all(transparency_may_import(name) for name in names), statement
+
+
 @pytest.mark.parametrize(("layer", "forbidden"), [
     ("storage", ("dangol.service", "dangol.api", "dangol.cli")),
     ("service", ("dangol.api", "dangol.cli")),
