@@ -41,7 +41,8 @@ clean:
 
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
-.PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres
+.PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
+	bench-transparency
 
 bench-ingest: $(INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
@@ -60,5 +61,9 @@ bench-reads: $(INSTALLED)
 
 bench-reads-postgres: $(INSTALLED)
 	$(BIN)/python -m bench.reads --db postgres $(BENCH_ARGS)
+
+# The transparency core's Merkle tree, in memory (no database): append rate against pymerkle, proof times.
+bench-transparency: $(INSTALLED)
+	$(BIN)/python -m bench.transparency $(BENCH_ARGS)
 
 bench: bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres
