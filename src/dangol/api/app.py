@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from .. import __version__
 from ..service.container import Services
 from ..storage.database import DEFAULT_URL
+from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import holds, ledger, members, ops, programs
@@ -36,6 +37,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False) -> Fast
     app = FastAPI(title="dangol", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.services = services
+    app.state.write_lane = WriteLane(services)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router):
