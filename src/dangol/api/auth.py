@@ -73,8 +73,8 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
 
     # async: it only reads the request, so it runs on the event loop, not in a worker thread.
     async def authorize(request: Request,
-                  _bearer_scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-                  _header_scheme: Annotated[str | None, Security(_api_key_header)]) -> ApiKey:
+                        _bearer_scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+                        _header_scheme: Annotated[str | None, Security(_api_key_header)]) -> ApiKey:
         key: ApiKey = request.state.api_key
         program_id = request.path_params.get("program_id")
         if not key.allows(scope, program_id):
