@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,17 @@ def test_expiry_runs_expire_what_is_due(admin: Api, program_id: str, member_id: 
 
 def test_app_from_env_opens_the_configured_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DANGOL_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
-    with TestClient(app_from_env()) as client:
-        assert client.get("/readyz").json()["status"] == "ready"
+    try:
+        with TestClient(app_from_env()) as client:
+            assert client.get("/readyz").json()["status"] == "ready"
+            # A server's startup objects are out of the collector's reach (see app._freeze_heap).
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this is a test process, not a server
     assert (tmp_path / "served.db").exists()
+
+
+def test_apps_made_by_others_leave_the_collector_alone(services: Services) -> None:
+    with TestClient(create_app(services)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() == 0

@@ -41,11 +41,16 @@ async def _authenticate(request: Request) -> ApiKey:
     token = bearer.credentials if bearer is not None else await _api_key_header(request)
     if not token:
         raise _unauthorized("send an API key as 'Authorization: Bearer dgl_…' or 'X-API-Key: dgl_…'")
-    services: Services = request.app.state.services
-    key = await run_in_threadpool(services.programs.authenticate, token) if _TOKEN.match(token) else None
+    key = await _key_for(request.app.state.services, token) if _TOKEN.match(token) else None
     if key is None:
         raise _unauthorized("the API key is unknown or revoked")
     return key
+
+
+async def _key_for(services: Services, token: str) -> ApiKey | None:
+    # A key looked up in the last seconds is checked here on the event loop; only the
+    # others cost a trip to the thread pool and the database.
+    return services.programs.cached_key(token) or await run_in_threadpool(services.programs.authenticate, token)
 
 
 class AuthenticatedRoute(APIRoute):
@@ -66,9 +71,10 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
     named in the path, if any. It reads the raw path parameter, so that a key for another
     program learns nothing from the validation of the rest of the request."""
 
-    def authorize(request: Request,
-                  _bearer_scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-                  _header_scheme: Annotated[str | None, Security(_api_key_header)]) -> ApiKey:
+    # async: it only reads the request, so it runs on the event loop, not in a worker thread.
+    async def authorize(request: Request,
+                        _bearer_scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+                        _header_scheme: Annotated[str | None, Security(_api_key_header)]) -> ApiKey:
         key: ApiKey = request.state.api_key
         program_id = request.path_params.get("program_id")
         if not key.allows(scope, program_id):

@@ -13,7 +13,7 @@ from ..service.ledger import MEMBER_ID
 MAX_HOLD_ID = 2**62
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: no worker thread for an attribute
     services: Services = request.app.state.services
     return services
 

@@ -20,4 +20,5 @@ def serve(ctx: typer.Context,
     from ..api.app import create_app
 
     services = state(ctx).open()
-    uvicorn.run(create_app(services, dispose_on_shutdown=True), host=host, port=port, log_level="info")
+    app = create_app(services, dispose_on_shutdown=True, freeze_heap=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")

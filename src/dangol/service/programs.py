@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,6 +25,11 @@ from . import receipts
 from .fingerprint import fingerprint
 
 ADMIN_SCOPE = "_admin"  # idempotency scope of calls that belong to no program (no program id starts with "_")
+# How long a process trusts a key it has looked up. A key revoked through this process stops
+# working at once; one revoked by another process (another server worker, a direct database
+# change), within this many seconds.
+AUTH_CACHE_SECONDS = 2.0
+AUTH_CACHE_SIZE = 4096
 
 
 class Scope(StrEnum):
@@ -45,6 +53,29 @@ class ApiKey:
         return scope in self.scopes or (scope is Scope.READ and Scope.WRITE in self.scopes)
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A key found valid in the database, with the hash of its secret, until `until`."""
+
+    key: ApiKey
+    secret_hash: str
+    until: float
+
+
+def _parse(token: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed token `dgl_<id>_<secret>`."""
+    parts = token.split("_", 2) if token.startswith("dgl_") else []
+    if len(parts) != 3 or len(token) > 200:
+        return None
+    return parts[1], parts[2]
+
+
+def _matching(known: _Known | None, secret: str) -> ApiKey | None:
+    if known is None or not hmac.compare_digest(known.secret_hash, _hash(secret)):
+        return None
+    return known.key
+
+
 def _hash(secret: str) -> str:
     # Keys are 256-bit random secrets, so a plain SHA-256 is enough (no salt or
     # stretching is needed for values nobody can guess), as API-token stores do.
@@ -52,9 +83,19 @@ def _hash(secret: str) -> str:
 
 
 class ProgramService:
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None, *, auth_cache_seconds: float = AUTH_CACHE_SECONDS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.auth_cache_seconds = auth_cache_seconds
+        self._monotonic = monotonic
+        # Valid keys only, by key id: unknown tokens cannot grow it, and a key created
+        # elsewhere works at once. Plain dict operations, atomic under the GIL.
+        self._known: dict[str, _Known] = {}
+        # A lookup that raced a revocation must not cache what it read: both sides count
+        # revocations under this lock (reads of the cache need no lock).
+        self._revocations = 0
+        self._cache_lock = threading.Lock()
 
     def create_program(self, program_id: str, name: str, currency: str, policy: ProgramPolicy | None = None,
                        idempotency_key: str | None = None) -> dict[str, Any]:
@@ -112,18 +153,42 @@ class ProgramService:
         return ApiKey(key_id, program_id, frozenset(scopes), name), token
 
     def authenticate(self, token: str) -> ApiKey | None:
-        parts = token.split("_", 2) if token.startswith("dgl_") else []
-        if len(parts) != 3 or len(token) > 200:
+        """The key `token` stands for; None if it is unknown, revoked or wrong."""
+        parsed = _parse(token)
+        if parsed is None:
             return None
-        _, key_id, secret = parts
+        key_id, secret = parsed
+        return _matching(self._fresh(key_id) or self._look_up(key_id), secret)
+
+    def cached_key(self, token: str) -> ApiKey | None:
+        """`authenticate` from memory only, cheap enough for an event loop: None also when
+        the key has not been looked up in the last `auth_cache_seconds`."""
+        parsed = _parse(token)
+        return None if parsed is None else _matching(self._fresh(parsed[0]), parsed[1])
+
+    def _fresh(self, key_id: str) -> _Known | None:
+        known = self._known.get(key_id)
+        return known if known is not None and known.until > self._monotonic() else None
+
+    def _look_up(self, key_id: str) -> _Known | None:
+        revocations = self._revocations
         with self.db.read() as conn:
             row = conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).mappings().first()
         if row is None or row["revoked_at"] is not None:
+            self._known.pop(key_id, None)
             return None
-        if not hmac.compare_digest(row["secret_hash"], _hash(secret)):
-            return None
-        return ApiKey(row["id"], row["program_id"], frozenset(Scope(s) for s in row["scopes"].split(",")), row["name"])
+        key = ApiKey(row["id"], row["program_id"], frozenset(Scope(s) for s in row["scopes"].split(",")), row["name"])
+        known = _Known(key, row["secret_hash"], self._monotonic() + self.auth_cache_seconds)
+        with self._cache_lock:
+            if revocations == self._revocations:
+                if len(self._known) >= AUTH_CACHE_SIZE:
+                    self._known.clear()  # more live keys than that in one process is unusual: start over
+                self._known[key_id] = known
+        return known
 
     def revoke_api_key(self, key_id: str) -> None:
         with self.db.write() as conn:
             conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id).values(revoked_at=self.clock.now()))
+        with self._cache_lock:
+            self._revocations += 1
+            self._known.pop(key_id, None)

@@ -2,12 +2,21 @@
 
 `Database.write()` is a transaction that holds the write lock it needs from its start:
 `BEGIN IMMEDIATE` on SQLite (one writer at a time, readers unaffected in WAL mode),
-row locks taken by the repository on PostgreSQL. `Database.read()` never blocks writers."""
+row locks taken by the repository on PostgreSQL. `Database.read()` never blocks writers.
+
+On SQLite, the writers of one process first queue for that lock in arrival order
+(`WriterQueue`): SQLite's busy handler makes a waiting writer sleep and retry in steps growing
+to 100 ms, so under concurrent requests a writer could go on sleeping long after the lock came
+free. Writers in other processes (the CLI, another server worker) still meet the busy timeout,
+which stays."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -15,6 +24,57 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 DEFAULT_URL = "sqlite:///dangol.db"
+BUSY_TIMEOUT_SECONDS = 30
+
+
+class WriterQueue:
+    """A lock handed to its waiters in the order they asked for it. (A plain `threading.Lock`
+    lets the releasing thread or a late arrival barge in, which stretches the tail.) Not
+    reentrant: a thread asking twice gets an error at once instead of waiting on itself."""
+
+    def __init__(self, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.timeout = timeout
+        self._mutex = threading.Lock()
+        self._waiters: deque[tuple[threading.Lock, int]] = deque()
+        self._owner: int | None = None
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner is None:
+                self._owner = me
+                return
+            if self._owner == me:
+                raise RuntimeError("Database.write() inside Database.write() in the same thread")
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append((turn, me))
+        if turn.acquire(timeout=self.timeout):
+            return  # a release handed it to us
+        with self._mutex:
+            try:
+                self._waiters.remove((turn, me))
+            except ValueError:  # handed to us between the timeout and now: pass it on
+                self._hand_over()
+        # What SQLite raises when its own busy timeout runs out (the API answers 503).
+        raise sqlite3.OperationalError(f"database is locked: waited {self.timeout:g} s behind this process's writers")
+
+    def release(self) -> None:
+        with self._mutex:
+            self._hand_over()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def _hand_over(self) -> None:
+        if self._waiters:
+            turn, self._owner = self._waiters.popleft()
+            turn.release()
+        else:
+            self._owner = None
 
 # Every SQLite connection's settings, in order. Why each:
 # - WAL: readers never block the writer, nor it them.
@@ -30,7 +90,7 @@ DEFAULT_URL = "sqlite:///dangol.db"
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
-    "busy_timeout=30000",
+    f"busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}",
     "foreign_keys=ON",
     "cache_size=-65536",
     "wal_autocheckpoint=10000",
@@ -43,6 +103,8 @@ class Database:
         if self.url.get_backend_name() == "postgresql" and self.url.drivername == "postgresql":
             self.url = self.url.set(drivername="postgresql+psycopg")
         self.engine = _create(self.url, echo)
+        # One SQLite writer at a time anyway: queue this process's writers (see the module docstring).
+        self._writers: AbstractContextManager[None] = WriterQueue() if self.is_sqlite else nullcontext()
 
     @property
     def dialect(self) -> str:
@@ -54,7 +116,7 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._writers, self.engine.connect() as conn:
             conn = conn.execution_options(dangol_begin="IMMEDIATE")
             with conn.begin():
                 yield conn
@@ -76,7 +138,7 @@ def _create(url, echo: bool) -> Engine:  # type: ignore[no-untyped-def]
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo, poolclass=NullPool if database in ("", ":memory:") else None,
-                           connect_args={"check_same_thread": False, "timeout": 30})
+                           connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):  # type: ignore[no-untyped-def]

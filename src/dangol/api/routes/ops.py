@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from ...service.container import Services
 from ...storage.migrate import current_revision, head_revision
 from ..auth import AuthenticatedRoute, WriteKey
 from ..deps import ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
+from ..lanes import WriteLaneDep
 from ..problems import problem_response, problem_responses
 from ..schemas import ExpiryReportOut, ExpiryRunIn, Health, Readiness
 
@@ -43,9 +48,13 @@ def readyz(request: Request, services: ServicesDep) -> JSONResponse:
                          "their expiry. Running it again changes nothing; a replay with the same "
                          "Idempotency-Key returns the first run's report.",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
-def run_expiry(key: WriteKey, services: ServicesDep, program_id: ProgramIdPath, idempotency_key: IdempotencyKey,
-               body: ExpiryRunIn | None = None) -> JSONResponse:
-    as_of = body.as_of if body else None
+async def run_expiry(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+                     idempotency_key: IdempotencyKey, body: ExpiryRunIn | None = None) -> JSONResponse:
+    return JSONResponse(await lane.run(_expiry_report, services, program_id, body.as_of if body else None,
+                                       idempotency_key))
+
+
+def _expiry_report(services: Services, program_id: str, as_of: datetime | None, idempotency_key: str) -> Any:
     request = {"expiry_run": {"as_of": as_of}}
     # The program's own scope: ledger commands fingerprint differently, so a key reused
     # across the two is a conflict, never a wrong replay.
@@ -54,4 +63,4 @@ def run_expiry(key: WriteKey, services: ServicesDep, program_id: ProgramIdPath, 
     if report is None:
         report = services.expiry.run(program_id, as_of).as_json()
         report = stored.remember(idempotency_key, request, report) or report
-    return JSONResponse(report)
+    return report

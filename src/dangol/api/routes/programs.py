@@ -7,10 +7,12 @@ from fastapi.responses import JSONResponse
 
 from ...domain import EarnRate, ProgramPolicy
 from ...service import receipts
+from ...service.container import Services
 from ...service.programs import ADMIN_SCOPE, Scope
 from ..auth import AdminKey, AuthenticatedRoute, ReadKey
 from ..deps import ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
+from ..lanes import WriteLaneDep
 from ..problems import ApiProblem, problem_responses
 from ..schemas import ApiKeyIn, ApiKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut
 
@@ -27,10 +29,10 @@ def _policy(policy: PolicyIn) -> ProgramPolicy:
 
 @router.post("", status_code=201, response_model=ProgramOut, summary="Create a program",
              responses=problem_responses(400, 401, 403, 409, 413, 422))
-def create_program(key: AdminKey, services: ServicesDep, body: ProgramIn,
-                   idempotency_key: IdempotencyKey) -> JSONResponse:
-    program = services.programs.create_program(body.id, body.name, body.currency, _policy(body.policy),
-                                               idempotency_key=idempotency_key)
+async def create_program(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, body: ProgramIn,
+                         idempotency_key: IdempotencyKey) -> JSONResponse:
+    program = await lane.run(services.programs.create_program, body.id, body.name, body.currency,
+                             _policy(body.policy), idempotency_key=idempotency_key)
     return JSONResponse(program, status_code=201, headers={"Location": f"/v1/programs/{program['id']}"})
 
 
@@ -52,8 +54,12 @@ def get_program(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath) 
                          "the same Idempotency-Key does not show the token again: it gets a 409 problem "
                          "`api-key-already-issued` naming the key that request created.",
              responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
-def create_api_key(key: AdminKey, services: ServicesDep, program_id: ProgramIdPath, body: ApiKeyIn,
-                   idempotency_key: IdempotencyKey) -> JSONResponse:
+async def create_api_key(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+                         body: ApiKeyIn, idempotency_key: IdempotencyKey) -> JSONResponse:
+    return await lane.run(_issue_api_key, services, program_id, body, idempotency_key)
+
+
+def _issue_api_key(services: Services, program_id: str, body: ApiKeyIn, idempotency_key: str) -> JSONResponse:
     scopes = sorted(set(body.scopes))
     request = {"create_api_key": {"program_id": program_id, "scopes": scopes, "name": body.name}}
     # The admin idempotency scope is the one create_program uses: a key is for one request.
