@@ -84,6 +84,7 @@ class LedgerService:
         self.db = db
         self.clock = clock or SystemClock()
         self.member_ids = member_ids
+        self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
 
     # ------------------------------------------------------------ one at a time
 
@@ -143,7 +144,7 @@ class LedgerService:
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
                rejected: dict[int, DomainError]) -> list[Outcome]:
-        repo = LedgerRepository(conn)
+        repo = LedgerRepository(conn, self._programs)
         program = repo.get_program(program_id)
         now = self.clock.now()
         ids = BlockIdAllocator(conn)

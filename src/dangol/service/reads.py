@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from ..domain import MemberLedger
+from ..domain import MemberLedger, Program
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import InvalidRequest, ProgramMismatch, UnknownHold, UnknownMember
 from ..storage import tables as t
@@ -41,14 +41,18 @@ class LedgerReader:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
+
+    def _repo(self, conn: Connection) -> LedgerRepository:
+        return LedgerRepository(conn, self._programs)
 
     def member(self, program_id: str, member_id: str) -> dict[str, Any]:
         with self.db.read() as conn:
-            return receipts.member_json(self._ledger(LedgerRepository(conn), program_id, member_id).member)
+            return receipts.member_json(self._ledger(self._repo(conn), program_id, member_id).member)
 
     def member_by_ref(self, program_id: str, external_ref: str) -> dict[str, Any]:
         with self.db.read() as conn:
-            member = LedgerRepository(conn).find_member_by_ref(program_id, external_ref)
+            member = self._repo(conn).find_member_by_ref(program_id, external_ref)
         if member is None:
             raise UnknownMember(f"no member with reference {external_ref!r} in program {program_id}")
         return receipts.member_json(member)
@@ -58,7 +62,7 @@ class LedgerReader:
         gone even before the expiry job has written it down, exactly as the next write would."""
         at = at or self.clock.now()
         with self.db.read() as conn:
-            ledger = self._ledger(LedgerRepository(conn), program_id, member_id, lots=True)
+            ledger = self._ledger(self._repo(conn), program_id, member_id, lots=True)
         ledger.settle(at, _Scratch())
         horizon = at + EXPIRING_WINDOW
         expiring = sorted((lot for lot in ledger.spendable_lots(at) if lot.expires_at <= horizon),
@@ -79,7 +83,7 @@ class LedgerReader:
         limit = _limit(limit)
         after = _cursor(cursor)
         with self.db.read() as conn:
-            _check_member(LedgerRepository(conn), program_id, member_id)
+            _check_member(self._repo(conn), program_id, member_id)
             query = select(t.lots).where(t.lots.c.member_id == member_id)
             if not include_spent:
                 query = query.where(t.lots.c.remaining > 0)
@@ -94,7 +98,7 @@ class LedgerReader:
         limit = _limit(limit)
         before = _cursor(cursor)
         with self.db.read() as conn:
-            repo = LedgerRepository(conn)
+            repo = self._repo(conn)
             _check_member(repo, program_id, member_id)
             rows = repo.history_rows(member_id, before, limit + 1)
             postings = repo.postings_of([row["id"] for row in rows[:limit]])
@@ -114,7 +118,7 @@ class LedgerReader:
 
     def hold(self, program_id: str, hold_id: int) -> dict[str, Any]:
         with self.db.read() as conn:
-            hold = LedgerRepository(conn).hold(hold_id)
+            hold = self._repo(conn).hold(hold_id)
         if hold is None or hold.program_id != program_id:
             raise UnknownHold(f"no hold {hold_id} in program {program_id}")
         return receipts.hold_json(hold)

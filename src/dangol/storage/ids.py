@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, text
 
 from . import tables
 
@@ -31,8 +31,9 @@ class BlockIdAllocator:
     def next_id(self, kind: str) -> int:
         if self.sqlite:
             if kind not in self._next_sqlite:
-                table = _TABLES[kind]
-                self._next_sqlite[kind] = (self.conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+                # Driver-level: this runs in every write transaction (twice for an HTTP earn).
+                table = _TABLES[kind].name
+                self._next_sqlite[kind] = (self.conn.exec_driver_sql(f"SELECT MAX(id) FROM {table}").scalar() or 0) + 1
             value = self._next_sqlite[kind]
             self._next_sqlite[kind] = value + 1
             return value

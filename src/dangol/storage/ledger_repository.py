@@ -32,10 +32,13 @@ def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
 
 
 class LedgerRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, programs: dict[str, Program] | None = None) -> None:
+        """`programs` may be a cache shared across transactions: a program is never changed
+        once created, so a found one can be remembered (an unknown one is not, so that a
+        program created later is seen). A way to change programs must invalidate it."""
         self.conn = conn
         self.lock_rows = conn.dialect.name == "postgresql"
-        self._programs: dict[str, Program] = {}
+        self._programs: dict[str, Program] = {} if programs is None else programs
 
     # ------------------------------------------------------------ programs
 
