@@ -203,8 +203,6 @@ class _Checker:
                                              "make the multiplier a rule of its own")
         if len(multipliers) > 1:
             self.problem((*path, "actions"), "at most one multiplier per rule")
-        if any(c.per is Period.ORDER for c in caps) and on and not doc.get("when") and False:
-            pass
         if len(self.problems) > before:
             return None
         assert rule_id is not None and priority is not None and exclusive is not None and group is not None
