@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -94,7 +95,9 @@ def compile_expression(text: str, expect: Type = Type.BOOL) -> Expression:
     if "\n" in text.strip() or "\r" in text:
         text = " ".join(text.split())  # YAML folded text: a newline means nothing in an expression
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # the parser's SyntaxWarnings about user text are not ours to print
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"not a valid expression: {error.msg}", error.offset) from None
     except (ValueError, RecursionError, MemoryError) as error:  # e.g. null bytes; absurd nesting
@@ -103,6 +106,8 @@ def compile_expression(text: str, expect: Type = Type.BOOL) -> Expression:
     typed = _Compiler().compile(tree.body)
     if typed.type is not expect:
         raise ExpressionError(f"the expression gives a {typed.type.value}; a {expect.value} is needed", 1)
+    if typed.nullable:
+        raise ExpressionError(f"the expression may be missing (None); a {expect.value} is always needed", 1)
     return Expression(ast.unparse(tree), typed.type, typed.get)
 
 
