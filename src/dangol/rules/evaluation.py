@@ -32,6 +32,8 @@ class EvaluationError(ValueError):
 
 def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapping[str, int],
              now: datetime) -> Evaluation:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise EvaluationError("now must be an aware datetime (with a time zone)")
     if event.type not in ruleset.event_types and event.type not in BUILTIN_EVENT_TYPES:
         raise EvaluationError(f"event type {event.type!r} is neither built in nor declared by the ruleset")
     if event.currency is not None and event.currency != ruleset.currency:
