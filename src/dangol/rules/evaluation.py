@@ -46,8 +46,9 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
     facts = Facts(event, member, Moment.of(now, member.time_zone), ProgramFacts(ruleset.program, ruleset.currency))
     run = _Run(facts, counters)
     run.phase(base_rules)
-    run.base_points = sum(a.points for a in run.points if a.to is Beneficiary.MEMBER)
-    run.phase(multiplier_rules)
+    run.base_points = run.member_points  # what the multipliers multiply
+    if multiplier_rules:
+        run.phase(multiplier_rules)
     return Evaluation(tuple(run.points), tuple(run.coupons), tuple(run.badges), tuple(run.challenges),
                       tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
 
@@ -65,6 +66,7 @@ class _Run:
         self.challenges: list[ChallengeProgress] = []
         self.withheld: list[Withheld] = []
         self.base_points = 0
+        self.member_points = 0  # granted so far to the event's member
 
     def phase(self, rules: tuple[EarningRule, ...]) -> None:
         stopped: set[str] = set()
@@ -72,8 +74,9 @@ class _Run:
         for rule in rules:
             if rule.group in stopped:
                 continue
-            if (rule.valid_from and today < rule.valid_from) or (rule.valid_until and today > rule.valid_until):
-                continue
+            if rule.valid_from is not None or rule.valid_until is not None:
+                if (rule.valid_from and today < rule.valid_from) or (rule.valid_until and today > rule.valid_until):
+                    continue
             if rule.when is not None and not rule.when.evaluate(self.facts):
                 continue
             if self.fire(rule) and rule.exclusive:
@@ -82,7 +85,7 @@ class _Run:
     # ---- one rule
 
     def fire(self, rule: EarningRule) -> bool:
-        windows = [(cap, self.window(rule, cap)) for cap in rule.caps]
+        windows = [(cap, self.window(rule, cap)) for cap in rule.caps] if rule.caps else []
         for cap, window in windows:
             if cap.times is not None and window is not None and self.count(window + "/times") >= cap.times:
                 self.withheld.append(Withheld(rule.id, f"cap: {cap.times} time(s) per {cap.per.value}"))
@@ -136,6 +139,8 @@ class _Run:
         if rule.budget is not None:
             self.consume(f"program/{rule.id}/budget/points", granted)
         self.points.append(PointsAward(rule.id, granted, action.to, recipient))
+        if action.to is Beneficiary.MEMBER:
+            self.member_points += granted
         return granted
 
     def points_of(self, action: AwardPoints) -> int:

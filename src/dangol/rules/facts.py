@@ -47,7 +47,9 @@ class MemberState:
     birthday_day: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# Moment, ProgramFacts and Facts are built for every evaluation and never leave it: plain
+# (not frozen) slotted dataclasses, as frozen ones cost a setattr call per field.
+@dataclass(slots=True)
 class Moment:
     """`now` seen in the member's time zone: what `now.*`, `event.weekday`, `event.hour`,
     campaign dates and per-day/week/month caps are measured in."""
@@ -66,18 +68,18 @@ class Moment:
     def of(cls, now: datetime, time_zone: str) -> Moment:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be an aware datetime (with a time zone)")
-        local = now.astimezone(ZoneInfo(time_zone))
+        local = now.astimezone(ZoneInfo(time_zone))  # ZoneInfo caches its instances
         day = local.date()
         return cls(now, local, day, local.year, local.month, local.day, local.weekday(), local.hour, day.isoformat())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProgramFacts:
     id: str
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
     """The roots an expression resolves its names from."""
 
