@@ -42,7 +42,7 @@ clean:
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
 .PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
-	bench-transparency
+	bench-transparency bench-rules
 
 bench-ingest: $(INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
@@ -65,5 +65,9 @@ bench-reads-postgres: $(INSTALLED)
 # The transparency core's Merkle tree, in memory (no database): append rate against pymerkle, proof times.
 bench-transparency: $(INSTALLED)
 	$(BIN)/python -m bench.transparency $(BENCH_ARGS)
+
+# The rules core (dangol.rules), in memory: evaluations/s, example and 200-rule rulesets, against rule-engine.
+bench-rules: $(INSTALLED)
+	$(BIN)/python -m bench.rules $(BENCH_ARGS)
 
 bench: bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres

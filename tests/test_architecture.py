@@ -129,3 +129,40 @@ def test_the_domain_check_refuses_frameworks_and_outer_layers(statement: str) ->
 ])
 def test_the_domain_check_allows_the_standard_library_and_the_domain(statement: str) -> None:
     assert all(domain_may_import(name) for name in imported_names(statement, "dangol.domain.money")), statement
+
+
+RULES_ADAPTERS = {"dangol.rules.loader"}  # reads YAML/JSON files: the one module that may import yaml
+
+
+def rules_may_import(name: str) -> bool:
+    """The rules core (model, validation, hashing, evaluation) is pure: the standard library
+    and itself. Files are read by the loader adapter, the only module allowed PyYAML."""
+    if within(name, "dangol"):
+        return within(name, "dangol.rules")
+    return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+def test_the_rules_core_imports_only_the_standard_library_and_itself() -> None:
+    found = [f"{module} imports {name}" for module, names in layer_imports("rules").items()
+             if module not in RULES_ADAPTERS for name in sorted(names) if not rules_may_import(name)]
+    assert found == []
+
+
+def test_the_rules_loader_adds_only_yaml() -> None:
+    names = layer_imports("rules")["dangol.rules.loader"]
+    assert [n for n in names if not (rules_may_import(n) or within(n, "yaml"))] == []
+
+
+@pytest.mark.parametrize("statement", [
+    "import yaml", "from ..domain import Money", "import orjson", "from dangol.storage import tables",
+    *(f"import {framework}" for framework in FRAMEWORKS),
+])
+def test_the_rules_check_refuses_libraries_and_the_rest_of_dangol(statement: str) -> None:
+    names = imported_names(statement, "dangol.rules.evaluation")
+    assert not all(rules_may_import(name) for name in names), statement
+
+
+@pytest.mark.parametrize("statement", ["import ast", "from zoneinfo import ZoneInfo", "from .model import Ruleset",
+                                       "from dangol.rules.facts import Event"])
+def test_the_rules_check_allows_the_standard_library_and_itself(statement: str) -> None:
+    assert all(rules_may_import(name) for name in imported_names(statement, "dangol.rules.evaluation")), statement

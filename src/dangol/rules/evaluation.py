@@ -1,0 +1,187 @@
+"""evaluate(ruleset, event, member, counters, now) -> Evaluation: pure and deterministic.
+
+Order. The rules whose `on` lists the event's type run in two phases: first the base
+rules (rate, fixed, coupons, badges, challenges), then the multiplier rules. Within a
+phase rules run by priority (highest first), then by id; the document's order never
+matters. A rule fires when it is valid on the member's local date, its `when` holds and
+no `times` cap is exhausted. An exclusive rule that fires stops every later rule of the
+same phase and the same group (rules without a group share the group "").
+
+Points. rate: round(base * points / per) with the rule's rounding (floor by default),
+base = event.amount or the rate's `of` expression; fixed: the number; multiplier k:
+(k - 1) * the points the base phase granted the event's member. Each rule's points are
+then limited by its caps (per event, order, day, week or month of the member's time
+zone, counted for the event's member) and its budget (program-wide); what is held back
+is reported as Withheld, and the counters consumed as CounterUse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from .facts import BUILTIN_EVENT_TYPES, Event, Facts, MemberState, Moment, ProgramFacts
+from .model import (AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, IssueCoupon, Period,
+                    Rate, Rounding, Ruleset)
+from .outcome import (BadgeAward, ChallengeProgress, CouponIssue, CounterUse, Evaluation, PointsAward, Withheld)
+
+
+class EvaluationError(ValueError):
+    """The inputs do not fit the ruleset (a caller's mistake, not a rule's outcome)."""
+
+
+def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapping[str, int],
+             now: datetime) -> Evaluation:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise EvaluationError("now must be an aware datetime (with a time zone)")
+    if event.type not in ruleset.event_types and event.type not in BUILTIN_EVENT_TYPES:
+        raise EvaluationError(f"event type {event.type!r} is neither built in nor declared by the ruleset")
+    if event.currency is not None and event.currency != ruleset.currency:
+        raise EvaluationError(f"the event is in {event.currency}; the ruleset counts in {ruleset.currency}")
+    if now < ruleset.effective_from:
+        raise EvaluationError(f"ruleset {ruleset.version!r} takes effect at {ruleset.effective_from.isoformat()}")
+    base_rules, multiplier_rules = ruleset.phases(event.type)
+    if not base_rules and not multiplier_rules:
+        return Evaluation()
+    facts = Facts(event, member, Moment.of(now, member.time_zone), ProgramFacts(ruleset.program, ruleset.currency))
+    run = _Run(facts, counters)
+    run.phase(base_rules)
+    run.base_points = run.member_points  # what the multipliers multiply
+    if multiplier_rules:
+        run.phase(multiplier_rules)
+    return Evaluation(tuple(run.points), tuple(run.coupons), tuple(run.badges), tuple(run.challenges),
+                      tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
+
+
+class _Run:
+    """The mutable state of one evaluation; never outlives it."""
+
+    def __init__(self, facts: Facts, counters: Mapping[str, int]) -> None:
+        self.facts = facts
+        self.counters = counters
+        self.used: dict[str, int] = {}  # insertion-ordered: the order rules consumed them
+        self.points: list[PointsAward] = []
+        self.coupons: list[CouponIssue] = []
+        self.badges: list[BadgeAward] = []
+        self.challenges: list[ChallengeProgress] = []
+        self.withheld: list[Withheld] = []
+        self.base_points = 0
+        self.member_points = 0  # granted so far to the event's member
+
+    def phase(self, rules: tuple[EarningRule, ...]) -> None:
+        stopped: set[str] = set()
+        today = self.facts.now.local_date
+        for rule in rules:
+            if rule.group in stopped:
+                continue
+            if rule.valid_from is not None or rule.valid_until is not None:
+                if (rule.valid_from and today < rule.valid_from) or (rule.valid_until and today > rule.valid_until):
+                    continue
+            if rule.when is not None and not rule.when.evaluate(self.facts):
+                continue
+            if self.fire(rule) and rule.exclusive:
+                stopped.add(rule.group)
+
+    # ---- one rule
+
+    def fire(self, rule: EarningRule) -> bool:
+        windows = [(cap, self.window(rule, cap)) for cap in rule.caps] if rule.caps else []
+        for cap, window in windows:
+            if cap.times is not None and window is not None and self.count(window + "/times") >= cap.times:
+                self.withheld.append(Withheld(rule.id, f"cap: {cap.times} time(s) per {cap.per.value}"))
+                return False
+        for cap, window in windows:
+            if cap.times is not None and window is not None:
+                self.consume(window + "/times", 1)
+        granted_total = 0
+        for action in rule.actions:
+            if isinstance(action, AwardPoints):
+                granted_total += self.award(rule, action, windows, granted_total)
+            elif isinstance(action, IssueCoupon):
+                self.coupons.append(CouponIssue(rule.id, action.template))
+            elif isinstance(action, AwardBadge):
+                self.badges.append(BadgeAward(rule.id, action.badge))
+            elif isinstance(action, AdvanceChallenge):
+                self.challenges.append(ChallengeProgress(rule.id, action.challenge, action.amount))
+        return True
+
+    def award(self, rule: EarningRule, action: AwardPoints, windows: list[tuple[Cap, str | None]],
+              granted_so_far: int) -> int:
+        facts = self.facts
+        wanted = self.points_of(action)
+        if wanted <= 0:
+            return 0
+        recipient = facts.member.member_id
+        if action.to is Beneficiary.REFERRER:
+            recipient = facts.event.referrer or ""
+            if not recipient or recipient == facts.member.member_id:
+                self.withheld.append(Withheld(rule.id, "no referrer" if not recipient else "self-referral", wanted))
+                return 0
+        granted, reason = wanted, ""
+        for cap, window in windows:
+            if cap.points is None:
+                continue
+            # Per event (or an order-less event under a per-order cap): only this event counts.
+            used = granted_so_far if window is None else self.count(window + "/points")
+            if cap.points - used < granted:
+                granted, reason = max(0, cap.points - used), f"cap: {cap.points} points per {cap.per.value}"
+        if rule.budget is not None:
+            left = rule.budget - self.count(f"program/{rule.id}/budget/points")
+            if left < granted:
+                granted, reason = max(0, left), f"budget of {rule.budget} points spent"
+        if granted < wanted:
+            self.withheld.append(Withheld(rule.id, reason, wanted - granted))
+        if granted <= 0:
+            return 0
+        for cap, window in windows:
+            if cap.points is not None and window is not None:
+                self.consume(window + "/points", granted)
+        if rule.budget is not None:
+            self.consume(f"program/{rule.id}/budget/points", granted)
+        self.points.append(PointsAward(rule.id, granted, action.to, recipient))
+        if action.to is Beneficiary.MEMBER:
+            self.member_points += granted
+        return granted
+
+    def points_of(self, action: AwardPoints) -> int:
+        if action.fixed is not None:
+            return action.fixed
+        if action.multiplier is not None:
+            return (action.multiplier - 1) * self.base_points
+        rate = action.rate
+        assert rate is not None
+        base = self.facts.event.amount if rate.of is None else rate.of.evaluate(self.facts)
+        return _apply(rate, base) if base > 0 else 0  # type: ignore[operator,arg-type]
+
+    # ---- counters
+
+    def window(self, rule: EarningRule, cap: Cap) -> str | None:
+        """The counter key prefix of a cap's current window; None for per-event caps."""
+        moment = self.facts.now
+        per = cap.per
+        if per is Period.EVENT:
+            return None
+        if per is Period.ORDER:
+            order = self.facts.event.order_id
+            return None if order is None else f"member/{rule.id}/order/{order}"
+        if per is Period.DAY:
+            return f"member/{rule.id}/day/{moment.date}"
+        if per is Period.WEEK:
+            year, week, _ = moment.local_date.isocalendar()
+            return f"member/{rule.id}/week/{year}-W{week:02d}"
+        return f"member/{rule.id}/month/{moment.year}-{moment.month:02d}"
+
+    def count(self, key: str) -> int:
+        return self.counters.get(key, 0) + self.used.get(key, 0)
+
+    def consume(self, key: str, amount: int) -> None:
+        self.used[key] = self.used.get(key, 0) + amount
+
+
+def _apply(rate: Rate, base: int) -> int:
+    scaled = base * rate.points
+    if rate.rounding is Rounding.FLOOR:
+        return scaled // rate.per
+    if rate.rounding is Rounding.CEILING:
+        return -(-scaled // rate.per)
+    return (2 * scaled + rate.per) // (2 * rate.per)  # half up: .5 rounds away from zero for positive bases
