@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,11 @@ def test_app_from_env_opens_the_configured_database(tmp_path: Path, monkeypatch:
             assert client.get("/readyz").json()["status"] == "ready"
             # A server's startup objects are out of the collector's reach (see app._freeze_heap).
             assert gc.get_freeze_count() > 0
+            # and its WAL is checkpointed by a thread of its own, not by requests' commits
+            assert "dangol-wal-checkpointer" in {thread.name for thread in threading.enumerate()}
     finally:
         gc.unfreeze()  # this is a test process, not a server
+    assert "dangol-wal-checkpointer" not in {thread.name for thread in threading.enumerate()}
     assert (tmp_path / "served.db").exists()
 
 

@@ -26,15 +26,19 @@ Every call except `/healthz`, `/readyz` and this document needs an API key. Ever
 identifies the error. See docs/api.md for the details."""
 
 
-def create_app(services: Services, *, dispose_on_shutdown: bool = False, freeze_heap: bool = False) -> FastAPI:
+def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving: bool = False) -> FastAPI:
     """The API on `services`, which stay the caller's unless `dispose_on_shutdown`.
-    `freeze_heap` is for a server process: see `_freeze_heap`."""
+    `serving` is for a server process: its heap is frozen (`_freeze_heap`) and, on SQLite,
+    the WAL is checkpointed in the background rather than in the commits of requests."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if freeze_heap:
+        if serving:
+            services.db.checkpoint_in_background()
             _freeze_heap()
         yield
+        if serving:
+            services.db.stop_background_checkpoints()
         if dispose_on_shutdown:
             services.db.dispose()
 
@@ -77,4 +81,4 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def app_from_env() -> FastAPI:
     """For `uvicorn --factory`: the database named by DANGOL_DATABASE_URL, migrated."""
     services = Services.open(os.environ.get("DANGOL_DATABASE_URL", DEFAULT_URL))
-    return create_app(services, dispose_on_shutdown=True, freeze_heap=True)
+    return create_app(services, dispose_on_shutdown=True, serving=True)

@@ -20,5 +20,5 @@ def serve(ctx: typer.Context,
     from ..api.app import create_app
 
     services = state(ctx).open()
-    app = create_app(services, dispose_on_shutdown=True, freeze_heap=True)
+    app = create_app(services, dispose_on_shutdown=True, serving=True)
     uvicorn.run(app, host=host, port=port, log_level="info")

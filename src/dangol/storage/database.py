@@ -15,13 +15,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from .checkpoints import WalCheckpointer
 
 DEFAULT_URL = "sqlite:///dangol.db"
 BUSY_TIMEOUT_SECONDS = 30
@@ -95,6 +97,9 @@ SQLITE_PRAGMAS = (
     "cache_size=-65536",
     "wal_autocheckpoint=10000",
 )
+# With checkpoints in a background thread (a server), commits would checkpoint only past
+# this many WAL pages (about 400 MiB): the safety net for a checkpointer that has stalled.
+BACKGROUND_AUTOCHECKPOINT = "wal_autocheckpoint=100000"
 
 
 class Database:
@@ -102,9 +107,11 @@ class Database:
         self.url = make_url(url)
         if self.url.get_backend_name() == "postgresql" and self.url.drivername == "postgresql":
             self.url = self.url.set(drivername="postgresql+psycopg")
-        self.engine = _create(self.url, echo)
+        self.sqlite_pragmas: tuple[str, ...] = SQLITE_PRAGMAS  # read by every new connection
+        self.engine = _create(self.url, echo, lambda: self.sqlite_pragmas)
         # One SQLite writer at a time anyway: queue this process's writers (see the module docstring).
         self._writers: AbstractContextManager[None] = WriterQueue() if self.is_sqlite else nullcontext()
+        self._checkpointer: WalCheckpointer | None = None
 
     @property
     def dialect(self) -> str:
@@ -127,11 +134,31 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def checkpoint_in_background(self) -> bool:
+        """For a long-running server on a SQLite file: WAL checkpoints move from the commits
+        of requests to a background thread (see checkpoints.py). Returns whether it did."""
+        if not self.is_sqlite or self.url.database in (None, "", ":memory:") or self._checkpointer:
+            return False
+        self.sqlite_pragmas = tuple(BACKGROUND_AUTOCHECKPOINT if p.startswith("wal_autocheckpoint=") else p
+                                    for p in SQLITE_PRAGMAS)
+        self.engine.dispose()  # pooled connections were opened with the commit-time threshold
+        self._checkpointer = WalCheckpointer(self.engine)
+        self._checkpointer.start()
+        return True
+
+    def stop_background_checkpoints(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+            self.sqlite_pragmas = SQLITE_PRAGMAS
+            self.engine.dispose()
+
     def dispose(self) -> None:
+        self.stop_background_checkpoints()
         self.engine.dispose()
 
 
-def _create(url, echo: bool) -> Engine:  # type: ignore[no-untyped-def]
+def _create(url, echo: bool, sqlite_pragmas: Callable[[], Sequence[str]]) -> Engine:  # type: ignore[no-untyped-def]
     if url.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     database = url.database or ""
@@ -145,7 +172,7 @@ def _create(url, echo: bool) -> Engine:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in sqlite_pragmas():
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
