@@ -23,6 +23,7 @@ from ..domain.errors import DomainError, InvalidRequest, UnknownHold, UnknownMem
 from ..service.container import Services
 from ..service.ledger import CLOCK_SKEW, Command, Operation, new_member_id
 from ..storage.ledger_repository import CHUNK, LedgerRepository
+from ..storage.statistics import refresh_stale_statistics
 from .events import EventError, EventType, ImportEvent, event_key, parse_event
 from .reader import EventFile, FileFormat, Record, detect_format
 
@@ -169,6 +170,7 @@ class Importer:
             operations.append(Operation(command, event.key, at=event.occurred_at))
             sent.append(item)
         outcomes = self.services.ledger.execute(self.program.id, operations) if operations else []
+        refresh_stale_statistics(self.services.db)
         report.batches += 1
         for item, outcome in zip(sent, outcomes):
             if isinstance(outcome, DomainError):
