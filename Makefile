@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+BENCH_INSTALLED := $(VENV)/.installed-bench
 DATABASE_URL ?= sqlite:///var/dangol.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -23,6 +24,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
+# The benchmarks also need their peers (e.g. rule-engine): the bench extra.
+$(BENCH_INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	@touch $@ $(INSTALLED)
+
 run: $(INSTALLED)
 	$(DANGOL) init
 	$(DANGOL) demo
@@ -37,37 +43,37 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf var $(INSTALLED)
+	rm -rf var $(INSTALLED) $(BENCH_INSTALLED)
 
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
 .PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
 	bench-transparency bench-rules
 
-bench-ingest: $(INSTALLED)
+bench-ingest: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
 
-bench-ingest-postgres: $(INSTALLED)
+bench-ingest-postgres: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.ingest --db postgres $(BENCH_ARGS)
 
-bench-http: $(INSTALLED)
+bench-http: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.http --db sqlite $(BENCH_ARGS)
 
-bench-http-postgres: $(INSTALLED)
+bench-http-postgres: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.http --db postgres $(BENCH_ARGS)
 
-bench-reads: $(INSTALLED)
+bench-reads: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.reads --db sqlite $(BENCH_ARGS)
 
-bench-reads-postgres: $(INSTALLED)
+bench-reads-postgres: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.reads --db postgres $(BENCH_ARGS)
 
 # The transparency core's Merkle tree, in memory (no database): append rate against pymerkle, proof times.
-bench-transparency: $(INSTALLED)
+bench-transparency: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.transparency $(BENCH_ARGS)
 
 # The rules core (dangol.rules), in memory: evaluations/s, example and 200-rule rulesets, against rule-engine.
-bench-rules: $(INSTALLED)
+bench-rules: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.rules $(BENCH_ARGS)
 
 bench: bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres
