@@ -151,7 +151,7 @@ class _Run:
         rate = action.rate
         assert rate is not None
         base = self.facts.event.amount if rate.of is None else rate.of.evaluate(self.facts)
-        return _apply(rate, base) if base > 0 else 0  # type: ignore[operator,arg-type]
+        return _apply(rate, base) if base > 0 else 0
 
     # ---- counters
 

@@ -16,9 +16,10 @@ import operator
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .facts import Facts
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, Getter
 from .vocabulary import ROOTS, Field, Type
 
 MAX_LENGTH = 1_000  # characters of expression text
@@ -28,7 +29,6 @@ MAX_INT = 10**15  # literal integers; 10**15 KRW is more than any order
 MAX_STR = 200  # characters of a literal string
 MAX_ITEMS = 100  # elements of a literal list or tuple
 
-Getter = Callable[[Facts], object]
 
 
 class ExpressionError(ValueError):
@@ -61,7 +61,7 @@ class _Typed:
     get: Getter
     type: Type
     nullable: bool = False
-    constant: object = None
+    constant: Any = None  # of `type`, like what `get` returns
     is_constant: bool = False
 
 
@@ -79,14 +79,14 @@ _REFUSED = {
     ast.Dict: "dictionaries are not allowed", ast.Set: "sets are not allowed; use a list or tuple",
 }
 
-_ORDER = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
-_EQUALITY = {ast.Eq: operator.eq, ast.NotEq: operator.ne}
+_ORDER: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+_EQUALITY: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {ast.Eq: operator.eq, ast.NotEq: operator.ne}
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
                ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 _COLLECTIONS = {Type.STRS: Type.STR, Type.INTS: Type.INT}
 
 
-def compile_expression(text: str, expect: Type = Type.BOOL) -> Expression:
+def compile_expression(text: object, expect: Type = Type.BOOL) -> Expression:
     """Parse, validate and compile `text`; raises ExpressionError (with a column)."""
     if not isinstance(text, str):
         raise ExpressionError("an expression must be a string")
@@ -216,10 +216,10 @@ class _Compiler:
         if isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self._integer(node.operand)
             if operand.is_constant:
-                value = -operand.constant if isinstance(node.op, ast.USub) else operand.constant  # type: ignore[operator]
+                value = -operand.constant if isinstance(node.op, ast.USub) else operand.constant
                 return _constant(value, Type.INT)
             inner = operand.get
-            return _Typed(lambda f: -inner(f) if isinstance(node.op, ast.USub) else inner(f), Type.INT)  # type: ignore[operator]
+            return _Typed(lambda f: -inner(f) if isinstance(node.op, ast.USub) else inner(f), Type.INT)
         raise _fail(node, "the operator ~ is not allowed")
 
     def _BinOp(self, node: ast.BinOp) -> _Typed:
@@ -263,8 +263,8 @@ class _Compiler:
             negate = isinstance(op, ast.NotIn)
             if right.is_constant:
                 values = right.constant
-                return (lambda f: a(f) not in values) if negate else (lambda f: a(f) in values)  # type: ignore[operator]
-            return (lambda f: a(f) not in b(f)) if negate else (lambda f: a(f) in b(f))  # type: ignore[operator]
+                return (lambda f: a(f) not in values) if negate else (lambda f: a(f) in values)
+            return (lambda f: a(f) not in b(f)) if negate else (lambda f: a(f) in b(f))
         if isinstance(op, (ast.Is, ast.IsNot)):
             raise _fail(where, "`is` is not allowed; use == or !=")
         if type(op) in _EQUALITY:

@@ -69,6 +69,8 @@ class Evaluation:
     def fired(self) -> tuple[str, ...]:
         """Ids of the rules that produced an effect, in evaluation order, once each."""
         seen: dict[str, None] = {}
-        for effect in (*self.points, *self.coupons, *self.badges, *self.challenges):
+        effects: tuple[PointsAward | CouponIssue | BadgeAward | ChallengeProgress, ...] = (
+            *self.points, *self.coupons, *self.badges, *self.challenges)
+        for effect in effects:
             seen.setdefault(effect.rule_id)
         return tuple(seen)

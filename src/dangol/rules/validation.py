@@ -98,7 +98,7 @@ class _Checker:
         if value not in names:
             self.problem(path, f"must be one of {', '.join(names)}, not {value!r}")
             return None
-        return kind(value)  # type: ignore[arg-type]
+        return kind(str(value))  # one of `names`: a string
 
     def day(self, value: object, path: Path) -> date | None:
         if isinstance(value, str):
@@ -111,7 +111,7 @@ class _Checker:
 
     def expression(self, value: object, path: Path, expect: Type) -> Expression | None:
         try:
-            return compile_expression(value, expect)  # type: ignore[arg-type]
+            return compile_expression(value, expect)
         except ExpressionError as error:
             self.problem(path, error.message, error.column)
             return None
