@@ -223,6 +223,8 @@ class TransactionOut(BaseModel):
     reason: str | None
     hold_id: int | None
     counterparty_id: str | None
+    rule_id: str | None = Field(None, description="The earning rule that produced this earn, if any")
+    ruleset_hash: str | None = Field(None, description="Content hash of the published ruleset of that rule")
     postings: list[PostingOut]
 
 
@@ -335,6 +337,8 @@ class HistoryEntry(BaseModel):
     reason: str | None
     hold_id: int | None
     counterparty_id: str | None
+    rule_id: str | None = Field(None, description="The earning rule that produced this earn, if any")
+    ruleset_hash: str | None = Field(None, description="Content hash of the published ruleset of that rule")
     postings: list[PostingOut]
 
 

@@ -38,6 +38,10 @@ class Earn:
     available_at: datetime | None = None
     expires_at: datetime | None = None
     reason: str | None = None
+    # Set when an earning rule produced the points: which rule, of which published ruleset
+    # (its content hash). Recorded with the transaction, so anyone can tell why it exists.
+    rule_id: str | None = None
+    ruleset_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

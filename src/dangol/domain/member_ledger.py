@@ -157,7 +157,7 @@ class MemberLedger:
         return self._credit(
             TransactionKind.EARN, Account.ISSUED, points, at, ids, LotSource.EARN,
             expires_at=expires_at, available_at=available_at, order_ref=command.order_ref,
-            money=command.money, reason=command.reason,
+            money=command.money, reason=command.reason, rule_id=command.rule_id, ruleset_hash=command.ruleset_hash,
         )
 
     def redeem(self, command: cmd.Redeem, at: datetime, ids: IdSource) -> Transaction:
@@ -423,7 +423,8 @@ class MemberLedger:
     def _credit(self, kind: TransactionKind, source_account: Account, points: int, at: datetime,
                 ids: IdSource, source: LotSource, *, expires_at: datetime, available_at: datetime,
                 order_ref: str | None = None, money: Money | None = None,
-                reason: str | None = None) -> Transaction:
+                reason: str | None = None, rule_id: str | None = None,
+                ruleset_hash: str | None = None) -> Transaction:
         txn_id = ids.next_id("transaction")
         lot = self._new_lot(ids, txn_id, source, points, at, expires_at=expires_at,
                             available_at=available_at, order_ref=order_ref)
@@ -432,7 +433,7 @@ class MemberLedger:
         return self._record(Transaction(
             txn_id, self.program.id, self.member.id, kind,
             transfer_postings(self.member.id, source_account, target, points), at,
-            order_ref=order_ref, money=money, reason=reason,
+            order_ref=order_ref, money=money, reason=reason, rule_id=rule_id, ruleset_hash=ruleset_hash,
         ), movements)
 
     def _take(self, points: int, at: datetime, txn_id: int, kind: MovementKind) -> list[LotMovement]:

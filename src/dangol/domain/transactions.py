@@ -49,6 +49,8 @@ class Transaction:
     reason: str | None = None
     hold_id: int | None = None
     counterparty_id: str | None = None
+    rule_id: str | None = None
+    ruleset_hash: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.postings) < 2:

@@ -112,6 +112,7 @@ class LedgerReader:
                 "order_ref": row["order_ref"],
                 "money": {"amount": row["amount_minor"], "currency": row["currency"]} if row["currency"] else None,
                 "reason": row["reason"], "hold_id": row["hold_id"], "counterparty_id": row["counterparty_id"],
+                "rule_id": row["rule_id"], "ruleset_hash": row["ruleset_hash"],
                 "postings": lines,
             })
         return Page(items, str(rows[limit - 1]["id"]) if len(rows) > limit else None)

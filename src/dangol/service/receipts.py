@@ -54,6 +54,7 @@ def transaction_json(txn: Transaction | None) -> dict[str, Any] | None:
         "id": txn.id, "kind": txn.kind.value, "member_id": txn.member_id, "points": txn.points,
         "occurred_at": iso(txn.occurred_at), "order_ref": txn.order_ref, "money": money_json(txn.money),
         "reason": txn.reason, "hold_id": txn.hold_id, "counterparty_id": txn.counterparty_id,
+        "rule_id": txn.rule_id, "ruleset_hash": txn.ruleset_hash,
         "postings": [{"account": p.account.value, "member_id": p.member_id, "amount": p.amount}
                      for p in txn.postings],
     }

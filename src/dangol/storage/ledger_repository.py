@@ -274,7 +274,7 @@ class LedgerRepository:
                 txn_rows.append((
                     txn.id, program_id, txn.member_id, txn.kind.value, txn.points, to_micros(txn.occurred_at),
                     recorded, txn.order_ref, money.amount if money else None, money.currency if money else None,
-                    txn.reason, txn.hold_id, txn.counterparty_id,
+                    txn.reason, txn.hold_id, txn.counterparty_id, txn.rule_id, txn.ruleset_hash,
                 ))
                 posting_rows.extend(
                     (txn.id, line, program_id, p.member_id, p.account.value, p.amount)
@@ -368,7 +368,7 @@ def _driver_row(names: Sequence[str], timestamps: Sequence[str], fields: Sequenc
 # ---------------------------------------------------------------- history SQL
 
 HISTORY_COLUMNS = ("id", "kind", "points", "occurred_at", "recorded_at", "order_ref", "amount_minor", "currency",
-                   "reason", "hold_id", "counterparty_id")
+                   "reason", "hold_id", "counterparty_id", "rule_id", "ruleset_hash")
 _NO_CURSOR = 2**63 - 1  # above every id, so the first page needs no statement of its own
 
 
@@ -421,7 +421,8 @@ def lot_from_row(row: Any) -> PointLot:
 
 
 TRANSACTION_COLUMNS = ("id", "program_id", "member_id", "kind", "points", "occurred_at", "recorded_at",
-                       "order_ref", "amount_minor", "currency", "reason", "hold_id", "counterparty_id")
+                       "order_ref", "amount_minor", "currency", "reason", "hold_id", "counterparty_id",
+                       "rule_id", "ruleset_hash")
 POSTING_COLUMNS = ("transaction_id", "line", "program_id", "member_id", "account", "amount")
 LOT_COLUMNS = ("id", "program_id", "member_id", "transaction_id", "source", "amount", "remaining", "earned_at",
                "available_at", "expires_at", "released", "order_ref")
