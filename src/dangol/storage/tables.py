@@ -74,7 +74,7 @@ transactions = Table(
     Column("hold_id", BigInteger),
     Column("counterparty_id", String(40)),
     Column("rule_id", String(100)),  # the earning rule that produced an earn, if any
-    Column("ruleset_hash", String(64)),  # and the published ruleset it belongs to
+    Column("ruleset_hash", String(71)),  # and the published ruleset it belongs to ("sha256:" + hex)
     Index("ix_transactions_member_id_id", "member_id", "id"),
     # No index on order_ref: a refund finds the order among the member's own transactions
     # through the member index, and every earn is spared an index insert.

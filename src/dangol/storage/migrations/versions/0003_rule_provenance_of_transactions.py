@@ -20,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('transactions') as batch_op:
         batch_op.add_column(sa.Column('rule_id', sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column('ruleset_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('ruleset_hash', sa.String(length=71), nullable=True))
 
 
 def downgrade() -> None:
