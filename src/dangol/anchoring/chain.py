@@ -97,13 +97,19 @@ class Anchor:
         sender = self._account.address
         tx: dict[str, Any] = {"from": sender, "to": self._address, "value": 0, "data": payload,
                               "chainId": chain_id, "nonce": eth.get_transaction_count(sender, "pending")}
-        tx["gas"] = eth.estimate_gas(tx)  # type: ignore[arg-type]
         base_fee = eth.get_block("latest").get("baseFeePerGas")
         if base_fee is None:  # a chain without EIP-1559
             tx["gasPrice"] = eth.gas_price
         else:  # room for the base fee to double before the transaction is mined
             tx["maxPriorityFeePerGas"] = eth.max_priority_fee
             tx["maxFeePerGas"] = 2 * base_fee + tx["maxPriorityFeePerGas"]
+        # Checked before estimating gas, which on some nodes fails with a less clear message
+        # when the account is empty. At most 40 gas a byte of data (EIP-7623's floor).
+        most = (21_000 + 40 * len(payload)) * tx.get("maxFeePerGas", tx.get("gasPrice", 0))
+        balance = eth.get_balance(sender)
+        if balance < most:
+            raise AnchorError(f"account {sender} holds {balance} wei, and the anchor may cost up to {most} wei")
+        tx["gas"] = eth.estimate_gas(tx)  # type: ignore[arg-type]
         del tx["from"]
         signed = self._account.sign_transaction(tx)
         return "0x" + bytes(eth.send_raw_transaction(signed.raw_transaction)).hex()
