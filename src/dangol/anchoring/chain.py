@@ -32,12 +32,13 @@ RECEIPT_TIMEOUT = 120.0  # seconds to wait for the anchor to be mined
 
 @contextmanager
 def chain_errors(doing: str) -> Iterator[None]:
-    """web3's errors (and eth-tester's, which raises its own) as one-line AnchorErrors."""
+    """web3's errors (and eth-tester's, which raises its own) and lost connections as
+    one-line AnchorErrors."""
     try:
         yield
     except AnchorError:
         raise
-    except (Web3Exception, EthValidationError) as error:
+    except (Web3Exception, EthValidationError, OSError) as error:  # OSError: the connection (requests)
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise AnchorError(f"{doing}: {reason}") from None
 
@@ -166,6 +167,11 @@ def verify_anchor(web3: Web3, record: AnchorRecord | str, checkpoint: Checkpoint
     return found
 
 
+def latest_block(web3: Web3) -> int:
+    with chain_errors("cannot read the chain"):
+        return web3.eth.block_number
+
+
 def list_anchors(web3: Web3, from_block: int, to_block: int | None = None, *, sender: str | None = None,
                  address: str = ANCHOR_ADDRESS, on_block: Callable[[int], None] | None = None) -> list[ChainAnchor]:
     """Every dangol anchor mined in blocks `from_block`..`to_block` (default: the latest),
@@ -174,7 +180,7 @@ def list_anchors(web3: Web3, from_block: int, to_block: int | None = None, *, se
     Transactions to the anchor address that carry no valid payload, or failed, are skipped."""
     found: list[ChainAnchor] = []
     with chain_errors("cannot list anchors"):
-        last = web3.eth.block_number if to_block is None else to_block
+        last = latest_block(web3) if to_block is None else to_block
         for number in range(from_block, last + 1):
             block = web3.eth.get_block(number, full_transactions=True)
             for tx in block["transactions"]:

@@ -126,7 +126,7 @@ def list_(
     """List the dangol anchors in a range of blocks, found on the chain alone (reads every block)."""
     chain = adapter()
     web3 = chain.connect(rpc)
-    last = web3.eth.block_number if to_block is None else to_block
+    last = chain.latest_block(web3) if to_block is None else to_block
     with count_progress("Reading blocks") as progress:
         task = progress.add_task("blocks", total=max(0, last - from_block + 1))
         found = chain.list_anchors(web3, from_block, last, sender=sender,
