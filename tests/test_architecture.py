@@ -166,3 +166,38 @@ def test_the_rules_check_refuses_libraries_and_the_rest_of_dangol(statement: str
                                        "from dangol.rules.facts import Event"])
 def test_the_rules_check_allows_the_standard_library_and_itself(statement: str) -> None:
     assert all(rules_may_import(name) for name in imported_names(statement, "dangol.rules.evaluation")), statement
+
+
+# Anchoring (issue 4): web3 is an optional extra, so only its adapter may import it.
+ANCHORING_ADAPTER = "dangol.anchoring.chain"
+CHAIN_LIBRARIES = ("web3", "eth_account", "eth_utils", "eth_typing", "eth_tester", "hexbytes")
+
+
+def anchoring_may_import(name: str) -> bool:
+    """The rest of dangol.anchoring (what is anchored, the records) is the standard library,
+    the transparency core and itself."""
+    if within(name, "dangol"):
+        return (within(name, "dangol.transparency") or within(name, "dangol.anchoring")) \
+            and not within(name, ANCHORING_ADAPTER)
+    return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+def test_the_anchoring_core_imports_only_the_standard_library_and_the_transparency_core() -> None:
+    found = [f"{module} imports {name}" for module, names in layer_imports("anchoring").items()
+             if module != ANCHORING_ADAPTER for name in sorted(names) if not anchoring_may_import(name)]
+    assert found == []
+
+
+def test_only_the_anchoring_adapter_imports_the_chain_libraries() -> None:
+    layers = sorted(path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists())
+    found = [f"{module} imports {name}" for layer in layers
+             for module, names in layer_imports(layer).items() if module != ANCHORING_ADAPTER
+             for name in sorted(names) if name.split(".")[0] in CHAIN_LIBRARIES]
+    assert found == []
+
+
+@pytest.mark.parametrize("statement", ["import web3", "from ..anchoring.chain import Anchor", "import sqlalchemy",
+                                       "from ..storage import tables"])
+def test_the_anchoring_check_refuses_web3_and_the_rest_of_dangol(statement: str) -> None:
+    names = imported_names(statement, "dangol.anchoring.payload")
+    assert not all(anchoring_may_import(name) for name in names), statement
