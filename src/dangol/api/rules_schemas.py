@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, StringConstraints
 
+from ..domain import Money
+from ..service.events import EventInput, Item
 from .schemas import Currency, Instant, MinorUnits, Reason, Reference, RequestModel
 
 MAX_DOCUMENT = 60_000  # characters: under the API's 64 KiB body limit
@@ -61,3 +63,12 @@ class EventIn(RequestModel):
     referral_code: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     fields: Annotated[dict[str, str | int | bool | None], Field(max_length=50)] = {}
     tags: Annotated[list[Label], Field(max_length=50)] = []
+
+
+def event_input(body: EventIn) -> EventInput:
+    """The service's value of a validated body (the API's and the CLI's JSONL lines)."""
+    return EventInput(
+        event_id=body.event_id, type=body.type, member_id=body.member_id, external_ref=body.external_ref,
+        occurred_at=body.occurred_at, amount=Money(body.amount.amount, body.amount.currency) if body.amount else None,
+        order_id=body.order_id, items=tuple(Item(i.category, i.amount, i.quantity) for i in body.items),
+        referral_code=body.referral_code, fields=tuple(sorted(body.fields.items())), tags=tuple(body.tags))

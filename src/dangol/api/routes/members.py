@@ -48,7 +48,8 @@ def find_members(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
 @router.get("/{member_id}", response_model=MemberOut, summary="Read a member", responses=READ_PROBLEMS)
 def get_member(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
                member_id: MemberIdPath) -> JSONResponse:
-    return JSONResponse(services.reader.member(program_id, member_id))
+    return JSONResponse({**services.reader.member(program_id, member_id),
+                         "profile": services.profiles.read(program_id, member_id)})
 
 
 async def _set_status(services: Services, lane: WriteLane, program_id: str, member_id: str,
