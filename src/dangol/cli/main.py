@@ -8,7 +8,7 @@ import typer
 
 from ..storage.database import DEFAULT_URL
 from . import keys, programs
-from . import rules
+from . import events, rules
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -46,3 +46,5 @@ app.command()(check)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(rules.app, name="rules")  # issue 3
+app.add_typer(events.app, name="events")
+app.command()(events.quote)
