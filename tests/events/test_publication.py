@@ -46,7 +46,7 @@ def test_every_mistake_is_reported_with_its_line_and_field(admin: Api, market: s
                             "award_points: {fixed: 10.5}\n\n  - id: first-purchase").replace(
         "when: member.purchases_this_month >= 3", "when: member.purchases_this_mnth >= 3")
     problem = assert_problem(admin.post(PATH, {"document": broken}), 422, "invalid-ruleset")
-    fields = {(e["line"], e["field"]) for e in problem["errors"]}
+    fields = {(e["line"], e["field"]) for e in problem["problems"]}
     assert (20, "rules[1].actions[0].award_points.fixed") in fields
     assert any(field == "rules[5].when" and line == 54 for line, field in fields)
     validate = admin.post(f"{PATH}/validate", {"document": broken})

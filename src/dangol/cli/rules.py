@@ -30,9 +30,9 @@ def validate(path: FileArg, as_json: Annotated[bool, typer.Option("--json", help
     try:
         ruleset = parse_document(text, fmt)
     except InvalidRulesetDocument as error:
-        problems = list(error.context["errors"])  # type: ignore[call-overload]
+        problems = list(error.context["problems"])  # type: ignore[call-overload]
         if as_json:
-            print_json({"valid": False, "errors": problems})
+            print_json({"valid": False, "problems": problems})
         else:
             for problem in problems:
                 line = f"line {problem['line']}, " if problem["line"] else ""

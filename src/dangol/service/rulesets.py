@@ -45,7 +45,7 @@ def parse_document(text: str, format: str | None = None) -> Ruleset:
     except InvalidRuleset as error:
         problems = error.problems
         raise InvalidRulesetDocument(f"{len(problems)} problem(s) in the ruleset: " + "; ".join(map(str, problems)),
-                                     errors=[problem_json(p) for p in problems]) from None
+                                     problems=[problem_json(p) for p in problems]) from None
 
 
 def problem_json(problem: Any) -> dict[str, Any]:
