@@ -16,6 +16,7 @@ from .demo import demo
 from .errors import DangolGroup
 from .expire import expire
 from .importing import import_events
+from .replay import replay
 from .serve import serve
 from .setup import init
 
@@ -48,3 +49,4 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(rules.app, name="rules")  # issue 3
 app.add_typer(events.app, name="events")
 app.command()(events.quote)
+app.command()(replay)
