@@ -17,6 +17,7 @@ from .errors import DangolGroup
 from .expire import expire
 from .importing import import_events
 from .replay import replay
+from .simulate import simulate
 from .serve import serve
 from .setup import init
 
@@ -50,3 +51,4 @@ app.add_typer(rules.app, name="rules")  # issue 3
 app.add_typer(events.app, name="events")
 app.command()(events.quote)
 app.command()(replay)
+app.command()(simulate)

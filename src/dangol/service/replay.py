@@ -13,6 +13,7 @@ import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ class ReplayCheck:
                 select(t.transactions).where(t.transactions.c.program_id == program_id,
                                              t.transactions.c.rule_id.isnot(None)))}
         with tempfile.TemporaryDirectory(prefix="dangol-replay-") as scratch_dir:
-            scratch = self._scratch(Path(scratch_dir), program_id)
+            scratch = scratch_services(self.services, Path(scratch_dir), program_id)
             try:
                 produced = self._replay(scratch, program_id, events, rule_earns, report, progress, max_differences)
             finally:
@@ -82,20 +83,6 @@ class ReplayCheck:
             report.differences.append(f"transaction {txn_id} ({row.points} points to {row.member_id}) names rule "
                                       f"{row.rule_id!r} but no recorded event produced it")
         return report
-
-    def _scratch(self, directory: Path, program_id: str) -> Services:
-        scratch = Services.open(f"sqlite:///{directory / 'replay.db'}", FixedClock())
-        with self.services.db.read() as source, scratch.db.write() as target:
-            _copy(source, target, t.programs, t.programs.c.id == program_id)
-            _copy(source, target, t.rule_policies, t.rule_policies.c.program_id == program_id)
-            _copy(source, target, t.rulesets, t.rulesets.c.program_id == program_id)
-            rows = source.execute(select(t.members).where(t.members.c.program_id == program_id)).mappings().all()
-            if rows:  # enrolled, active, with nothing: the events give them everything rules gave
-                target.execute(insert(t.members), [
-                    {**row, "status": "active", "available": 0, "pending": 0, "held": 0, "debt": 0} for row in rows])
-            for table in _COPIED:
-                _copy(source, target, table, table.c.program_id == program_id)
-        return scratch
 
     def _replay(self, scratch: Services, program_id: str, events: list[RecordedEvent],
                 rule_earns: dict[int, Any], report: ReplayReport,
@@ -139,6 +126,28 @@ class ReplayCheck:
             if progress is not None:
                 progress(done, len(events))
         return produced
+
+
+def scratch_services(services: Services, directory: Path, program_id: str,
+                     rulesets_before: datetime | None = None) -> Services:
+    """Services on a new SQLite database in `directory` holding the program, its published
+    rulesets (only those effective before `rulesets_before`, if given), its members (enrolled,
+    active, with nothing), their profiles and referral codes: what judging events reads."""
+    scratch = Services.open(f"sqlite:///{directory / 'scratch.db'}", FixedClock())
+    with services.db.read() as source, scratch.db.write() as target:
+        _copy(source, target, t.programs, t.programs.c.id == program_id)
+        _copy(source, target, t.rule_policies, t.rule_policies.c.program_id == program_id)
+        condition = t.rulesets.c.program_id == program_id
+        if rulesets_before is not None:
+            condition = condition & (t.rulesets.c.effective_from < rulesets_before)
+        _copy(source, target, t.rulesets, condition)
+        rows = source.execute(select(t.members).where(t.members.c.program_id == program_id)).mappings().all()
+        if rows:
+            target.execute(insert(t.members), [
+                {**row, "status": "active", "available": 0, "pending": 0, "held": 0, "debt": 0} for row in rows])
+        for table in _COPIED:
+            _copy(source, target, table, table.c.program_id == program_id)
+    return scratch
 
 
 def _describe(values: tuple[Any, ...]) -> str:
