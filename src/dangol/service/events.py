@@ -174,7 +174,7 @@ class EventService:
                                    f"{program.currency}")
         facts = FactsRepository(conn)
         judgement = _Judgement(program_id, event, at, digest, event.member_id or "", write)
-        member = self._member(conn, facts, judgement)
+        member = self._member(conn, judgement)
         referrer = EventsRepository(conn).referrer_of(member.id) if member.enrolled_at is not None else None
         budget_keys = [f"program/{rule.id}/budget/points" for phase in ruleset.phases(event.type)
                        for rule in phase if rule.budget is not None]
@@ -223,7 +223,7 @@ class EventService:
                                   **({"refund_receipt": judgement.receipts[-1]} if write else {})}
         return self._response(conn, judgement, awards)
 
-    def _member(self, conn: Connection, facts: FactsRepository, judgement: _Judgement) -> LockedMember:
+    def _member(self, conn: Connection, judgement: _Judgement) -> LockedMember:
         event = judgement.event
         repo = LedgerRepository(conn)
         member_id = event.member_id
@@ -241,7 +241,7 @@ class EventService:
                 judgement.enrolled = receipt["member"]  # type: ignore[index]
                 member_id = judgement.enrolled["id"]  # type: ignore[index]
         assert member_id is not None
-        found = facts.lock_members([member_id]).get(member_id) if judgement.write else _member_row(conn, member_id)
+        found = _member_row(conn, member_id)  # locked below with the referrer, in id order
         if found is None:
             raise UnknownMember(f"no member {member_id!r} in program {judgement.program_id}")
         if found.program_id != judgement.program_id:
