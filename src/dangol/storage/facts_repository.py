@@ -94,37 +94,36 @@ class FactsRepository:
 
     # ------------------------------------------------------------ counters
 
+    # Driver-level SQL: an event reads and adds a handful of counters, and building the
+    # SQLAlchemy statements cost more than running them (measured: half of an event's time).
+
     def member_counter(self, member_id: str, key: str) -> int:
-        table = t.member_counters
-        value = self.conn.execute(select(table.c.value).where(table.c.member_id == member_id,
-                                                              table.c.key == key)).scalar()
-        return int(value or 0)
+        m = mark(self.conn)
+        row = self.conn.exec_driver_sql(f"SELECT value FROM member_counters WHERE member_id = {m} AND key = {m}",
+                                        (member_id, key)).first()
+        return int(row[0]) if row else 0
 
     def program_counter(self, program_id: str, key: str) -> int:
-        table = t.program_counters
-        value = self.conn.execute(select(table.c.value).where(table.c.program_id == program_id,
-                                                              table.c.key == key)).scalar()
-        return int(value or 0)
+        m = mark(self.conn)
+        row = self.conn.exec_driver_sql(f"SELECT value FROM program_counters WHERE program_id = {m} AND key = {m}",
+                                        (program_id, key)).first()
+        return int(row[0]) if row else 0
 
     def add_member_counters(self, member_id: str, increments: Mapping[str, int]) -> None:
-        table = t.member_counters
-        for key, amount in sorted(increments.items()):
-            if not amount:
-                continue
-            changed = self.conn.execute(update(table).where(table.c.member_id == member_id, table.c.key == key)
-                                        .values(value=table.c.value + amount)).rowcount
-            if not changed:
-                self.conn.execute(insert(table).values(member_id=member_id, key=key, value=amount))
+        self._add("member_counters", "member_id", member_id, increments)
 
     def add_program_counters(self, program_id: str, increments: Mapping[str, int]) -> None:
-        table = t.program_counters
-        for key, amount in sorted(increments.items()):
-            if not amount:
-                continue
-            changed = self.conn.execute(update(table).where(table.c.program_id == program_id, table.c.key == key)
-                                        .values(value=table.c.value + amount)).rowcount
-            if not changed:
-                self.conn.execute(insert(table).values(program_id=program_id, key=key, value=amount))
+        self._add("program_counters", "program_id", program_id, increments)
+
+    def _add(self, table: str, owner_column: str, owner: str, increments: Mapping[str, int]) -> None:
+        rows = [(owner, key, amount) for key, amount in sorted(increments.items()) if amount]
+        if not rows:
+            return
+        m = mark(self.conn)
+        # One upsert per key, in key order (the order rows are locked in on PostgreSQL).
+        self.conn.exec_driver_sql(
+            f"INSERT INTO {table} ({owner_column}, key, value) VALUES ({m}, {m}, {m}) "
+            f"ON CONFLICT ({owner_column}, key) DO UPDATE SET value = {table}.value + excluded.value", rows)
 
 
 @dataclass
