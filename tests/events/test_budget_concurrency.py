@@ -47,3 +47,16 @@ def test_concurrent_purchases_never_overspend_a_budget(services: Services, marke
         spent = conn.execute(select(t.program_counters.c.value).where(
             t.program_counters.c.key == "program/flash/budget/points"))
         assert issued.scalar() == 1000 and spent.scalar() == 1000
+
+
+def test_the_same_event_sent_twice_at_once_is_recorded_once(services: Services, market: str) -> None:
+    services.rulesets.publish(market, BUDGETED)
+    member = services.events.record(market, EventInput("s", "signup", external_ref="c"))["member_id"]
+    event = EventInput("p", "purchase", member, order_id="o", amount=Money(10000, "KRW"))
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: services.events.record(market, event), range(4)))
+    assert all(answer == answers[0] for answer in answers)
+    with services.db.read() as conn:
+        earns = conn.execute(select(func.count()).select_from(t.transactions).where(
+            t.transactions.c.rule_id == "flash")).scalar()
+    assert earns == 1
