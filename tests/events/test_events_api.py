@@ -187,3 +187,20 @@ def test_profiles_feed_the_rules_and_show_on_the_member(writer: Api, published: 
     late = send(writer, {"event_id": "p1", "type": "purchase", "member_id": member, "order_id": "o1",
                          "amount": {"amount": 10000, "currency": "KRW"}})
     assert [p["rule_id"] for p in late["effects"]["points"]] == ["base-earn", "first-purchase", "launch-week"]
+
+
+def test_profile_changes_are_idempotent_and_refer_to_members_of_the_program(writer: Api, published: str) -> None:
+    member = signup(writer, "cust-1")
+    path = f"/v1/programs/market/members/{member}"
+    first = writer.client.patch(path, json={"tags": ["vip", "vip", "early"]}, headers=writer.headers("k1"))
+    assert first.json() == {"profile": {"time_zone": None, "birthday_month": None, "birthday_day": None,
+                                        "tags": ["early", "vip"], "display_name": None, "leaderboard_opt_in": False}}
+    assert writer.client.patch(path, json={"tags": ["vip", "vip", "early"]}, headers=writer.headers("k1")).json() == \
+        first.json()
+    assert_problem(writer.client.patch(path, json={"tags": []}, headers=writer.headers("k1")), 409,
+                   "idempotency-conflict")
+    assert_problem(writer.client.patch(path, json={"leaderboard_opt_in": True}, headers=writer.headers("k2")),
+                   422, "validation-error")  # a leaderboard shows a display name: none is set
+    assert_problem(writer.client.patch("/v1/programs/market/members/m_nobody", json={"tags": []},
+                                       headers=writer.headers("k3")), 404, "unknown-member")
+    assert_problem(writer.get("/v1/programs/market/members/m_nobody/referral-code"), 404, "unknown-member")

@@ -37,3 +37,9 @@ def engagement_effects(conn: Connection, program_id: str, member_id: str, event:
 def tier_changes(conn: Connection, program_id: str, member_ids: list[str], at: datetime, *,
                  write: bool) -> list[dict[str, Any]]:
     return []
+
+
+def tier_distribution(conn: Connection, program_id: str, at: datetime) -> dict[str, int] | None:
+    """Members per tier at `at` (simulation reports it for the candidate's scratch ledger);
+    None while the program has no tiers."""
+    return None
