@@ -54,8 +54,12 @@ def test_a_purchase_earns_by_the_rules_and_a_refund_claws_back(writer: Api, publ
     assert [p["transaction"]["money"] for p in bought["effects"]["points"]] == [
         {"amount": 30000, "currency": "KRW"}, None]
     # A partial refund of 10,000: a third of the order, floor(2,500 x 10,000 / 30,000) = 833 points back.
-    partial = send(writer, {"event_id": "r1", "type": "refund", "member_id": member, "order_id": "o1",
-                            "amount": {"amount": 10000, "currency": "KRW"}})
+    refund = {"event_id": "r1", "type": "refund", "member_id": member, "order_id": "o1",
+              "amount": {"amount": 10000, "currency": "KRW"}}
+    preview = writer.post(f"{EVENTS}/quote", refund).json()  # what the refund would claw back, nothing written
+    assert preview["reversal"]["refund_receipt"]["refund"]["clawed_back"] == 833
+    assert preview["balance"]["available"] == 3500
+    partial = send(writer, refund)
     assert partial["reversal"]["refund"] == {"amount": 10000, "full": False}
     assert partial["reversal"]["refund_receipt"]["refund"]["clawed_back"] == 833
     assert partial["balance"]["available"] == 3500 - 833

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import Money
+from ..domain import Money, Program
 from ..domain import commands as cmd
 from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import (CurrencyMismatch, IdempotencyConflict, InvalidRequest, NoRulesInForce,
@@ -29,6 +29,7 @@ from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import RulesetRepository
 from . import extensions, member_facts as mf, receipts
 from .ledger import CLOCK_SKEW, LedgerService, Operation
+from .reads import _Scratch
 from .referrals import record_referral, referrer_for
 from .rulesets import RulesetService
 
@@ -219,8 +220,8 @@ class EventService:
             judgement.receipts = [dict(o) for o in outcomes]  # type: ignore[arg-type]
             self._count(facts, judgement, counters, awards, time_zone, reversal)
         if reversal is not None:
-            judgement.reversal = {"order_id": event.order_id, "refund": reversal[1],
-                                  **({"refund_receipt": judgement.receipts[-1]} if write else {})}
+            receipt = judgement.receipts[-1] if write else self._preview_refund(conn, program, reversal[0], at)
+            judgement.reversal = {"order_id": event.order_id, "refund": reversal[1], "refund_receipt": receipt}
         return self._response(conn, judgement, awards)
 
     def _member(self, conn: Connection, judgement: _Judgement) -> LockedMember:
@@ -295,6 +296,16 @@ class EventService:
         money = Money(amount, event.amount.currency) if event.amount is not None and amount < remaining else None
         refund = {"amount": amount, "full": amount == remaining}
         return cmd.Reverse(judgement.member_id, order_id, refund=money), refund
+
+    @staticmethod
+    def _preview_refund(conn: Connection, program: Program, reverse: cmd.Reverse, at: datetime) -> dict[str, Any]:
+        """What the refund would claw back: the member's ledger, loaded without locks, reversed
+        in memory only (ids from a scratch source; nothing is saved)."""
+        ledger = LedgerRepository(conn).load_ledgers(program, [reverse.member_id], with_lots={reverse.member_id},
+                                                     order_refs={reverse.member_id: {reverse.order_ref}},
+                                                     lock=False)[reverse.member_id]
+        refund = ledger.reverse(reverse, at, _Scratch())
+        return {"refund": receipts.refund_json(refund), "transaction": None}
 
     def _count(self, facts: FactsRepository, judgement: _Judgement, counters: CounterView, awards: list[Any],
                time_zone: str, reversal: tuple[cmd.Reverse, dict[str, Any]] | None) -> None:
