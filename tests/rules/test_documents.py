@@ -146,3 +146,12 @@ def test_reading_keeps_dates_as_text_for_validation() -> None:
     data, lines = read_document("a: 2025-03-01\nb: [1, 2]\n")
     assert data == {"a": "2025-03-01", "b": [1, 2]}
     assert lines[("b", 1)] == 2
+
+
+def test_a_yaml_value_no_safe_constructor_takes_is_a_problem_not_a_crash() -> None:
+    from dangol.rules.loader import load_ruleset
+
+    with pytest.raises(InvalidRuleset) as raised:
+        load_ruleset("=")
+    assert raised.value.problems[0].message.startswith("not valid YAML: could not determine a constructor")
+    assert raised.value.problems[0].line == 1

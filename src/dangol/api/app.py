@@ -18,6 +18,7 @@ from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import holds, ledger, members, ops, programs
+from .routes import events, profiles, rulesets
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -49,6 +50,8 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router):
+        app.include_router(router)
+    for router in (rulesets.router, rulesets.public, events.router, profiles.router):  # issue 3
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -44,6 +44,12 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-order": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
+    # rulesets and events (issue 3)
+    "invalid-ruleset": 422,
+    "notice-required": 409,
+    "unknown-ruleset": 404,
+    "no-rules-in-force": 409,
+    "referral-refused": 409,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, keys, programs
+from . import anchor, events, keys, programs, rules
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -15,6 +15,8 @@ from .demo import demo
 from .errors import DangolGroup
 from .expire import expire
 from .importing import import_events
+from .replay import replay
+from .simulate import simulate
 from .serve import serve
 from .setup import init
 
@@ -45,3 +47,8 @@ app.command()(check)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(anchor.app, name="anchor")
+app.add_typer(rules.app, name="rules")  # issue 3
+app.add_typer(events.app, name="events")
+app.command()(events.quote)
+app.command()(replay)
+app.command()(simulate)

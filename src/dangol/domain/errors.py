@@ -87,3 +87,32 @@ class Conflict(DomainError):
 class IdempotencyConflict(DomainError):
     code = "idempotency-conflict"
     title = "Idempotency key reused with a different request"
+
+
+# ---- rulesets and events (issue 3)
+
+class InvalidRulesetDocument(DomainError):
+    """A ruleset document with mistakes; `errors` lists each with its line and field."""
+
+    code = "invalid-ruleset"
+    title = "The ruleset document is invalid"
+
+
+class NoticeRequired(DomainError):
+    code = "notice-required"
+    title = "A change that worsens earning needs notice"
+
+
+class UnknownRuleset(DomainError):
+    code = "unknown-ruleset"
+    title = "Unknown ruleset"
+
+
+class NoRulesInForce(DomainError):
+    code = "no-rules-in-force"
+    title = "No ruleset is in force"
+
+
+class ReferralRefused(DomainError):
+    code = "referral-refused"
+    title = "The referral is refused"

@@ -59,7 +59,12 @@ def read_document(text: str, format: str = "yaml") -> tuple[object, Lines]:
         raise InvalidRuleset([RulesetProblem((), "the document is empty")])
     lines = {}
     problems: list[RulesetProblem] = []
-    data = _walk(node, (), lines, problems)
+    try:
+        data = _walk(node, (), lines, problems)
+    except yaml.YAMLError as error:  # a scalar no safe constructor takes, e.g. the `=` value tag
+        mark = getattr(error, "problem_mark", None)
+        raise InvalidRuleset([RulesetProblem((), f"not valid YAML: {getattr(error, 'problem', None) or error}",
+                                             mark.line + 1 if mark else None)]) from None
     if problems:
         raise InvalidRuleset(problems)
     return data, lines

@@ -12,6 +12,10 @@ from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .programs import ProgramService
 from .reads import LedgerReader
+from .events import EventService
+from .profiles import ProfileService
+from .referrals import ReferralService
+from .rulesets import RulesetService
 
 
 @dataclass
@@ -25,6 +29,10 @@ class Services:
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
+        self.rulesets = RulesetService(self.db, self.clock)
+        self.profiles = ProfileService(self.db, self.clock)
+        self.referrals = ReferralService(self.db, self.clock)
+        self.events = EventService(self.db, self.clock, self.ledger, self.rulesets)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:

@@ -181,6 +181,17 @@ class LedgerService:
         repo.remember_responses(program_id, to_remember, now)
         return outcomes
 
+    # ------------------------------------------------------------ inside another transaction
+
+    def apply_in(self, conn: Connection, program_id: str, operations: Sequence[Operation]) -> list[Outcome]:
+        """Applies the operations inside the caller's transaction (the events service writes
+        its event row and counters in the same one). The first operation that fails raises
+        its DomainError; the caller's transaction then rolls back, leaving nothing behind."""
+        try:
+            return self._apply(conn, program_id, operations, {})
+        except _Failed as failure:
+            raise failure.error from None
+
 
 class _Batch:
     """The member ledgers one batch touches, loaded (and locked) up front."""
@@ -319,3 +330,4 @@ def _needs_lots(command: Command) -> bool:
     if isinstance(command, cmd.Adjust):
         return command.points < 0
     return not isinstance(command, cmd.Enroll)
+

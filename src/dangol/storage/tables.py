@@ -186,3 +186,102 @@ api_keys = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
 )
+
+# ---------------------------------------------------------------------------------------
+# Rulesets, member profiles and counters, business events, referrals (issue 3, events helper)
+
+# A program's rule policy: the notice a worsening change needs, the members' default zone.
+rule_policies = Table(
+    "rule_policies", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("notice_days", Integer, nullable=False),
+    Column("default_time_zone", String(64), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# Every published ruleset, for ever: the history members read and replays follow.
+rulesets = Table(
+    "rulesets", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),  # 1, 2, … per program
+    Column("hash", String(71), nullable=False),  # "sha256:" + 64 hex
+    Column("version", String(64), nullable=False),
+    Column("effective_from", Timestamp, nullable=False),
+    Column("published_at", Timestamp, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("urgent_reason", String(500)),
+    Column("changes", Text, nullable=False),  # JSON list: how it differs from the one before
+    Column("document", Text, nullable=False),  # canonical JSON (what the hash is of)
+    Column("source", Text, nullable=False),  # the document as sent (YAML or JSON)
+    UniqueConstraint("program_id", "hash"),
+)
+
+member_profiles = Table(
+    "member_profiles", metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("time_zone", String(64)),
+    Column("birthday_month", SmallInteger),
+    Column("birthday_day", SmallInteger),
+    Column("tags", Text, nullable=False),  # JSON list of strings
+    Column("display_name", String(100)),
+    Column("leaderboard_opt_in", Boolean, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# What rules count: purchases, spend, caps' windows (the evaluator's CounterUse keys).
+member_counters = Table(
+    "member_counters", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Program-wide counters: campaign budgets. Updated under a row lock (see service/counters.py).
+program_counters = Table(
+    "program_counters", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Every business event accepted, with its canonical body, the ruleset that judged it and the
+# response: what idempotency answers from, and what replay and simulation read.
+events = Table(
+    "events", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("member_id", String(40)),
+    Column("order_id", String(200)),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("ruleset_hash", String(71)),
+    Column("result", Text, nullable=False),
+    UniqueConstraint("program_id", "event_id"),
+    Index("ix_events_member_id_order_id", "member_id", "order_id"),
+)
+
+referral_codes = Table(
+    "referral_codes", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# Who referred whom: one referrer per referee, for ever.
+referrals = Table(
+    "referrals", metadata,
+    Column("referee_id", String(40), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("referrer_id", String(40), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_referrals_referrer_id", "referrer_id"),
+)

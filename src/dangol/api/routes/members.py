@@ -39,7 +39,8 @@ def find_members(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
                  external_ref: Annotated[Reference, Query()]) -> JSONResponse:
     services.programs.get_program(program_id)  # an unknown program is a 404, not an empty list
     try:
-        items = [services.reader.member_by_ref(program_id, external_ref)]
+        found = services.reader.member_by_ref(program_id, external_ref)
+        items = [{**found, "profile": services.profiles.read(program_id, found["id"])}]
     except UnknownMember:
         items = []
     return JSONResponse({"items": items})
@@ -48,7 +49,8 @@ def find_members(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
 @router.get("/{member_id}", response_model=MemberOut, summary="Read a member", responses=READ_PROBLEMS)
 def get_member(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
                member_id: MemberIdPath) -> JSONResponse:
-    return JSONResponse(services.reader.member(program_id, member_id))
+    return JSONResponse({**services.reader.member(program_id, member_id),
+                         "profile": services.profiles.read(program_id, member_id)})
 
 
 async def _set_status(services: Services, lane: WriteLane, program_id: str, member_id: str,

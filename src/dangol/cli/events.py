@@ -1,0 +1,117 @@
+"""`dangol events send` (business events from a JSON Lines file) and `dangol quote` (what an
+event would earn, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from ..api.rules_schemas import EventIn, event_input
+from ..domain.errors import DomainError
+from .context import resolve_program, state
+from .output import count_progress, err, number, out, print_json
+
+app = typer.Typer(help="Send business events (docs/rules.md).", no_args_is_help=True)
+MAX_SHOWN = 20
+
+
+def _event(line: str) -> EventIn:
+    try:
+        return EventIn.model_validate_json(line)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}" if where else str(first["msg"])) from None
+
+
+@app.command("send")
+def send(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE.jsonl", help="One event per line, as POST /events takes it.",
+                                         show_default=False)],
+    program: Annotated[str | None, typer.Option(help="Program id (default: the only program).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every result as a JSON line.")] = False,
+) -> None:
+    """Record the events of a JSON Lines file, in order. Safe to run again: an event id already
+    recorded with the same body is answered as before. Exit code 1 when events were refused."""
+    lines = [line for line in file.read_text(encoding="utf-8").splitlines()]
+    services = state(ctx).open()
+    refused: list[str] = []
+    points = recorded = 0
+    try:
+        program_id = resolve_program(services, program)
+        with count_progress(f"sending {file.name}") as progress:
+            task = progress.add_task("send", total=sum(1 for line in lines if line.strip()))
+            for number_, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    result = services.events.record(program_id, event_input(_event(line)))
+                except (DomainError, ValueError) as error:
+                    refused.append(f"line {number_}: {getattr(error, 'detail', None) or error}")
+                else:
+                    recorded += 1
+                    points += sum(p["points"] for p in result["effects"]["points"])
+                    if as_json:
+                        out.print(json.dumps(result, ensure_ascii=False), markup=False, soft_wrap=True)
+                progress.advance(task)
+    finally:
+        services.db.dispose()
+    if not as_json:
+        out.print(f"Sent {file} to program {program_id}: {number(recorded)} recorded, {number(len(refused))} "
+                  f"refused, {number(points)} points awarded.", markup=False, soft_wrap=True)
+    for reason in refused[:MAX_SHOWN]:
+        err.print(f"refused: {reason}", markup=False, soft_wrap=True)
+    if len(refused) > MAX_SHOWN:
+        err.print(f"… and {number(len(refused) - MAX_SHOWN)} more", markup=False)
+    if refused:
+        raise typer.Exit(1)
+
+
+def quote(
+    ctx: typer.Context,
+    event_type: Annotated[str, typer.Option("--type", help="purchase, signup, review, … or a custom type.")]
+    = "purchase",
+    member: Annotated[str | None, typer.Option(help="Member id.")] = None,
+    amount: Annotated[int | None, typer.Option(help="Amount in minor units of the program's currency.")] = None,
+    order: Annotated[str | None, typer.Option(help="Order id.")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="An item category (repeatable).")] = None,
+    event: Annotated[str | None, typer.Option(help="The whole event as JSON instead (as POST /events takes it).")]
+    = None,
+    program: Annotated[str | None, typer.Option(help="Program id (default: the only program).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What an event would earn now, by the rules in force. Nothing is written."""
+    services = state(ctx).open()
+    try:
+        program_id = resolve_program(services, program)
+        if event is not None:
+            body = _event(event)
+        else:
+            currency = services.programs.get_program(program_id).currency
+            raw: dict[str, Any] = {"event_id": "quote", "type": event_type, "member_id": member, "order_id": order,
+                                   "items": [{"category": c} for c in category or []]}
+            if amount is not None:
+                raw["amount"] = {"amount": amount, "currency": currency}
+            body = _event(json.dumps({k: v for k, v in raw.items() if v is not None}))
+        result = services.events.quote(program_id, event_input(body))
+    finally:
+        services.db.dispose()
+    if as_json:
+        print_json(result)
+        return
+    if not result["effects"]["points"]:
+        out.print("No points for this event.", markup=False)
+    for award in result["effects"]["points"]:
+        to = "" if award["member_id"] == result["member_id"] else f" (to {award['member_id']})"
+        out.print(f"{number(award['points']):>10}  {award['rule_id']}{to}", markup=False)
+    out.print(f"{number(result['total_points']):>10}  in all, by ruleset {result['ruleset'][:19]}…", markup=False)
+    for held in result["withheld"]:
+        out.print(f"  withheld {number(held['points'])} ({held['rule_id']}): {held['reason']}", markup=False)
+
+
+

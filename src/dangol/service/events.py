@@ -1,0 +1,383 @@
+"""Business events: recorded once (idempotent by event id), judged by the ruleset in force
+at the event's time, posted to the ledger, with every effect returned. All of it, the event
+row, the ledger's transactions and every counter, in one database transaction.
+
+`quote` runs the same judgement in a read transaction and writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import Money, Program
+from ..domain import commands as cmd
+from ..domain.clock import Clock, SystemClock, as_utc
+from ..domain.errors import (CurrencyMismatch, IdempotencyConflict, InvalidRequest, NoRulesInForce,
+                             ProgramMismatch, RefundExceedsOrder, UnknownMember, UnknownOrder)
+from ..rules import BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset, evaluate
+from ..storage import tables as t
+from ..storage.database import Database
+from ..storage.events_repository import EventsRepository
+from ..storage.facts_repository import CounterView, FactsRepository, LockedMember
+from ..storage.ledger_repository import LedgerRepository
+from ..storage.rulesets_repository import RulesetRepository
+from . import extensions, member_facts as mf, receipts
+from .ledger import CLOCK_SKEW, LedgerService, Operation
+from .reads import _Scratch
+from .referrals import record_referral, referrer_for
+from .rulesets import RulesetService
+
+MAX_RACE_RETRIES = 3
+REFERRAL_LOCK = "program/referrals/lock"  # serialises referral events of a program: loops are checked whole
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    category: str
+    amount: int = 0
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """A business event as an integration sends it (the API's body, a line of a JSONL file)."""
+
+    event_id: str
+    type: str
+    member_id: str | None = None
+    external_ref: str | None = None
+    occurred_at: datetime | None = None
+    amount: Money | None = None
+    order_id: str | None = None
+    items: tuple[Item, ...] = ()
+    referral_code: str | None = None
+    fields: tuple[tuple[str, str | int | bool | None], ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def canonical(self) -> str:
+        """The body as recorded: what idempotency compares and replay reads back."""
+        body: dict[str, Any] = {"event_id": self.event_id, "type": self.type}
+        for name in ("member_id", "external_ref", "order_id", "referral_code"):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
+        if self.occurred_at is not None:
+            body["occurred_at"] = receipts.iso(self.occurred_at)
+        if self.amount is not None:
+            body["amount"] = {"amount": self.amount.amount, "currency": self.amount.currency}
+        if self.items:
+            body["items"] = [{"category": i.category, "amount": i.amount, "quantity": i.quantity} for i in self.items]
+        if self.fields:
+            body["fields"] = dict(self.fields)
+        if self.tags:
+            body["tags"] = sorted(set(self.tags))
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> EventInput:
+        """The inverse of `canonical` (for replay and simulation)."""
+        amount = body.get("amount")
+        occurred = body.get("occurred_at")
+        return cls(body["event_id"], body["type"], body.get("member_id"), body.get("external_ref"),
+                   datetime.fromisoformat(occurred) if occurred else None,
+                   Money(amount["amount"], amount["currency"]) if amount else None, body.get("order_id"),
+                   tuple(Item(i["category"], i.get("amount", 0), i.get("quantity", 1)) for i in body.get("items", ())),
+                   body.get("referral_code"), tuple(sorted(body.get("fields", {}).items())),
+                   tuple(body.get("tags", ())))
+
+
+@dataclass
+class _Judgement:
+    """One event's judgement, as it is built."""
+
+    program_id: str
+    event: EventInput
+    at: datetime
+    ruleset_hash: str
+    member_id: str
+    write: bool
+    enrolled: dict[str, Any] | None = None
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    extra_withheld: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    reversal: dict[str, Any] | None = None
+    rule_event: Event | None = None
+
+
+class EventService:
+    def __init__(self, db: Database, clock: Clock | None, ledger: LedgerService, rulesets: RulesetService) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.ledger = ledger
+        self.rulesets = rulesets
+
+    def record(self, program_id: str, event: EventInput) -> dict[str, Any]:
+        self._check(event)
+        body = event.canonical()
+        print_ = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        races = 0
+        while True:
+            try:
+                with self.db.write() as conn:
+                    stored = EventsRepository(conn).find(program_id, event.event_id)
+                    if stored is not None:
+                        if stored.fingerprint != print_:
+                            raise IdempotencyConflict(f"event {event.event_id!r} was recorded with another body")
+                        return stored.result
+                    result = self._judge(conn, program_id, event, write=True)
+                    EventsRepository(conn).add(
+                        program_id, event.event_id, event.type, result["member_id"], event.order_id,
+                        datetime.fromisoformat(result["occurred_at"]), self.clock.now(), print_, body,
+                        result["ruleset"], result)
+                    return result
+            except IntegrityError:
+                # The same event id (or enrolment, or referral) committed concurrently: look again.
+                races += 1
+                if races > MAX_RACE_RETRIES:
+                    raise
+
+    def quote(self, program_id: str, event: EventInput) -> dict[str, Any]:
+        self._check(event)
+        with self.db.read() as conn:
+            return self._judge(conn, program_id, event, write=False)
+
+    def _check(self, event: EventInput) -> None:
+        if event.occurred_at is not None and as_utc(event.occurred_at) > self.clock.now() + CLOCK_SKEW:
+            raise InvalidRequest("an event cannot happen in the future")
+        if event.type in ("purchase", "refund") and not event.order_id:
+            raise InvalidRequest(f"a {event.type} event needs an order_id")
+        if event.type == "purchase" and event.amount is None:
+            raise InvalidRequest("a purchase event needs an amount")
+        if event.type != "signup" and not event.member_id:
+            raise InvalidRequest(f"a {event.type} event needs a member_id")
+        if event.type == "signup" and not (event.member_id or event.external_ref):
+            raise InvalidRequest("a signup event needs an external_ref (or a member_id)")
+
+    # ------------------------------------------------------------ judging
+
+    def _judge(self, conn: Connection, program_id: str, event: EventInput, *, write: bool) -> dict[str, Any]:
+        program = LedgerRepository(conn).get_program(program_id)
+        at = as_utc(event.occurred_at) if event.occurred_at else self.clock.now()
+        found = self.rulesets.in_force(conn, program_id, at)
+        if found is None:
+            raise NoRulesInForce(f"program {program_id} has no ruleset in force at {receipts.iso(at)}")
+        digest, ruleset = found
+        if event.type not in BUILTIN_EVENT_TYPES and event.type not in ruleset.event_types:
+            raise InvalidRequest(f"unknown event type {event.type!r}: neither built in nor declared by the "
+                                 f"ruleset in force ({ruleset.version!r})")
+        if event.amount is not None and event.amount.currency != program.currency:
+            raise CurrencyMismatch(f"the event is in {event.amount.currency}; program {program_id} counts in "
+                                   f"{program.currency}")
+        facts = FactsRepository(conn)
+        judgement = _Judgement(program_id, event, at, digest, event.member_id or "", write)
+        member = self._member(conn, judgement)
+        referrer = EventsRepository(conn).referrer_of(member.id) if member.enrolled_at is not None else None
+        budget_keys = [f"program/{rule.id}/budget/points" for phase in ruleset.phases(event.type)
+                       for rule in phase if rule.budget is not None]
+        if event.type == "referral":
+            budget_keys.append(REFERRAL_LOCK)
+        locked = facts.lock_members([member.id, *([referrer] if referrer else [])]) if write else {}
+        if write:
+            facts.lock_program_counters(program_id, budget_keys)
+        counters = CounterView(facts, program_id, member.id)
+        if event.type == "referral":
+            referrer, is_new = referrer_for(conn, program_id, member.id, event.referral_code,
+                                            counters.get(mf.PURCHASES_TOTAL, 0))
+            if write and is_new:
+                locked |= facts.lock_members([referrer])
+                record_referral(conn, program_id, referrer, member.id, event.event_id, at)
+        policy = RulesetRepository(conn).policy(program_id)
+        profile = facts.profile(member.id)
+        time_zone = profile.time_zone or policy.default_time_zone
+        state = mf.member_state(member.id, member.enrolled_at or at, profile, time_zone,
+                                extensions.member_tier(conn, program_id, member.id, at), counters, at,
+                                event.type == "purchase")
+        rule_event = Event(event.type, event.amount.amount if event.amount else 0,
+                           event.amount.currency if event.amount else None, event.order_id,
+                           tuple(sorted({i.category for i in event.items})), sum(i.quantity for i in event.items),
+                           referrer, tuple(sorted(set(event.tags))))
+        judgement.rule_event = rule_event
+        if event.type == "signup" and counters.get(mf.SIGNUPS, 0):
+            judgement.extra_withheld.append({"rule_id": None, "points": 0,
+                                             "reason": "signup already recorded: the welcome bonus is once ever"})
+        else:
+            try:
+                judgement.evaluation = evaluate(ruleset, rule_event, state, counters, at)
+            except EvaluationError as error:
+                raise InvalidRequest(str(error)) from None
+        awards = self._payable(conn, judgement, locked)
+        operations = [Operation(command, at=at) for command in self._earns(judgement, awards, ruleset)]
+        reversal = self._refund(judgement, counters) if event.type == "refund" else None
+        if reversal is not None and write:
+            operations.append(Operation(reversal[0], at=at))
+        if write:
+            outcomes = self.ledger.apply_in(conn, program_id, operations) if operations else []
+            judgement.receipts = [dict(o) for o in outcomes]  # type: ignore[arg-type]
+            self._count(facts, judgement, counters, awards, time_zone, reversal)
+        if reversal is not None:
+            receipt = judgement.receipts[-1] if write else self._preview_refund(conn, program, reversal[0], at)
+            judgement.reversal = {"order_id": event.order_id, "refund": reversal[1], "refund_receipt": receipt}
+        return self._response(conn, judgement, awards)
+
+    def _member(self, conn: Connection, judgement: _Judgement) -> LockedMember:
+        event = judgement.event
+        repo = LedgerRepository(conn)
+        member_id = event.member_id
+        if event.type == "signup":
+            if member_id is None:
+                member_id = repo.member_ids_for_refs(judgement.program_id, [event.external_ref or ""]).get(
+                    event.external_ref or "")
+            if member_id is None or repo.program_of_member(member_id) is None:
+                ref = event.external_ref or member_id or ""
+                if not judgement.write:  # a quote for someone not enrolled yet: a member enrolled now
+                    judgement.member_id = member_id or "(new member)"
+                    return LockedMember(judgement.member_id, judgement.program_id, "active", None)  # type: ignore[arg-type]
+                receipt = self.ledger.apply_in(conn, judgement.program_id,
+                                               [Operation(cmd.Enroll(ref, member_id), at=judgement.at)])[0]
+                judgement.enrolled = receipt["member"]  # type: ignore[index]
+                member_id = judgement.enrolled["id"]  # type: ignore[index]
+        assert member_id is not None
+        found = _member_row(conn, member_id)  # locked below with the referrer, in id order
+        if found is None:
+            raise UnknownMember(f"no member {member_id!r} in program {judgement.program_id}")
+        if found.program_id != judgement.program_id:
+            raise ProgramMismatch(f"member {member_id} belongs to another program")
+        judgement.member_id = member_id
+        return found
+
+    def _payable(self, conn: Connection, judgement: _Judgement, locked: dict[str, LockedMember]) -> list[Any]:
+        """The awards that can be paid: points for a referrer who is no longer active are
+        withheld rather than failing the referee's purchase."""
+        payable = []
+        for award in judgement.evaluation.points:
+            if award.to is Beneficiary.REFERRER:
+                row = locked.get(award.member_id) or _member_row(conn, award.member_id)
+                if row is None or row.status != "active":
+                    judgement.extra_withheld.append({"rule_id": award.rule_id, "points": award.points,
+                                                     "reason": "the referrer is not an active member"})
+                    continue
+            payable.append(award)
+        return payable
+
+    def _earns(self, judgement: _Judgement, awards: list[Any], ruleset: Ruleset) -> list[cmd.Earn]:
+        event = judgement.event
+        earns = []
+        money_placed = False
+        for award in awards:
+            own = award.member_id == judgement.member_id
+            money = None
+            if own and event.type == "purchase" and event.amount is not None and not money_placed:
+                # The order's money on one earn only: the ledger sums money across an order's earns.
+                money, money_placed = event.amount, True
+            earns.append(cmd.Earn(award.member_id, points=award.points, money=money,
+                                  order_ref=event.order_id if own else None, rule_id=award.rule_id,
+                                  ruleset_hash=judgement.ruleset_hash))
+        return earns
+
+    def _refund(self, judgement: _Judgement, counters: CounterView) -> tuple[cmd.Reverse, dict[str, Any]] | None:
+        event = judgement.event
+        order_id = event.order_id or ""
+        spend = counters.get(mf.order_key(order_id, "spend"), 0)
+        points = counters.get(mf.order_key(order_id, "points"), 0)
+        if not spend and not points:
+            raise UnknownOrder(f"no purchase {order_id!r} of member {judgement.member_id} was recorded")
+        remaining = spend - counters.get(mf.order_key(order_id, "refunded"), 0)
+        amount = event.amount.amount if event.amount is not None else remaining
+        if remaining <= 0:
+            raise RefundExceedsOrder(f"order {order_id} is already fully refunded")
+        if amount > remaining:
+            raise RefundExceedsOrder(f"refund of {amount} exceeds the {remaining} left of order {order_id}",
+                                     refundable=remaining)
+        money = Money(amount, event.amount.currency) if event.amount is not None and amount < remaining else None
+        refund = {"amount": amount, "full": amount == remaining}
+        return cmd.Reverse(judgement.member_id, order_id, refund=money), refund
+
+    @staticmethod
+    def _preview_refund(conn: Connection, program: Program, reverse: cmd.Reverse, at: datetime) -> dict[str, Any]:
+        """What the refund would claw back: the member's ledger, loaded without locks, reversed
+        in memory only (ids from a scratch source; nothing is saved)."""
+        ledger = LedgerRepository(conn).load_ledgers(program, [reverse.member_id], with_lots={reverse.member_id},
+                                                     order_refs={reverse.member_id: {reverse.order_ref}},
+                                                     lock=False)[reverse.member_id]
+        refund = ledger.reverse(reverse, at, _Scratch())
+        return {"refund": receipts.refund_json(refund), "transaction": None}
+
+    def _count(self, facts: FactsRepository, judgement: _Judgement, counters: CounterView, awards: list[Any],
+               time_zone: str, reversal: tuple[cmd.Reverse, dict[str, Any]] | None) -> None:
+        event = judgement.event
+        mine: dict[str, int] = {}
+        theirs: dict[str, int] = {}
+        for use in judgement.evaluation.counters:
+            (theirs if use.key.startswith("program/") else mine)[use.key] = use.amount
+        if event.type == "purchase":
+            own_points = sum(a.points for a in awards if a.member_id == judgement.member_id)
+            counts = mf.purchase_counts(event.order_id, event.amount.amount if event.amount else 0, own_points,
+                                        judgement.at, time_zone)
+            if event.order_id and counters.get(mf.order_key(event.order_id, "quarter"), 0):
+                counts.pop(mf.order_key(event.order_id, "quarter"))  # an order's quarter is its first purchase's
+            mine = _add(mine, counts)
+        elif event.type == "signup":
+            mine = _add(mine, {mf.SIGNUPS: 1})
+        if reversal is not None:
+            order_id = event.order_id or ""
+            amount = int(reversal[1]["amount"])
+            quarter = counters.get(mf.order_key(order_id, "quarter"), 0)
+            mine = _add(mine, {mf.order_key(order_id, "refunded"): amount,
+                               **({mf.spend_key(mf.quarter_from_number(quarter)): -amount} if quarter else {})})
+        facts.add_member_counters(judgement.member_id, mine)
+        facts.add_program_counters(judgement.program_id, theirs)
+
+    # ------------------------------------------------------------ the answer
+
+    def _response(self, conn: Connection, judgement: _Judgement, awards: list[Any]) -> dict[str, Any]:
+        earn_receipts = judgement.receipts[:len(awards)] if judgement.write else [{} for _ in awards]
+        points = [{"rule_id": award.rule_id, "points": award.points, "member_id": award.member_id,
+                   "to": award.to.value, "transaction": receipt.get("transaction"), "log": receipt.get("log", [])}
+                  for award, receipt in zip(awards, earn_receipts)]
+        engagement = extensions.engagement_effects(conn, judgement.program_id, judgement.member_id,
+                                                   judgement.rule_event, judgement.evaluation, judgement.at,
+                                                   write=judgement.write)
+        tiers = extensions.tier_changes(conn, judgement.program_id, sorted({judgement.member_id,
+                                                                           *(a.member_id for a in awards)}),
+                                        judgement.at, write=judgement.write)
+        withheld = [{"rule_id": w.rule_id, "reason": w.reason, "points": w.points}
+                    for w in judgement.evaluation.withheld] + judgement.extra_withheld
+        result: dict[str, Any] = {
+            "event_id": judgement.event.event_id, "recorded": judgement.write, "ruleset": judgement.ruleset_hash,
+            "type": judgement.event.type, "member_id": judgement.member_id, "occurred_at": receipts.iso(judgement.at),
+            "effects": {"points": points, **engagement, "tier_changes": tiers},
+            "total_points": sum(a.points for a in awards if a.member_id == judgement.member_id),
+            "withheld": withheld, "balance": _balance(conn, judgement.member_id),
+        }
+        if judgement.enrolled is not None:
+            result["enrolled"] = judgement.enrolled
+        if judgement.reversal is not None:
+            result["reversal"] = judgement.reversal
+        return result
+
+
+def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    merged = dict(a)
+    for key, value in b.items():
+        merged[key] = merged.get(key, 0) + value
+    return merged
+
+
+def _member_row(conn: Connection, member_id: str) -> LockedMember | None:
+    row = conn.execute(select(t.members.c.id, t.members.c.program_id, t.members.c.status, t.members.c.enrolled_at)
+                       .where(t.members.c.id == member_id)).first()
+    return None if row is None else LockedMember(row.id, row.program_id, row.status, row.enrolled_at)
+
+
+def _balance(conn: Connection, member_id: str) -> dict[str, int]:
+    row = conn.execute(select(t.members.c.available, t.members.c.pending, t.members.c.held, t.members.c.debt)
+                       .where(t.members.c.id == member_id)).first()
+    if row is None:
+        return {"available": 0, "pending": 0, "held": 0, "debt": 0}
+    return {"available": row.available, "pending": row.pending, "held": row.held, "debt": row.debt}
+

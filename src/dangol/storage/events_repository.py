@@ -1,0 +1,86 @@
+"""Recorded business events, referral codes and referral relations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from . import tables as t
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    seq: int
+    program_id: str
+    event_id: str
+    type: str
+    member_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    fingerprint: str
+    body: dict[str, Any]
+    ruleset_hash: str | None
+    result: dict[str, Any]
+
+
+class EventsRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def find(self, program_id: str, event_id: str) -> RecordedEvent | None:
+        row = self.conn.execute(select(t.events).where(t.events.c.program_id == program_id,
+                                                       t.events.c.event_id == event_id)).first()
+        return None if row is None else _event(row)
+
+    def add(self, program_id: str, event_id: str, kind: str, member_id: str | None, order_id: str | None,
+            occurred_at: datetime, recorded_at: datetime, fingerprint: str, body: str, ruleset_hash: str | None,
+            result: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.events).values(
+            program_id=program_id, event_id=event_id, type=kind, member_id=member_id, order_id=order_id,
+            occurred_at=occurred_at, recorded_at=recorded_at, fingerprint=fingerprint, body=body,
+            ruleset_hash=ruleset_hash, result=json.dumps(result, ensure_ascii=False, separators=(",", ":"))))
+
+    def in_order(self, program_id: str, start: datetime | None = None, end: datetime | None = None,
+                 ) -> Iterator[RecordedEvent]:
+        """The program's events in the order they were recorded (what replay follows)."""
+        query = select(t.events).where(t.events.c.program_id == program_id)
+        if start is not None:
+            query = query.where(t.events.c.occurred_at >= start)
+        if end is not None:
+            query = query.where(t.events.c.occurred_at < end)
+        for row in self.conn.execute(query.order_by(t.events.c.id)):
+            yield _event(row)
+
+    # ------------------------------------------------------------ referrals
+
+    def referral_code_of(self, member_id: str) -> str | None:
+        table = t.referral_codes
+        return self.conn.execute(select(table.c.code).where(table.c.member_id == member_id)).scalar()
+
+    def add_referral_code(self, program_id: str, member_id: str, code: str, at: datetime) -> None:
+        self.conn.execute(insert(t.referral_codes).values(code=code, program_id=program_id, member_id=member_id,
+                                                          created_at=at))
+
+    def member_of_code(self, program_id: str, code: str) -> str | None:
+        table = t.referral_codes
+        return self.conn.execute(select(table.c.member_id).where(table.c.code == code,
+                                                                 table.c.program_id == program_id)).scalar()
+
+    def referrer_of(self, referee_id: str) -> str | None:
+        table = t.referrals
+        return self.conn.execute(select(table.c.referrer_id).where(table.c.referee_id == referee_id)).scalar()
+
+    def add_referral(self, program_id: str, referrer_id: str, referee_id: str, event_id: str, at: datetime) -> None:
+        self.conn.execute(insert(t.referrals).values(referee_id=referee_id, program_id=program_id,
+                                                     referrer_id=referrer_id, event_id=event_id, created_at=at))
+
+
+def _event(row: Any) -> RecordedEvent:
+    return RecordedEvent(row.id, row.program_id, row.event_id, row.type, row.member_id, row.occurred_at,
+                         row.recorded_at, row.fingerprint, json.loads(row.body), row.ruleset_hash,
+                         json.loads(row.result))

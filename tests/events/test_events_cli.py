@@ -1,0 +1,50 @@
+"""`dangol events send FILE.jsonl` and `dangol quote`, on a ruleset published from the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cli.helpers import dangol
+
+from .conftest import MARKET
+
+
+def _setup(tmp_path: Path, url: str) -> None:
+    assert dangol(url, "init").exit_code == 0
+    assert dangol(url, "programs", "create", "market", "--name", "Market", "--currency", "KRW").exit_code == 0
+    path = tmp_path / "market.yaml"
+    path.write_text(MARKET, encoding="utf-8")
+    now = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    assert dangol(url, "rules", "publish", str(path), "--effective-from", now).exit_code == 0
+
+
+def test_send_a_file_of_events_then_quote(tmp_path: Path, database_url: str) -> None:
+    _setup(tmp_path, database_url)
+    events = [
+        {"event_id": "s1", "type": "signup", "external_ref": "cust-1", "member_id": "m_cust1"},
+        {"event_id": "p1", "type": "purchase", "member_id": "m_cust1", "order_id": "o1",
+         "amount": {"amount": 30000, "currency": "KRW"}},
+        {"event_id": "bad", "type": "purchase", "member_id": "m_cust1", "amount": {"amount": 1.5, "currency": "KRW"}},
+        {"event_id": "v1", "type": "review", "member_id": "m_cust1", "order_id": "o1"},
+    ]
+    file = tmp_path / "events.jsonl"
+    file.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    result = dangol(database_url, "events", "send", str(file))
+    assert result.exit_code == 1  # one refused
+    # 1,000 welcome + 1,500 (5% of 30,000) + 1,000 first purchase + 100 review.
+    assert "3 recorded, 1 refused, 3,600 points awarded" in result.stdout
+    assert result.stderr.startswith("refused: line 3: amount.amount:")
+    again = dangol(database_url, "events", "send", str(file))  # the same ids and bodies: the same answers
+    assert "3 recorded, 1 refused, 3,600 points awarded" in again.stdout
+    balance = json.loads(dangol(database_url, "balance", "m_cust1", "--json").stdout)
+    assert balance["balance"]["available"] == 3600
+    quote = dangol(database_url, "quote", "--member", "m_cust1", "--amount", "25000", "--order", "o2")
+    assert quote.exit_code == 0, quote.output
+    assert quote.stdout.split() [:2] == ["1,250", "base-earn"]
+    as_json = json.loads(dangol(database_url, "quote", "--event", json.dumps(
+        {"event_id": "q", "type": "purchase", "member_id": "m_cust1", "order_id": "o2",
+         "amount": {"amount": 25000, "currency": "KRW"}}), "--json").stdout)
+    assert as_json["recorded"] is False and as_json["total_points"] == 1250
+    assert json.loads(dangol(database_url, "balance", "m_cust1", "--json").stdout)["balance"]["available"] == 3600
