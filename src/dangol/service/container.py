@@ -12,6 +12,7 @@ from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .programs import ProgramService
 from .reads import LedgerReader
+from .tiers import TierService
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Services:
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
+        self.tiers = TierService(self.db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:
