@@ -18,6 +18,7 @@ from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import holds, ledger, members, ops, programs
+from .routes import tiers as tier_routes
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -50,6 +51,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     app.add_middleware(BodySizeLimit)
     for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router):
         app.include_router(router)
+    app.include_router(tier_routes.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -205,7 +205,7 @@ member_tiers = Table(
 
 tier_history = Table(
     "tier_history", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", RowId, primary_key=True, autoincrement=True),  # BIGINT: cursors up to 18 digits
     Column("program_id", String(63), nullable=False),
     Column("member_id", String(40), nullable=False),
     Column("from_tier", String(32), nullable=False),

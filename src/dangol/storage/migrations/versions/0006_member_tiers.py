@@ -36,7 +36,7 @@ def upgrade() -> None:
     )
     op.create_table(
         'tier_history',
-        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
         sa.Column('program_id', sa.String(length=63), nullable=False),
         sa.Column('member_id', sa.String(length=40), nullable=False),
         sa.Column('from_tier', sa.String(length=32), nullable=False),
