@@ -8,6 +8,7 @@ import typer
 
 from ..storage.database import DEFAULT_URL
 from . import keys, programs
+from . import tiers as tier_commands
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -44,3 +45,4 @@ app.command()(balance)
 app.command()(check)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
+app.add_typer(tier_commands.app, name="tiers")
