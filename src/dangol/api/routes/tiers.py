@@ -129,10 +129,6 @@ async def recalculate(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, 
 
 
 def _recalculate(services: Services, program_id: str, at: datetime | None, idempotency_key: str) -> Any:
-    request = {"tier_recalculation": {"at": at}}
-    stored = StoredResponses(services, program_id)
-    report = stored.replay(idempotency_key, request)
-    if report is None:
-        report = services.tiers.recalculate(program_id, at).as_json()
-        report = stored.remember(idempotency_key, request, report) or report
-    return report
+    return StoredResponses(services, program_id).once(
+        idempotency_key, {"tier_recalculation": {"at": at}},
+        lambda: services.tiers.recalculate(program_id, at).as_json())
