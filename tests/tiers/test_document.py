@@ -3,6 +3,9 @@ with line and field path like the rest of the document, and the section in the h
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from dangol.rules import InvalidRuleset, ruleset_hash
@@ -95,3 +98,11 @@ def test_the_tiers_section_is_hashed_with_the_ruleset() -> None:
     # Spelling does not matter, meaning does.
     assert ruleset_hash(load_ruleset(LADDER.replace("{name: bronze, threshold: 0}", "{threshold: 0, name: bronze}"))) \
         == ruleset_hash(with_tiers)
+
+
+def test_the_tiers_section_of_docs_rules_md_loads() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "rules.md").read_text()
+    section = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if b.startswith("tiers:"))
+    ladder = load_ruleset(HEADER + section).tiers
+    assert ladder is not None and [t.name for t in ladder.tiers] == ["새싹", "열매", "나무", "숲"]
+    assert ladder.tier("숲").benefits.multiplier == 2

@@ -105,3 +105,15 @@ def test_a_member_without_a_standing_is_evaluated_from_the_previous_quarter() ->
     standing, changes = advance(LADDER, None, [buy(purchase, 700_000)], datetime(2025, 8, 1, tzinfo=KST))
     assert (standing.tier, standing.since) == ("나무", purchase) and [c.reason for c in changes] == [Reason.UPGRADE]
     assert standing.window == window_at(LADDER, Q3_START)
+
+
+def test_the_worked_example_of_docs_rules_md() -> None:
+    # 10 April 200,000; 2 May 150,000 (열매); 20 May 300,000 (나무); Q2 = 650,000 confirms 나무
+    # for Q3; August 350,000: Q3 qualifies for 열매: grace on 1 October, 열매 on 15 October.
+    log = [buy(datetime(2025, 4, 10, tzinfo=KST), 200_000), buy(datetime(2025, 5, 2, tzinfo=KST), 150_000),
+           buy(datetime(2025, 5, 20, tzinfo=KST), 300_000), buy(datetime(2025, 8, 12, tzinfo=KST), 350_000)]
+    standing, changes = advance(LADDER, initial(LADDER, Q2_START), log, datetime(2025, 10, 15, tzinfo=KST))
+    assert [(c.to_tier, c.reason, c.metric, c.at.astimezone(KST).date().isoformat()) for c in changes] == [
+        ("열매", Reason.UPGRADE, 350_000, "2025-05-02"), ("나무", Reason.UPGRADE, 650_000, "2025-05-20"),
+        ("나무", Reason.GRACE, 350_000, "2025-10-01"), ("열매", Reason.DOWNGRADE, 350_000, "2025-10-15")]
+    assert standing.tier == "열매"
