@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_recalculate_then_show(database_url: str, shopper: str) -> None:
     assert (rows(first.stdout)["changes"], rows(first.stdout)["grace"]) == ("1", "1")
     again = dangol(database_url, *october)
     assert rows(again.stdout)["changes"] == "0"  # idempotent
-    shown = dangol(database_url, "tiers", "show", "--program", "market", "--member", shopper, "--ruleset", RULESET,
+    shown = dangol(database_url, "tiers", "show", "--program", "market", "--member", shopper, "--ruleset", "market",
                    "--at", "2025-10-05T00:00:00+09:00")
     assert shown.exit_code == 0, shown.output
     table = rows(shown.stdout)
@@ -63,7 +64,13 @@ def test_recalculate_then_show(database_url: str, shopper: str) -> None:
     assert table["drops"] == "to 새싹 at 2025-10-14T15:00:00Z unless it qualifies again"
 
 
-def test_errors_are_one_line(database_url: str, shopper: str) -> None:
+def test_errors_are_one_line(database_url: str, shopper: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(Path(RULESET).read_text(encoding="utf-8").replace("threshold: 300000", "threshold: 3.5"),
+                      encoding="utf-8")
+    bad_ladder = dangol(database_url, "tiers", "show", "--program", "market", "--member", shopper,
+                        "--ruleset", str(broken))
+    assert "tiers.ladder[1].threshold: must be an integer, not a fraction" in one_error_line(bad_ladder)
     no_ladder = dangol(database_url, "tiers", "recalculate", "--program", "market")
     assert no_ladder.exit_code == 2 and "has no tier ladder" in one_error_line(no_ladder)
     bad_time = dangol(database_url, "tiers", "show", "--program", "market", "--member", shopper,

@@ -10,25 +10,28 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from ..rules import InvalidRuleset
-from ..rules.loader import load_ruleset_file
+from ..rules.loader import load_example, load_ruleset_file
 from ..service.container import Services
 from .context import CliError, parse_time, state
 from .output import err, number, out, print_json
 
+EXAMPLES = ("market",)  # src/dangol/rules/examples/<name>.yaml
 app = typer.Typer(help="Tiers: recalculate a program's, show a member's.", no_args_is_help=True)
 
 ProgramOption = Annotated[str, typer.Option("--program", help="Program id.", show_default=False)]
 AtOption = Annotated[str | None, typer.Option("--at", help="As of this ISO 8601 time (default: now).")]
-RulesetOption = Annotated[Path | None, typer.Option(
-    "--ruleset", help="Ruleset file (YAML or JSON) whose tiers: section is the program's ladder.")]
+RulesetOption = Annotated[str | None, typer.Option(
+    "--ruleset", help="Ruleset file (YAML or JSON) whose tiers: section is the program's ladder, "
+                      "or the name of a ruleset shipped with dangol (market).")]
 
 
-def _use_ruleset(services: Services, program: str, ruleset: Path | None) -> None:
+def _use_ruleset(services: Services, program: str, ruleset: str | None) -> None:
     """Until rulesets are published in the database, the ladder comes from the file given."""
     if ruleset is None:
         return
     try:
-        ladder = load_ruleset_file(ruleset).tiers
+        shipped = ruleset in EXAMPLES and not Path(ruleset).exists()
+        ladder = (load_example(ruleset) if shipped else load_ruleset_file(ruleset)).tiers
     except InvalidRuleset as error:
         more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
         raise CliError(f"{ruleset}: {error.problems[0]}{more}") from None
