@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from dangol.rules.loader import load_example
 from dangol.tiers import Activity, Reason, advance, progress
-from dangol.tiers.policy import initial
+from dangol.tiers.policy import initial, set_manually
 from dangol.tiers.windows import window_at
 
 LADDER = load_example().tiers
@@ -117,3 +119,15 @@ def test_the_worked_example_of_docs_rules_md() -> None:
         ("열매", Reason.UPGRADE, 350_000, "2025-05-02"), ("나무", Reason.UPGRADE, 650_000, "2025-05-20"),
         ("나무", Reason.GRACE, 350_000, "2025-10-01"), ("열매", Reason.DOWNGRADE, 350_000, "2025-10-15")]
     assert standing.tier == "열매"
+
+
+def test_a_manual_tier_is_reviewed_at_the_end_of_its_window() -> None:
+    # An operator makes a member 숲 on 10 May with nothing spent; Q2 ends short (0):
+    # grace on 1 July, 새싹 on 15 July.
+    may10 = datetime(2025, 5, 10, tzinfo=KST)
+    standing, changes = set_manually(LADDER, initial(LADDER, Q2_START), [], "숲", may10)
+    assert [(c.from_tier, c.to_tier, c.reason) for c in changes] == [("새싹", "숲", Reason.MANUAL)]
+    standing, changes = advance(LADDER, standing, [], GRACE_END)
+    assert [(c.reason, c.to_tier) for c in changes] == [(Reason.GRACE, "숲"), (Reason.DOWNGRADE, "새싹")]
+    with pytest.raises(ValueError, match="no tier 'gold'"):
+        set_manually(LADDER, standing, [], "gold", GRACE_END)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from dangol.domain import FixedClock, Money
 from dangol.domain.commands import Earn, Enroll, Reverse
-from dangol.domain.errors import UnknownMember
+from dangol.domain.errors import InvalidRequest, UnknownMember
 from dangol.rules.loader import load_example
 from dangol.service.container import Services
 from dangol.service.tiers import NoTierLadder
@@ -173,3 +173,15 @@ def test_refusals(market: Services, member: str, clock: FixedClock) -> None:
         market.tiers.member_view("market", member)
     with pytest.raises(NoTierLadder):
         market.tiers.recalculate("market")
+
+
+def test_an_operator_sets_a_tier_by_hand(market: Services, member: str, clock: FixedClock) -> None:
+    clock.set(datetime(2025, 5, 10, tzinfo=KST))
+    assert moves(market.tiers.set_tier("market", member, "숲")) == [("새싹", "숲", "manual", 0)]
+    assert market.tiers.set_tier("market", member, "숲") == []  # already so: nothing recorded
+    view = market.tiers.member_view("market", member)
+    # Nothing spent in Q2: 숲 is held to the quarter's end plus 14 days, 15 July 00:00 KST.
+    assert (view["tier"]["name"], view["drops_at"]) == ("숲", "2025-07-14T15:00:00Z")
+    with pytest.raises(InvalidRequest, match="no tier 'gold'"):
+        market.tiers.set_tier("market", member, "gold")
+    assert len(market.tiers.history("market", member).items) == 1

@@ -21,7 +21,7 @@ from ..storage import tier_repository as repo
 from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
 from ..tiers import Ladder, Reason, Tier, Transition, advance, progress
-from ..tiers.policy import needed_from
+from ..tiers.policy import needed_from, set_manually
 from .reads import Page, _check_member, _cursor, _limit
 from .receipts import iso
 
@@ -145,6 +145,24 @@ class TierService:
             if progress:
                 progress(done, total)
         return report
+
+    def set_tier(self, program_id: str, member_id: str, tier: str) -> list[dict[str, Any]]:
+        """An operator's change of a member's tier, now (history reason `manual`). The tier
+        is then reviewed like one reached by an upgrade: at the current window's end."""
+        at = self.clock.now()
+        with self.db.write() as conn:
+            _check_member(LedgerRepository(conn), program_id, member_id)
+            ladder = self._ladder(conn, program_id, at)
+            old = repo.load_standings(conn, program_id, [member_id]).get(member_id)
+            log = repo.load_activities(conn, program_id, [member_id], needed_from(ladder, old, at), at)[member_id]
+            try:
+                new, transitions = set_manually(ladder, old, log, tier, at)
+            except ValueError as error:
+                raise InvalidRequest(str(error)) from None
+            if transitions or (old is not None and not new.same_as(old)):
+                repo.save_standing(conn, program_id, member_id, new, exists=old is not None)
+                repo.add_history(conn, program_id, member_id, transitions, at)
+        return [change_json(member_id, ladder, c) for c in transitions]
 
     # ---- reads
 

@@ -87,11 +87,13 @@ def history(conn: Connection, program_id: str, member_id: str, before: int | Non
 
 
 def member_page(conn: Connection, program_id: str, after: str | None, limit: int) -> list[str]:
+    """The next members of a recalculation, locked on PostgreSQL (in id order, as the ledger
+    locks them) so that an event's tier check cannot interleave with the batch's."""
     m = t.members
     query = select(m.c.id).where(m.c.program_id == program_id)
     if after is not None:
         query = query.where(m.c.id > after)
-    return list(conn.execute(query.order_by(m.c.id).limit(limit)).scalars())
+    return list(conn.execute(query.order_by(m.c.id).limit(limit).with_for_update()).scalars())
 
 
 def count_members(conn: Connection, program_id: str) -> int:

@@ -169,6 +169,20 @@ def _upgrade(ladder: Ladder, state: Standing, activities: Sequence[Activity], mo
     return Standing(reached.name, moment, window_at(ladder, moment), state.evaluated_at)
 
 
+def set_manually(ladder: Ladder, standing: Standing | None, activities: Sequence[Activity], tier: str,
+                 at: datetime) -> tuple[Standing, list[Transition]]:
+    """An operator puts a member in `tier` at `at` (after applying what was due). The tier is
+    then reviewed like an upgrade: at the end of the current window, plus the grace."""
+    if tier not in [t.name for t in ladder.tiers]:
+        raise ValueError(f"the ladder has no tier {tier!r}; it has: {', '.join(t.name for t in ladder.tiers)}")
+    state, changes = advance(ladder, standing, activities, at)
+    if state.tier == tier:
+        return state, changes
+    window, value = so_far(ladder, activities, at)
+    changes.append(Transition(state.tier, tier, Reason.MANUAL, value, at, window))
+    return Standing(tier, at, window_at(ladder, at), at), changes
+
+
 def progress(ladder: Ladder, standing: Standing, activities: Sequence[Activity], at: datetime) -> Progress:
     """What a member sees at `at` (for a standing already advanced to `at`)."""
     window, value = so_far(ladder, activities, at)
