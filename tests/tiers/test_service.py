@@ -99,8 +99,11 @@ def test_나무_is_kept_until_the_quarter_ends_plus_grace_then_follows_the_finis
     report = market.tiers.recalculate("market")
     assert (report.changes, report.by_reason["grace"]) == (1, 1)
     assert market.tiers.member_view("market", member)["grace_until"] == "2025-07-14T15:00:00Z"
-    # 15 July 00:00 KST: the grace is over: 열매, what Q2's 350,000 qualifies for.
+    # 15 July 00:00 KST: the grace is over: 열매, what Q2's 350,000 qualifies for. The tier
+    # the rules see is already 열매 before the job writes it down.
     clock.set(datetime(2025, 7, 15, tzinfo=KST))
+    with market.db.read() as conn:
+        assert market.tiers.member_tiers(conn, "market", [member], clock.now()) == {member: "열매"}
     report = market.tiers.recalculate("market")
     assert report.as_json()["downgrades"] == 1
     assert [(h["from"], h["to"], h["reason"], h["metric"]) for h in market.tiers.history("market", member).items] == [

@@ -20,7 +20,7 @@ from ..domain.errors import DomainError, InvalidRequest
 from ..storage import tier_repository as repo
 from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
-from ..tiers import Ladder, Reason, Tier, Transition, advance, progress
+from ..tiers import Ladder, Reason, Standing, Tier, Transition, advance, progress
 from ..tiers.policy import needed_from, set_manually
 from .reads import Page, _check_member, _cursor, _limit
 from .receipts import iso
@@ -77,24 +77,32 @@ class TierService:
 
     def member_tiers(self, conn: Connection, program_id: str, member_ids: Sequence[str],
                      at: datetime) -> dict[str, str | None]:
-        """`MemberState.tier` for each member, in one query: the stored tier, or the ladder's
-        lowest for a member never upgraded; None for every member without a ladder."""
+        """`MemberState.tier` for each member at `at`: one query for the stored standings
+        (the ladder's lowest tier for a member never upgraded); a member whose window ended
+        and whose review the job has not applied yet (rare: once a window) is evaluated, not
+        written. None for every member when the program has no ladder."""
         ladder = self.ladders(conn, program_id, at)
         if ladder is None:
             return {m: None for m in member_ids}
-        stored = repo.tier_names(conn, program_id, member_ids)
-        return {m: ladder.tier(stored.get(m)).name for m in member_ids}
+        stored = repo.load_standings(conn, program_id, member_ids)
+        due = [m for m, s in stored.items() if (s.grace_until or s.window.end) <= at]
+        if due:
+            stored.update({m: new for m, (_, new, _) in self._evaluate(conn, ladder, program_id, due, at).items()})
+        return {m: ladder.tier(stored[m].tier if m in stored else None).name for m in member_ids}
 
-    def _advance(self, conn: Connection, ladder: Ladder, program_id: str, member_ids: list[str],
-                 at: datetime) -> list[dict[str, Any]]:
+    def _evaluate(self, conn: Connection, ladder: Ladder, program_id: str, member_ids: list[str],
+                  at: datetime) -> dict[str, tuple[Standing | None, Standing, list[Transition]]]:
+        """Each member's stored standing, the standing at `at` and the transitions between."""
         standings = repo.load_standings(conn, program_id, member_ids)
         since = min(needed_from(ladder, standings.get(m), at) for m in member_ids)
         activities = repo.load_activities(conn, program_id, member_ids, since, at)
+        return {m: (standings.get(m), *advance(ladder, standings.get(m), activities[m], at)) for m in member_ids}
+
+    def _advance(self, conn: Connection, ladder: Ladder, program_id: str, member_ids: list[str],
+                 at: datetime) -> list[dict[str, Any]]:
         now = self.clock.now()
         changes: list[dict[str, Any]] = []
-        for member_id in member_ids:
-            old = standings.get(member_id)
-            new, transitions = advance(ladder, old, activities[member_id], at)
+        for member_id, (old, new, transitions) in self._evaluate(conn, ladder, program_id, member_ids, at).items():
             # A member never upgraded needs no row; otherwise only what a member would notice
             # is written, so a second run for the same instant writes nothing.
             if transitions or (old is not None and not new.same_as(old)):
