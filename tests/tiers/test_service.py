@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from dangol.domain import FixedClock, Money
 from dangol.domain.commands import Earn, Enroll, Reverse
 from dangol.domain.errors import InvalidRequest, UnknownMember
+from dangol.rules import Event, MemberState, evaluate
 from dangol.rules.loader import load_example
 from dangol.service.container import Services
 from dangol.service.tiers import NoTierLadder
@@ -159,8 +160,9 @@ def test_an_interrupted_recalculation_resumes_after_its_last_batch(
 
     with pytest.raises(KeyboardInterrupt):
         market.tiers.recalculate("market", progress=crash_after_first_batch)
+    clock.set(datetime(2025, 5, 11, tzinfo=KST))  # later: without `at`, the run of 10 May is resumed
     resumed = market.tiers.recalculate("market", progress=lambda done, total: seen.append((done, total)))
-    assert resumed.resumed and resumed.members == 3
+    assert resumed.resumed and resumed.members == 3 and resumed.at == datetime(2025, 5, 10, tzinfo=KST)
     assert seen == [(2, 5), (4, 5), (5, 5)]
     with market.db.read() as conn:
         tiers = market.tiers.member_tiers(conn, "market", members, clock.now())
@@ -188,3 +190,15 @@ def test_an_operator_sets_a_tier_by_hand(market: Services, member: str, clock: F
     with pytest.raises(InvalidRequest, match="no tier 'gold'"):
         market.tiers.set_tier("market", member, "gold")
     assert len(market.tiers.history("market", member).items) == 1
+
+
+def test_the_rules_see_the_tier_and_its_bonus(market: Services, member: str, buy: Buy, clock: FixedClock) -> None:
+    # 나무 after 650,000 on 5 May; a 100,000 KRW purchase on 1 June then earns base-earn
+    # 5,000 (5%) + tier:나무 2,000 (2%) = 7,000 points (no launch week, < 3 purchases).
+    buy(member, datetime(2025, 5, 5, tzinfo=KST), 650_000, "o1")
+    clock.set(datetime(2025, 6, 1, tzinfo=KST))
+    with market.db.read() as conn:
+        tier = market.tiers.member_tiers(conn, "market", [member], clock.now())[member]
+    state = MemberState(member, datetime(2025, 3, 1, tzinfo=KST), "Asia/Seoul", tier=tier, purchases_total=1)
+    result = evaluate(load_example(), Event("purchase", 100_000, "KRW", "o2"), state, {}, clock.now())
+    assert {a.rule_id: a.points for a in result.points} == {"base-earn": 5_000, "tier:나무": 2_000}

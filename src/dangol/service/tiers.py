@@ -115,15 +115,16 @@ class TierService:
 
     def recalculate(self, program_id: str, at: datetime | None = None,
                     progress: Callable[[int, int], None] | None = None) -> RecalculationReport:
-        """Every member of the program, as of `at` (default now), in batches, each committed
-        with the run's cursor: an interrupted run resumes after the last batch it finished;
-        running again for the same instant changes nothing. `progress(done, total)`."""
+        """Every member of the program, as of `at`, in batches, each committed with the
+        run's cursor: an interrupted run resumes after the last batch it finished (without
+        `at`, an unfinished run is resumed at its instant; otherwise `at` is now); running
+        again for the same instant changes nothing. `progress(done, total)`."""
         now = self.clock.now()
-        at = as_utc(at) if at else now
-        if at > now:
+        if at is not None and as_utc(at) > now:
             raise InvalidRequest("tiers cannot be recalculated ahead of the clock")
         with self.db.write() as conn:
             LedgerRepository(conn).get_program(program_id)
+            at = as_utc(at) if at is not None else (repo.unfinished_run(conn, program_id) or now)
             ladder = self.ladders(conn, program_id, at)
             if ladder is None:
                 raise NoTierLadder(f"program {program_id} has no tier ladder (no tiers: section in its ruleset)")

@@ -107,6 +107,13 @@ def run_state(conn: Connection, program_id: str, at: datetime) -> Any:
     return conn.execute(select(r).where(r.c.program_id == program_id, r.c.at == at)).first()
 
 
+def unfinished_run(conn: Connection, program_id: str) -> datetime | None:
+    """The instant of the program's latest run that did not finish, if any."""
+    r = t.tier_recalculations
+    return conn.execute(select(func.max(r.c.at)).where(r.c.program_id == program_id,
+                                                       r.c.finished_at.is_(None))).scalar_one()
+
+
 def start_run(conn: Connection, program_id: str, at: datetime, now: datetime) -> None:
     conn.execute(insert(t.tier_recalculations).values(program_id=program_id, at=at, after_member=None, members=0,
                                                        changes=0, started_at=now, finished_at=None))
