@@ -20,12 +20,21 @@ from ..domain.errors import DomainError, InvalidRequest
 from ..storage import tier_repository as repo
 from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
-from ..tiers import Ladder, Reason, Standing, Tier, Transition, advance, progress
+from ..tiers import Activity, Ladder, Reason, Standing, Tier, Transition, advance, progress
 from ..tiers.policy import needed_from, set_manually
 from .reads import Page, _check_member, _cursor, _limit
 from .receipts import iso
 
 LadderSource = Callable[[Connection, str, datetime], Ladder | None]
+Step = Callable[[Ladder, Standing | None, Sequence[Activity], datetime], tuple[Standing, list[Transition]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    old: Standing | None
+    new: Standing
+    transitions: list[Transition]
+    activities: list[Activity]
 
 
 class NoTierLadder(DomainError):
@@ -87,28 +96,33 @@ class TierService:
         stored = repo.load_standings(conn, program_id, member_ids)
         due = [m for m, s in stored.items() if (s.grace_until or s.window.end) <= at]
         if due:
-            stored.update({m: new for m, (_, new, _) in self._evaluate(conn, ladder, program_id, due, at).items()})
+            stored.update({m: found.new for m, found in self._evaluate(conn, ladder, program_id, due, at).items()})
         return {m: ladder.tier(stored[m].tier if m in stored else None).name for m in member_ids}
 
     def _evaluate(self, conn: Connection, ladder: Ladder, program_id: str, member_ids: list[str],
-                  at: datetime) -> dict[str, tuple[Standing | None, Standing, list[Transition]]]:
-        """Each member's stored standing, the standing at `at` and the transitions between."""
+                  at: datetime, step: Step = advance) -> dict[str, _Evaluated]:
+        """Each member's stored standing, the standing at `at` (by `step`), the transitions
+        between, and the activity they were computed from. Writes nothing."""
         standings = repo.load_standings(conn, program_id, member_ids)
         since = min(needed_from(ladder, standings.get(m), at) for m in member_ids)
         activities = repo.load_activities(conn, program_id, member_ids, since, at)
-        return {m: (standings.get(m), *advance(ladder, standings.get(m), activities[m], at)) for m in member_ids}
+        found: dict[str, _Evaluated] = {}
+        for m in member_ids:
+            new, transitions = step(ladder, standings.get(m), activities[m], at)
+            found[m] = _Evaluated(standings.get(m), new, transitions, activities[m])
+        return found
 
     def _advance(self, conn: Connection, ladder: Ladder, program_id: str, member_ids: list[str],
-                 at: datetime) -> list[dict[str, Any]]:
+                 at: datetime, step: Step = advance) -> list[dict[str, Any]]:
         now = self.clock.now()
         changes: list[dict[str, Any]] = []
-        for member_id, (old, new, transitions) in self._evaluate(conn, ladder, program_id, member_ids, at).items():
+        for member_id, found in self._evaluate(conn, ladder, program_id, member_ids, at, step).items():
             # A member never upgraded needs no row; otherwise only what a member would notice
             # is written, so a second run for the same instant writes nothing.
-            if transitions or (old is not None and not new.same_as(old)):
-                repo.save_standing(conn, program_id, member_id, new, exists=old is not None)
-                repo.add_history(conn, program_id, member_id, transitions, now)
-            changes += [change_json(member_id, ladder, c) for c in transitions]
+            if found.transitions or (found.old is not None and not found.new.same_as(found.old)):
+                repo.save_standing(conn, program_id, member_id, found.new, exists=found.old is not None)
+                repo.add_history(conn, program_id, member_id, found.transitions, now)
+            changes += [change_json(member_id, ladder, c) for c in found.transitions]
         return changes
 
     # ---- the job
@@ -162,16 +176,11 @@ class TierService:
         with self.db.write() as conn:
             _check_member(LedgerRepository(conn), program_id, member_id)
             ladder = self._ladder(conn, program_id, at)
-            old = repo.load_standings(conn, program_id, [member_id]).get(member_id)
-            log = repo.load_activities(conn, program_id, [member_id], needed_from(ladder, old, at), at)[member_id]
-            try:
-                new, transitions = set_manually(ladder, old, log, tier, at)
-            except ValueError as error:
-                raise InvalidRequest(str(error)) from None
-            if transitions or (old is not None and not new.same_as(old)):
-                repo.save_standing(conn, program_id, member_id, new, exists=old is not None)
-                repo.add_history(conn, program_id, member_id, transitions, at)
-        return [change_json(member_id, ladder, c) for c in transitions]
+            if tier not in [t.name for t in ladder.tiers]:
+                raise InvalidRequest(f"the ladder has no tier {tier!r}; it has: "
+                                     f"{', '.join(t.name for t in ladder.tiers)}")
+            return self._advance(conn, ladder, program_id, [member_id], at,
+                                 lambda ladder, old, log, at: set_manually(ladder, old, log, tier, at))
 
     # ---- reads
 
@@ -180,21 +189,18 @@ class TierService:
         remains to the next tier, and when the tier is reviewed. Writes nothing."""
         at = as_utc(at) if at else self.clock.now()
         with self.db.read() as conn:
-            ledger = LedgerRepository(conn)
-            _check_member(ledger, program_id, member_id)
+            _check_member(LedgerRepository(conn), program_id, member_id)
             ladder = self._ladder(conn, program_id, at)
-            old = repo.load_standings(conn, program_id, [member_id]).get(member_id)
-            activities = repo.load_activities(conn, program_id, [member_id], needed_from(ladder, old, at), at)
-        log = activities[member_id]
-        standing, transitions = advance(ladder, old, log, at)
-        view = progress(ladder, standing, log, at)
+            found = self._evaluate(conn, ladder, program_id, [member_id], at)[member_id]
+        standing = found.new
+        view = progress(ladder, standing, found.activities, at)
         # If nothing more is spent: the end of the grace under way, or of the window and its grace.
         drops_at = view.grace_until
         if drops_at is None and ladder.rank(view.qualifies_for.name) < ladder.rank(view.tier.name):
             drops_at = view.review_at + timedelta(days=ladder.grace_days)
         return {
             "program_id": program_id, "member_id": member_id, "at": iso(at),
-            "tier": tier_json(view.tier), "since": iso(standing.since) if old or transitions else None,
+            "tier": tier_json(view.tier), "since": iso(standing.since) if found.old or found.transitions else None,
             "metric": {"name": ladder.metric.value, "value": view.metric},
             "window": {"kind": ladder.window.value, "start": iso(view.window.start), "end": iso(view.window.end)},
             "next_tier": None if view.next_tier is None else tier_json(view.next_tier),
