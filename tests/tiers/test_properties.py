@@ -43,11 +43,14 @@ def test_upgrades_never_wait_and_downgrades_wait_for_the_window_end(
         all_changes += changes
         # Upgrades never wait: the tier is at least what the window so far qualifies for.
         assert ladder.rank(standing.tier) >= ladder.rank(ladder.qualifying(so_far(ladder, log, at)[1]).name)
+    assert [c.at for c in all_changes] == sorted(c.at for c in all_changes)  # a history in time order
     for change in all_changes:
         if change.reason is Reason.DOWNGRADE:
             # Only at the end of the reviewed window, plus the grace; never inside a window.
             assert change.at == change.window.end + grace
             assert ladder.rank(change.to_tier) < ladder.rank(change.from_tier)
+            # ... and never below what the finished window qualified for.
+            assert ladder.rank(change.to_tier) >= ladder.rank(ladder.qualifying(change.metric).name)
         if change.reason is Reason.UPGRADE:
             assert ladder.rank(change.to_tier) > ladder.rank(change.from_tier)
             if ladder.window is not WindowKind.ROLLING:
