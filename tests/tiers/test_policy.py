@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dangol.rules.loader import load_example
-from dangol.tiers import Activity, Reason, advance, progress
+from dangol.tiers import Activity, Ladder, Reason, Tier, WindowKind, advance, progress, tier_at
 from dangol.tiers.policy import initial, set_manually
 from dangol.tiers.windows import window_at
 
@@ -63,6 +63,8 @@ def test_a_tier_is_kept_until_the_quarter_ends_plus_grace_then_follows_the_finis
     standing, changes = advance(LADDER, standing, log, datetime(2025, 7, 14, 23, tzinfo=KST))
     assert standing.tier == "나무" and standing.grace_until == GRACE_END
     assert [(c.reason, c.metric, c.at) for c in changes] == [(Reason.GRACE, 350_000, Q3_START)]
+    assert tier_at(LADDER, standing, log, GRACE_END - timedelta(microseconds=1)).name == "나무"
+    assert tier_at(LADDER, standing, log, GRACE_END).name == "열매"
     standing, changes = advance(LADDER, standing, log, GRACE_END)
     assert [(c.from_tier, c.to_tier, c.reason, c.metric, c.at) for c in changes] == [
         ("나무", "열매", Reason.DOWNGRADE, 350_000, GRACE_END)]
@@ -131,3 +133,18 @@ def test_a_manual_tier_is_reviewed_at_the_end_of_its_window() -> None:
     assert [(c.reason, c.to_tier) for c in changes] == [(Reason.GRACE, "숲"), (Reason.DOWNGRADE, "새싹")]
     with pytest.raises(ValueError, match="no tier 'gold'"):
         set_manually(LADDER, standing, [], "gold", GRACE_END)
+
+
+def test_a_grace_longer_than_a_rolling_window_keeps_the_history_in_order() -> None:
+    # Rolling 7 days, 20 days of grace: silver (300) on 1 January. The 7 days to 8 January
+    # hold those 300: silver is confirmed to 15 January; the next 7 days hold nothing: grace
+    # from 15 January to 4 February, then bronze. The review after that is over the 7 days
+    # from 4 February, never over a window that ended before the decision.
+    ladder = Ladder((Tier("bronze", 0), Tier("silver", 300)), window=WindowKind.ROLLING, rolling_days=7,
+                    grace_days=20)
+    jan1 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    standing, changes = advance(ladder, initial(ladder, jan1), [Activity(jan1, spend=300)], jan1 + timedelta(days=60))
+    assert [(c.reason, c.to_tier, c.at.date().isoformat()) for c in changes] == [
+        (Reason.UPGRADE, "silver", "2025-01-01"), (Reason.GRACE, "silver", "2025-01-15"),
+        (Reason.DOWNGRADE, "bronze", "2025-02-04")]
+    assert standing.window.start >= datetime(2025, 2, 4, tzinfo=timezone.utc)

@@ -4,8 +4,8 @@ types, no I/O. The ladder is the `tiers:` section of a ruleset document (parsing
 See docs/rules.md, "Tiers"."""
 
 from .ladder import Benefits, Ladder, Metric, Tier, WindowKind
-from .policy import Activity, Progress, Reason, Standing, Transition, advance, metric_between, progress
+from .policy import Activity, Progress, Reason, Standing, Transition, advance, metric_between, progress, tier_at
 from .windows import Window
 
 __all__ = ["Activity", "Benefits", "Ladder", "Metric", "Progress", "Reason", "Standing", "Tier", "Transition",
-           "Window", "WindowKind", "advance", "metric_between", "progress"]
+           "Window", "WindowKind", "advance", "metric_between", "progress", "tier_at"]

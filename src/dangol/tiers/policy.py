@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from .ladder import Ladder, Metric, Tier, WindowKind
-from .windows import Window, following, window_at
+from .windows import Window, window_at
 
 TICK = timedelta(microseconds=1)  # storage keeps microseconds: the instant just after
 
@@ -137,19 +137,26 @@ def advance(ladder: Ladder, standing: Standing | None, activities: Sequence[Acti
     return replace(state, evaluated_at=at), changes
 
 
+def tier_at(ladder: Ladder, standing: Standing | None, activities: Sequence[Activity], at: datetime) -> Tier:
+    """The member's tier at `at`."""
+    return ladder.tier(advance(ladder, standing, activities, at)[0].tier)
+
+
 def _review(ladder: Ladder, state: Standing, activities: Sequence[Activity], grace: timedelta,
             changes: list[Transition]) -> Standing:
     window = state.window
     finished = metric_between(ladder, activities, window.start, window.end)
     target = ladder.qualifying(finished)
     held = ladder.tier(state.tier)
-    nxt = following(ladder, window)
+    decided_at = state.grace_until or window.end
+    # The tier kept or taken is reviewed next over the window holding the decision (the
+    # following window; later when a grace outlasts a rolling window).
+    nxt = window_at(ladder, decided_at)
     if ladder.rank(target.name) >= ladder.rank(held.name):
         return replace(state, window=nxt, grace_until=None)
     if state.grace_until is None and grace:
         changes.append(Transition(held.name, held.name, Reason.GRACE, finished, window.end, window))
         return replace(state, grace_until=window.end + grace)
-    decided_at = state.grace_until or window.end
     # Not below what the new window already qualifies for: that would be an upgrade at once.
     _, current = so_far(ladder, activities, decided_at - TICK) if decided_at > window.end else (None, 0)
     target = max(target, ladder.qualifying(current), key=lambda t: ladder.rank(t.name))

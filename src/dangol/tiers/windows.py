@@ -35,21 +35,6 @@ def window_at(ladder: Ladder, moment: datetime) -> Window:
     return Window(_utc(start, zone), _utc(end, zone))
 
 
-def following(ladder: Ladder, window: Window) -> Window:
-    """The window after `window`."""
-    if ladder.window is WindowKind.ROLLING:
-        return Window(window.end, window.end + timedelta(days=ladder.rolling_days))
-    return window_at(ladder, window.end)
-
-
-def counting_window(ladder: Ladder, moment: datetime) -> Window:
-    """What counts towards an upgrade at `moment`: the calendar window so far, or the last N
-    days (end exclusive, so pass moment + 1 microsecond to include `moment`)."""
-    if ladder.window is WindowKind.ROLLING:
-        return Window(moment - timedelta(days=ladder.rolling_days), moment)
-    return Window(window_at(ladder, moment).start, moment)
-
-
 def _utc(year_month: tuple[int, int], zone: ZoneInfo) -> datetime:
     year, month = year_month
     return datetime(year, month, 1, tzinfo=zone).astimezone(timezone.utc)
