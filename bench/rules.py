@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.rules            # 5 runs of each, medians
     .venv/bin/python -m bench.rules --quick    # smoke test, a second or two
 
-Two rulesets: the example program (src/dangol/rules/examples/market.yaml, 10 rules) and a
+Two rulesets: the example program (src/dangol/rules/examples/market.yaml, 7 rules and a
+tiers: ladder whose bonus applies as rule tier:<name>) and a
 generated one of `--rules` rules (default 200; seeded: conditions on amount, tier,
 categories, weekday, hour and monthly purchases; rates, fixed points, caps, exclusive
 groups, multipliers). Inputs: `--inputs` pre-built (event, member, now) triples, mostly

@@ -138,8 +138,12 @@ def rules_may_import(name: str) -> bool:
     """The rules core (model, validation, hashing, evaluation) is pure: the standard library
     and itself. Files are read by the loader adapter, the only module allowed PyYAML."""
     if within(name, "dangol"):
-        return within(name, "dangol.rules")
+        return within(name, "dangol.rules") or within(name, "dangol.tiers")  # the pure cores of its sections
     return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+def test_the_tiers_core_imports_only_the_standard_library_itself_and_the_rules_core() -> None:
+    assert violations("tiers", rules_may_import) == []
 
 
 def test_the_rules_core_imports_only_the_standard_library_and_itself() -> None:

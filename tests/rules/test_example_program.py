@@ -44,10 +44,10 @@ def test_the_example_has_a_stable_hash() -> None:
 def test_an_ordinary_purchase_after_the_launch_week() -> None:
     # A 열매 member buys for 12,345 KRW, her first purchase of the month but not ever:
     #   base-earn   12,345 x 5 / 100 = 617.25 -> 617 (floor)
-    #   tier-fruit  12,345 x 1 / 100 = 123.45 -> 123
+    #   tier:열매   12,345 x 1 / 100 = 123.45 -> 123
     #   total 740; no launch week, no first purchase, fewer than 3 purchases this month.
     result = evaluate(RULES, purchase(12_345), member(tier="열매", purchases_total=4), {}, AFTER_LAUNCH_WEEK)
-    assert by_rule(result) == {"base-earn": 617, "tier-fruit": 123}
+    assert by_rule(result) == {"base-earn": 617, "tier:열매": 123}
     assert result.points_for("m1") == 740
     assert result.counters == () and result.withheld == ()
 
@@ -59,17 +59,17 @@ def test_a_referred_first_purchase_by_a_forest_member_in_the_launch_week() -> No
     #   first-purchase  1,000
     #   referral        1,000 to m1, and 1,000 to m0
     #   frequent-buyer  30,000 x 2% =   600
-    #   tier-forest     30,000 x 3% =   900
+    #   tier:숲         30,000 x 3% =   900
     #   launch-week     x2 of what the base rules gave m1: (1,500+1,000+1,000+600+900) = 5,000 more
     #   m1: 5,000 + 5,000 = 10,000; m0: 1,000 (the multiplier never doubles the referrer's share).
     result = evaluate(RULES, purchase(30_000, referrer="m0"),
                       member(tier="숲", purchases_this_month=3, first_purchase=True), {}, IN_LAUNCH_WEEK)
     assert by_rule(result) == {"base-earn": 1_500, "first-purchase": 1_000, "referral": 1_000,
-                               "frequent-buyer": 600, "tier-forest": 900, "launch-week": 5_000}
+                               "frequent-buyer": 600, "tier:숲": 900, "launch-week": 5_000}
     assert result.points_for("m1") == 10_000
     assert result.points_for("m0") == 1_000
     # Evaluation order: priorities 100, 90, 80, 70, 63, then the multiplier phase.
-    assert result.fired == ("base-earn", "first-purchase", "referral", "frequent-buyer", "tier-forest", "launch-week")
+    assert result.fired == ("base-earn", "first-purchase", "referral", "frequent-buyer", "tier:숲", "launch-week")
     assert [(c.key, c.amount) for c in result.counters] == [("program/launch-week/budget/points", 5_000)]
 
 
@@ -94,10 +94,10 @@ def test_the_launch_week_is_in_the_members_local_dates(utc: datetime, doubled: b
 
 def test_the_launch_week_bonus_is_capped_per_purchase() -> None:
     # A 1,000,000 KRW purchase by a 숲 member (not a first purchase, no purchases this month):
-    #   base-earn 50,000 + tier-forest 30,000 = 80,000; doubling would add 80,000,
+    #   base-earn 50,000 + tier:숲 30,000 = 80,000; doubling would add 80,000,
     #   but launch-week gives at most 20,000 per event: 60,000 withheld; total 100,000.
     result = evaluate(RULES, purchase(1_000_000), member(tier="숲", purchases_total=9), {}, IN_LAUNCH_WEEK)
-    assert by_rule(result) == {"base-earn": 50_000, "tier-forest": 30_000, "launch-week": 20_000}
+    assert by_rule(result) == {"base-earn": 50_000, "tier:숲": 30_000, "launch-week": 20_000}
     assert [(w.rule_id, w.points) for w in result.withheld] == [("launch-week", 60_000)]
 
 

@@ -8,6 +8,7 @@ request whose response was lost is only an unused key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Header
@@ -52,6 +53,15 @@ class StoredResponses:
         except INTEGRITY_ERRORS:
             return self.replay(key, request)
         return self._check(key, request, stored)
+
+    def once(self, key: str, request: Any, produce: Callable[[], Any]) -> Any:
+        """The stored response for this request, or `produce()`'s, remembered: for jobs
+        (expiry, tier recalculation) that are idempotent by key rather than by command."""
+        response = self.replay(key, request)
+        if response is None:
+            response = produce()
+            response = self.remember(key, request, response) or response
+        return response
 
     @staticmethod
     def _check(key: str, request: Any, stored: tuple[str, Any] | None) -> Any | None:

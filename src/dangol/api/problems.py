@@ -40,6 +40,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "idempotency-conflict": 409,
     "unknown-program": 404,
     "unknown-member": 404,
+    "no-tier-ladder": 404,
     "unknown-hold": 404,
     "unknown-order": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.

@@ -8,6 +8,7 @@ import typer
 
 from ..storage.database import DEFAULT_URL
 from . import anchor, events, keys, programs, rules
+from . import tiers as tier_commands
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -52,3 +53,4 @@ app.add_typer(events.app, name="events")
 app.command()(events.quote)
 app.command()(replay)
 app.command()(simulate)
+app.add_typer(tier_commands.app, name="tiers")

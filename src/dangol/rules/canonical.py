@@ -26,10 +26,13 @@ def ruleset_hash(ruleset: Ruleset) -> str:
 
 
 def _ruleset(r: Ruleset) -> dict[str, object]:
-    return {"program": r.program, "version": r.version, "currency": r.currency,
+    document = {"program": r.program, "version": r.version, "currency": r.currency,
             # One instant has many spellings (+09:00 vs Z): the hash sees UTC.
             "effective_from": r.effective_from.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             "event_types": list(r.event_types), "rules": [_rule(rule) for rule in r.rules]}
+    if r.tiers is not None:  # only when present: rulesets without tiers keep their hashes
+        document["tiers"] = r.tiers.canonical()
+    return document
 
 
 def _rule(rule: EarningRule) -> dict[str, object]:

@@ -41,14 +41,20 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
     if now < ruleset.effective_from:
         raise EvaluationError(f"ruleset {ruleset.version!r} takes effect at {ruleset.effective_from.isoformat()}")
     base_rules, multiplier_rules = ruleset.phases(event.type)
-    if not base_rules and not multiplier_rules:
+    # The member's tier benefits (ruleset.tiers) on purchases: built-in rules `tier:<name>`.
+    tier = ruleset.tiers.tier(member.tier) if ruleset.tiers is not None and event.type == "purchase" else None
+    if not base_rules and not multiplier_rules and tier is None:
         return Evaluation()
     facts = Facts(event, member, Moment.of(now, member.time_zone), ProgramFacts(ruleset.program, ruleset.currency))
     run = _Run(facts, counters)
     run.phase(base_rules)
+    if tier is not None and tier.benefits.earn_bonus is not None:  # last of the base phase
+        run.grant(f"tier:{tier.name}", _apply(tier.benefits.earn_bonus, event.amount) if event.amount > 0 else 0)
     run.base_points = run.member_points  # what the multipliers multiply
     if multiplier_rules:
         run.phase(multiplier_rules)
+    if tier is not None and tier.benefits.multiplier is not None:  # last of the multiplier phase
+        run.grant(f"tier:{tier.name}", (tier.benefits.multiplier - 1) * run.base_points)
     return Evaluation(tuple(run.points), tuple(run.coupons), tuple(run.badges), tuple(run.challenges),
                       tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
 
@@ -152,6 +158,12 @@ class _Run:
         assert rate is not None
         base = self.facts.event.amount if rate.of is None else rate.of.evaluate(self.facts)
         return _apply(rate, base) if base > 0 else 0
+
+    def grant(self, rule_id: str, points: int) -> None:
+        """Points to the event's member outside any rule's caps (a tier benefit)."""
+        if points > 0:
+            self.points.append(PointsAward(rule_id, points, Beneficiary.MEMBER, self.facts.member.member_id))
+            self.member_points += points
 
     # ---- counters
 

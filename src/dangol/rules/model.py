@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .expressions import Expression
+
+if TYPE_CHECKING:  # the tiers core imports this module: no import cycle at run time
+    from ..tiers.ladder import Ladder
 
 
 class Rounding(Enum):
@@ -114,6 +118,7 @@ class Ruleset:
     currency: str
     rules: tuple[EarningRule, ...]  # sorted by id
     event_types: tuple[str, ...] = ()  # custom types the program declares, sorted
+    tiers: Ladder | None = None  # the `tiers:` section (dangol.tiers)
     _by_event: dict[str, tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
 

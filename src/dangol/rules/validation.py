@@ -119,7 +119,8 @@ class _Checker:
     # ---- the document
 
     def ruleset(self, data: object) -> Ruleset:
-        doc = self.mapping(data, (), ("program", "version", "effective_from", "currency", "rules"), ("event_types",))
+        doc = self.mapping(data, (), ("program", "version", "effective_from", "currency", "rules"),
+                           ("event_types", "tiers"))
         if doc is None:
             raise InvalidRuleset(self.problems)
         program = self.text(doc.get("program", ""), ("program",), IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
@@ -146,11 +147,15 @@ class _Checker:
                 continue
             seen[rule.id] = index
             rules.append(rule)
+        tiers = None
+        if "tiers" in doc:  # the tiers core parses its own section (imported here: it imports rules.model)
+            from ..tiers.parsing import parse_tiers
+            tiers = parse_tiers(self, doc["tiers"], ("tiers",))
         if self.problems:
             raise InvalidRuleset(self.problems)
         assert program and version and effective_from and currency
         return Ruleset(program, version, effective_from, currency, tuple(sorted(rules, key=lambda r: r.id)),
-                       tuple(sorted(custom)))
+                       tuple(sorted(custom)), tiers=tiers)
 
     def instant(self, value: object, path: Path) -> datetime | None:
         if isinstance(value, str):

@@ -16,6 +16,7 @@ from .events import EventService
 from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
+from .tiers import TierService
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Services:
         self.profiles = ProfileService(self.db, self.clock)
         self.referrals = ReferralService(self.db, self.clock)
         self.events = EventService(self.db, self.clock, self.ledger, self.rulesets)
+        self.tiers = TierService(self.db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:

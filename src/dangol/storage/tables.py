@@ -284,4 +284,46 @@ referrals = Table(
     Column("event_id", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Index("ix_referrals_referrer_id", "referrer_id"),
+# ---- tiers (issue 3): each member's standing on the program's ladder, every change to it,
+# and the cursor of a recalculation run (so an interrupted run resumes where it stopped).
+
+member_tiers = Table(
+    "member_tiers", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
+    Column("tier", String(32), nullable=False),
+    Column("since", Timestamp, nullable=False),
+    Column("window_start", Timestamp, nullable=False),  # the window under review
+    Column("window_end", Timestamp, nullable=False),
+    Column("grace_until", Timestamp),  # set while a downgrade waits out the grace period
+    Column("evaluated_at", Timestamp, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+tier_history = Table(
+    "tier_history", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),  # BIGINT: cursors up to 18 digits
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("from_tier", String(32), nullable=False),
+    Column("to_tier", String(32), nullable=False),
+    Column("reason", String(16), nullable=False),  # upgrade | downgrade | grace | manual
+    Column("metric", BigInteger, nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("window_start", Timestamp, nullable=False),  # the window whose metric decided it
+    Column("window_end", Timestamp, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Index("ix_tier_history_member_id_id", "member_id", "id"),
+)
+
+tier_recalculations = Table(
+    "tier_recalculations", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("at", Timestamp, primary_key=True),
+    Column("after_member", String(40)),  # the last member done: the run resumes after it
+    Column("members", BigInteger, nullable=False),
+    Column("changes", BigInteger, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+    sqlite_with_rowid=False,
 )

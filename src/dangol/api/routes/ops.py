@@ -55,12 +55,7 @@ async def run_expiry(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, p
 
 
 def _expiry_report(services: Services, program_id: str, as_of: datetime | None, idempotency_key: str) -> Any:
-    request = {"expiry_run": {"as_of": as_of}}
     # The program's own scope: ledger commands fingerprint differently, so a key reused
     # across the two is a conflict, never a wrong replay.
-    stored = StoredResponses(services, program_id)
-    report = stored.replay(idempotency_key, request)
-    if report is None:
-        report = services.expiry.run(program_id, as_of).as_json()
-        report = stored.remember(idempotency_key, request, report) or report
-    return report
+    return StoredResponses(services, program_id).once(
+        idempotency_key, {"expiry_run": {"as_of": as_of}}, lambda: services.expiry.run(program_id, as_of).as_json())
