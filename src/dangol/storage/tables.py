@@ -284,6 +284,8 @@ referrals = Table(
     Column("event_id", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Index("ix_referrals_referrer_id", "referrer_id"),
+)
+
 # ---- tiers (issue 3): each member's standing on the program's ladder, every change to it,
 # and the cursor of a recalculation run (so an interrupted run resumes where it stopped).
 
