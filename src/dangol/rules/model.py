@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
+from ..engagement.challenges import Challenge
+from ..engagement.coupons import CouponTemplate
 from .expressions import Expression
 
 
@@ -114,6 +116,8 @@ class Ruleset:
     currency: str
     rules: tuple[EarningRule, ...]  # sorted by id
     event_types: tuple[str, ...] = ()  # custom types the program declares, sorted
+    challenges: tuple[Challenge, ...] = ()  # engagement: sorted by id (dangol.engagement)
+    coupons: tuple[CouponTemplate, ...] = ()  # engagement: coupon templates, sorted by id
     _by_event: dict[str, tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
 
