@@ -9,9 +9,10 @@ from .challenges import Challenge, Goal, Metric, PeriodKind, Progress, Repeat, R
 from .coupons import Benefit, BenefitKind, CouponError, CouponState, CouponTemplate, IssuedCoupon
 from .events import Item, Occurrence
 from .leaderboard import Standing, rank
+from .profiles import Profile
 
 __all__ = [
     "Benefit", "BenefitKind", "Challenge", "CouponError", "CouponState", "CouponTemplate", "Goal", "IssuedCoupon",
-    "Item", "Metric", "Occurrence", "PeriodKind", "Progress", "Repeat", "Rewards", "Standing", "Step", "advance",
+    "Item", "Metric", "Occurrence", "PeriodKind", "Profile", "Progress", "Repeat", "Rewards", "Standing", "Step", "advance",
     "birthday_event_id", "birthday_on", "contribution", "is_birthday", "rank",
 ]
