@@ -8,6 +8,7 @@ from ..domain.clock import Clock, SystemClock
 from ..storage.database import Database
 from ..storage.migrate import upgrade
 from .check import LedgerCheck
+from .engagement import EngagementService
 from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .programs import ProgramService
@@ -25,6 +26,7 @@ class Services:
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
+        self.engagement = EngagementService(self.db, self.ledger, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:

@@ -181,6 +181,15 @@ class LedgerService:
         repo.remember_responses(program_id, to_remember, now)
         return outcomes
 
+    def apply_in(self, conn: Connection, program_id: str, operations: Sequence[Operation]) -> list[Outcome]:
+        """`_apply` inside the caller's transaction (the events endpoint's, a coupon's
+        redemption), with no rejections: an operation that fails raises its DomainError
+        and the caller's transaction, rolled back, leaves nothing behind."""
+        try:
+            return self._apply(conn, program_id, operations, {})
+        except _Failed as failure:
+            raise failure.error from None
+
 
 class _Batch:
     """The member ledgers one batch touches, loaded (and locked) up front."""

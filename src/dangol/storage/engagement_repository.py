@@ -103,16 +103,16 @@ class EngagementRepository:
         if with_birthday:
             query = query.where(F.c.birthday_month.is_not(None), F.c.birthday_day.is_not(None))
         return [Profile(r.member_id, r.display_name, bool(r.leaderboard_opt_in), r.birthday_month, r.birthday_day,
-                        r.time_zone) for r in self.conn.execute(query.order_by(F.c.member_id))]
+                        r.time_zone or "UTC") for r in self.conn.execute(query.order_by(F.c.member_id))]
 
-    def save_profile(self, program_id: str, profile: Profile) -> None:
+    def save_profile(self, program_id: str, profile: Profile, at: datetime) -> None:
         values = dict(display_name=profile.display_name, leaderboard_opt_in=profile.leaderboard_opt_in,
                       birthday_month=profile.birthday_month, birthday_day=profile.birthday_day,
-                      time_zone=profile.time_zone)
+                      time_zone=profile.time_zone, updated_at=at)
         changed = self.conn.execute(update(F).where(F.c.program_id == program_id, F.c.member_id == profile.member_id)
                                     .values(**values)).rowcount
         if not changed:
-            self.conn.execute(insert(F).values(program_id=program_id, member_id=profile.member_id, **values))
+            self.conn.execute(insert(F).values(program_id=program_id, member_id=profile.member_id, tags="[]", **values))
 
     # ---------------------------------------------------------------- leaderboards
 

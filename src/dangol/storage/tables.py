@@ -74,7 +74,7 @@ transactions = Table(
     Column("hold_id", BigInteger),
     Column("counterparty_id", String(40)),
     Column("rule_id", String(100)),  # the earning rule that produced an earn, if any
-    Column("ruleset_hash", String(64)),  # and the published ruleset it belongs to
+    Column("ruleset_hash", String(71)),  # and the published ruleset it belongs to ("sha256:" + hex)
     Index("ix_transactions_member_id_id", "member_id", "id"),
     # No index on order_ref: a refund finds the order among the member's own transactions
     # through the member index, and every earn is spared an index insert.
@@ -232,15 +232,18 @@ engagement_progress = Table(
     Column("updated_at", Timestamp, nullable=False),
 )
 
-# Until the member profile of the events area is merged: what engagement needs of a
-# profile (read only through EngagementRepository.profiles).
+# Until the events area's `member_profiles` is merged: a table of the same columns, read
+# and written only through EngagementRepository.profiles / save_profile. At the merge,
+# drop this table and point the repository's `F` at t.member_profiles.
 engagement_profiles = Table(
     "engagement_profiles", metadata,
-    Column("program_id", String(63), primary_key=True),
-    Column("member_id", String(40), primary_key=True),
-    Column("display_name", String(64)),
-    Column("leaderboard_opt_in", Boolean, nullable=False, server_default=text("false")),
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("time_zone", String(64)),
     Column("birthday_month", SmallInteger),
     Column("birthday_day", SmallInteger),
-    Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    Column("tags", Text, nullable=False),  # JSON list of strings
+    Column("display_name", String(100)),
+    Column("leaderboard_opt_in", Boolean, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
 )

@@ -2,7 +2,8 @@
 
 Issued coupons (with what they give, copied at issue), badges awarded once per member,
 challenge progress per member per period, and the display name, leaderboard opt-in,
-birthday and time zone engagement reads (until the events area's member profile lands).
+birthday and time zone engagement reads (until the events area's member_profiles lands),
+and transactions.ruleset_hash wide enough for "sha256:" + 64 hex.
 
 Revision ID: 0007
 Revises: 0003
@@ -60,18 +61,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('program_id', 'member_id', 'challenge', 'period', name=op.f('pk_engagement_progress'))
     )
     op.create_table('engagement_profiles',
-    sa.Column('program_id', sa.String(length=63), nullable=False),
     sa.Column('member_id', sa.String(length=40), nullable=False),
-    sa.Column('display_name', sa.String(length=64), nullable=True),
-    sa.Column('leaderboard_opt_in', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('program_id', sa.String(length=63), nullable=False),
+    sa.Column('time_zone', sa.String(length=64), nullable=True),
     sa.Column('birthday_month', sa.SmallInteger(), nullable=True),
     sa.Column('birthday_day', sa.SmallInteger(), nullable=True),
-    sa.Column('time_zone', sa.String(length=64), server_default='UTC', nullable=False),
-    sa.PrimaryKeyConstraint('program_id', 'member_id', name=op.f('pk_engagement_profiles'))
+    sa.Column('tags', sa.Text(), nullable=False),
+    sa.Column('display_name', sa.String(length=100), nullable=True),
+    sa.Column('leaderboard_opt_in', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', dangol.storage.types.Timestamp(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_engagement_profiles_member_id_members')),
+    sa.PrimaryKeyConstraint('member_id', name=op.f('pk_engagement_profiles'))
     )
+    # "sha256:" + 64 hex is 71 characters (0003 made it 64). The events branch's 0005 widens
+    # it the same way: at the merge, keep one of the two.
+    with op.batch_alter_table('transactions') as batch_op:
+        batch_op.alter_column('ruleset_hash', existing_type=sa.String(length=64), type_=sa.String(length=71),
+                              existing_nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('transactions') as batch_op:
+        batch_op.alter_column('ruleset_hash', existing_type=sa.String(length=71), type_=sa.String(length=64),
+                              existing_nullable=True)
     op.drop_table('engagement_profiles')
     op.drop_table('engagement_progress')
     op.drop_table('engagement_badges')
