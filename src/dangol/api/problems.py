@@ -42,6 +42,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-member": 404,
     "unknown-hold": 404,
     "unknown-order": 404,
+    "unknown-coupon": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
 }

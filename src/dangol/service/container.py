@@ -9,6 +9,7 @@ from ..storage.database import Database
 from ..storage.migrate import upgrade
 from .check import LedgerCheck
 from .engagement import EngagementService
+from .leaderboards import Leaderboards
 from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .programs import ProgramService
@@ -27,6 +28,7 @@ class Services:
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
         self.engagement = EngagementService(self.db, self.ledger, self.clock)
+        self.leaderboards = Leaderboards(self.db)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:
