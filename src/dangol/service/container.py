@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..domain.clock import Clock, SystemClock
 from ..storage.database import Database
 from ..storage.migrate import upgrade
+from .birthdays import BirthdayJob
 from .check import LedgerCheck
 from .engagement import EngagementService
 from .leaderboards import Leaderboards
@@ -29,6 +30,7 @@ class Services:
         self.check = LedgerCheck(self.db)
         self.engagement = EngagementService(self.db, self.ledger, self.clock)
         self.leaderboards = Leaderboards(self.db)
+        self.birthdays = BirthdayJob(self.db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:
