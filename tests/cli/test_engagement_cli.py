@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,14 +13,6 @@ from dangol.engagement import Profile
 from dangol.service.container import Services
 
 from .helpers import dangol, one_error_line
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[Services]:
-    services = Services.open(database_url, migrate=False)
-    services.programs.create_program("market", "Talent marketplace", "KRW")
-    yield services
-    services.db.dispose()
 
 
 def member(services: Services, ref: str, profile: dict[str, Any], points: int = 0, at: datetime | None = None) -> str:
