@@ -165,7 +165,10 @@ class _Run:
         self.effects: Effects = {"coupons": [], "badges": [], "challenges": [], "points": [], "withheld": []}
 
     def issue(self, template_id: str, source: str) -> str | None:
-        template: CouponTemplate = self.templates[template_id]  # validation checked that it exists
+        template: CouponTemplate | None = self.templates.get(template_id)
+        if template is None:  # validation refuses this; an evaluation from another ruleset would not
+            self.effects["withheld"].append({"rule_id": source, "reason": f"no coupon template {template_id}"})
+            return None
         if not template.may_issue(self.repo.issued_count(self.program_id, self.member_id, template_id)):
             self.effects["withheld"].append({"rule_id": source, "reason": f"coupon {template_id}: at most "
                                              f"{template.per_member} per member"})
@@ -243,8 +246,8 @@ def occurrence_of(event: Any) -> Occurrence:
 
 
 def _check_profile(profile: Profile) -> None:
-    if profile.display_name is not None and not 1 <= len(profile.display_name.strip()) <= 64:
-        raise InvalidRequest("a display name is 1 to 64 characters")
+    if profile.display_name is not None and not 1 <= len(profile.display_name.strip()) <= 100:
+        raise InvalidRequest("a display name is 1 to 100 characters")
     if profile.leaderboard_opt_in and not profile.display_name:
         raise InvalidRequest("opting in to leaderboards needs a display name")
     if (profile.birthday_month is None) != (profile.birthday_day is None):
