@@ -23,7 +23,7 @@ from ..domain import commands as cmd
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import Conflict, DomainError, IdempotencyConflict, InvalidRequest
 from ..engagement import (BenefitKind, Challenge, CouponError, CouponTemplate, IssuedCoupon, Item, Occurrence,
-                          PeriodKind, Profile, Repeat, advance, contribution)
+                          PeriodKind, Profile, Progress, advance, contribution)
 from ..rules import Evaluation, Ruleset, ruleset_hash
 from ..storage.database import Database
 from ..storage.engagement_repository import EngagementRepository
@@ -77,8 +77,11 @@ class EngagementService:
         for progress in evaluation.challenges:
             extra[progress.challenge] += progress.amount
         occurrence = occurrence_of(event)
-        for challenge in ruleset.challenges:
-            run.challenge(challenge, contribution(challenge.goal, occurrence) + extra.get(challenge.id, 0))
+        moved = [(c, amount) for c in ruleset.challenges
+                 if (amount := contribution(c.goal, occurrence) + extra.get(c.id, 0)) > 0]
+        stored, completed = run.repo.progress_of(program_id, member_id, {c.id: c.period_key(run.day) for c, _ in moved})
+        for challenge, amount in moved:
+            run.challenge(challenge, amount, stored.get(challenge.id), challenge.id in completed)
         return run.effects
 
     # ------------------------------------------------------------ coupons
@@ -185,17 +188,13 @@ class _Run:
         self.effects["badges"].append({"badge": badge, "source": source, "awarded_at": iso(self.at)})
         return True
 
-    def challenge(self, challenge: Challenge, amount: int) -> None:
-        period = challenge.period_key(self.day)
-        once = challenge.repeat is Repeat.ONCE
-        if amount <= 0:
-            return
-        step = advance(challenge, self.repo.progress(self.program_id, self.member_id, challenge.id, period), amount,
-                       self.day, self.at, once and self.repo.ever_completed(self.program_id, self.member_id, challenge.id))
+    def challenge(self, challenge: Challenge, amount: int, current: Progress | None, completed_before: bool) -> None:
+        step = advance(challenge, current, amount, self.day, self.at, completed_before)
         if step is None:
             return
         progress = step.progress
-        self.repo.save_progress(self.program_id, self.member_id, challenge.id, challenge.target, progress, self.at)
+        self.repo.save_progress(self.program_id, self.member_id, challenge.id, challenge.target, progress, self.at,
+                                new=current is None)
         entry: dict[str, Any] = {"challenge": challenge.id, "name": challenge.name, "period": progress.period,
                                  "progress": progress.shown(challenge), "target": challenge.target,
                                  "completed": step.completed}

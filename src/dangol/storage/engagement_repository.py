@@ -66,25 +66,34 @@ class EngagementRepository:
 
     # ---------------------------------------------------------------- challenges
 
-    def progress(self, program_id: str, member_id: str, challenge: str, period: str) -> Progress | None:
-        row = self.conn.execute(select(P).where(*_progress_key(program_id, member_id, challenge, period))).first()
-        return None if row is None else Progress(row.period, row.value, row.streak, row.week, row.completions,
-                                                 row.completed_at)
-
-    def ever_completed(self, program_id: str, member_id: str, challenge: str) -> bool:
-        return self.conn.execute(select(P.c.period).where(
-            P.c.program_id == program_id, P.c.member_id == member_id, P.c.challenge == challenge,
-            P.c.completions > 0).limit(1)).first() is not None
+    def progress_of(self, program_id: str, member_id: str, periods: dict[str, str]) -> tuple[dict[str, Progress], set[str]]:
+        """In one query, for challenge -> period: the stored progress of that period, and the
+        challenges the member ever completed (what a `once` challenge needs)."""
+        if not periods:
+            return {}, set()
+        found: dict[str, Progress] = {}
+        completed: set[str] = set()
+        rows = self.conn.execute(select(P).where(P.c.program_id == program_id, P.c.member_id == member_id,
+                                                 P.c.challenge.in_(sorted(periods))))
+        for row in rows:
+            if row.completions > 0:
+                completed.add(row.challenge)
+            if periods[row.challenge] == row.period:
+                found[row.challenge] = Progress(row.period, row.value, row.streak, row.week, row.completions,
+                                                row.completed_at)
+        return found, completed
 
     def save_progress(self, program_id: str, member_id: str, challenge: str, target: int, progress: Progress,
-                      at: datetime) -> None:
+                      at: datetime, new: bool) -> None:
+        """`new`: no row for this period was read (progress_of), so insert; else update."""
         values = dict(value=progress.value, target=target, streak=progress.streak, week=progress.week,
                       completions=progress.completions, completed_at=progress.completed_at, updated_at=at)
-        changed = self.conn.execute(update(P).where(*_progress_key(program_id, member_id, challenge, progress.period))
-                                    .values(**values)).rowcount
-        if not changed:
+        if new:
             self.conn.execute(insert(P).values(program_id=program_id, member_id=member_id, challenge=challenge,
                                                period=progress.period, **values))
+        else:
+            self.conn.execute(update(P).where(*_progress_key(program_id, member_id, challenge, progress.period))
+                              .values(**values))
 
     def progress_rows(self, program_id: str, member_id: str) -> list[dict[str, object]]:
         rows = self.conn.execute(select(P).where(P.c.program_id == program_id, P.c.member_id == member_id)
