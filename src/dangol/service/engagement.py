@@ -14,6 +14,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,7 +80,8 @@ class EngagementService:
         occurrence = occurrence_of(event)
         moved = [(c, amount) for c in ruleset.challenges
                  if (amount := contribution(c.goal, occurrence) + extra.get(c.id, 0)) > 0]
-        stored, completed = run.repo.progress_of(program_id, member_id, {c.id: c.period_key(run.day) for c, _ in moved})
+        periods = {c.id: c.period_key(run.day) for c, _ in moved} if moved else {}
+        stored, completed = run.repo.progress_of(program_id, member_id, periods)
         for challenge, amount in moved:
             run.challenge(challenge, amount, stored.get(challenge.id), challenge.id in completed)
         return run.effects
@@ -161,11 +163,13 @@ class _Run:
                  member_id: str, ruleset: Ruleset, at: datetime) -> None:
         self.service, self.repo, self.conn = service, repo, conn
         self.program_id, self.member_id, self.ruleset, self.at = program_id, member_id, ruleset, at
-        profiles = repo.profiles(program_id, [member_id])
-        zone = profiles[0].time_zone if profiles else "UTC"
-        self.day: date = at.astimezone(ZoneInfo(zone)).date()
         self.templates = {t.id: t for t in ruleset.coupons}
         self.effects: Effects = {"coupons": [], "badges": [], "challenges": [], "points": [], "withheld": []}
+
+    @cached_property
+    def day(self) -> date:
+        """The member's local date: what calendar periods are counted in (read only when needed)."""
+        return self.at.astimezone(ZoneInfo(self.repo.time_zone(self.program_id, self.member_id))).date()
 
     def issue(self, template_id: str, source: str) -> str | None:
         template: CouponTemplate | None = self.templates.get(template_id)
