@@ -83,11 +83,12 @@ def test_a_month_of_purchases(services: Services, program_id: str, codes: list[s
     assert listed == {("design-quarter", "2025-Q1"): (55_000, 50_000, 1), ("three-this-month", "2025-03"): (4, 3, 1),
                       ("weekly-streak", "streak"): (0, 4, 1)}  # a completed streak starts again at 0
 
-    # Another 5 weeks of purchases: the streak is `once`: no second reward.
+    # Four more weeks of purchases in April: the streak is `once`, so no second streak reward;
+    # three-this-month is per period, so April's 3rd purchase (the 21st) earns 500 more.
     for day in (7, 14, 21, 28):
         later = record(services, program_id, m, purchase(1_000), datetime(2025, 4, day, 10, tzinfo=KST))
         assert all(c["challenge"] != "weekly-streak" for c in later["challenges"])
-    # April: three-this-month completes again (per period): 500 more -> 2,000 + 500 = ... see below.
+        assert [p["points"] for p in later["points"]] == ([500] if day == 21 else [])
     assert services.reader.balance(program_id, m)["available"] == 1_500 + 500
 
 
