@@ -18,13 +18,14 @@ C, B, P, F = t.engagement_coupons, t.engagement_badges, t.engagement_progress, t
 # The statements every event runs, built once: building and keying a statement costs more
 # than running it on SQLite (measured: 3 ms per event before, most of it in SQLAlchemy).
 _PROGRESS_FIELDS = ("value", "target", "streak", "week", "completions", "completed_at", "updated_at")
-_PROGRESS_OF = select(P).where(P.c.program_id == bindparam("p"), P.c.member_id == bindparam("m"),
+_PROGRESS_OF = select(P).where(P.c.program_id == bindparam("p"), P.c.member_id.in_(bindparam("members", expanding=True)),
                                P.c.challenge.in_(bindparam("challenges", expanding=True)))
 _INSERT_PROGRESS = insert(P)
 _UPDATE_PROGRESS = update(P).where(
     P.c.program_id == bindparam("p"), P.c.member_id == bindparam("m"), P.c.challenge == bindparam("c"),
     P.c.period == bindparam("period_")).values({name: bindparam(f"{name}_") for name in _PROGRESS_FIELDS})
-_TIME_ZONE = select(F.c.time_zone).where(F.c.program_id == bindparam("p"), F.c.member_id == bindparam("m"))
+_TIME_ZONES = select(F.c.member_id, F.c.time_zone).where(
+    F.c.program_id == bindparam("p"), F.c.member_id.in_(bindparam("members", expanding=True)))
 
 
 class EngagementRepository:
@@ -77,35 +78,6 @@ class EngagementRepository:
 
     # ---------------------------------------------------------------- challenges
 
-    def progress_of(self, program_id: str, member_id: str, periods: dict[str, str]) -> tuple[dict[str, Progress], set[str]]:
-        """In one query, for challenge -> period: the stored progress of that period, and the
-        challenges the member ever completed (what a `once` challenge needs)."""
-        if not periods:
-            return {}, set()
-        found: dict[str, Progress] = {}
-        completed: set[str] = set()
-        rows = self.conn.execute(_PROGRESS_OF, {"p": program_id, "m": member_id, "challenges": sorted(periods)})
-        for row in rows:
-            if row.completions > 0:
-                completed.add(row.challenge)
-            if periods[row.challenge] == row.period:
-                found[row.challenge] = Progress(row.period, row.value, row.streak, row.week, row.completions,
-                                                row.completed_at)
-        return found, completed
-
-    def save_progress(self, program_id: str, member_id: str, challenge: str, target: int, progress: Progress,
-                      at: datetime, new: bool) -> None:
-        """`new`: no row for this period was read (progress_of), so insert; else update."""
-        values = dict(value=progress.value, target=target, streak=progress.streak, week=progress.week,
-                      completions=progress.completions, completed_at=progress.completed_at, updated_at=at)
-        if new:
-            self.conn.execute(_INSERT_PROGRESS, {"program_id": program_id, "member_id": member_id,
-                                                 "challenge": challenge, "period": progress.period, **values})
-        else:
-            self.conn.execute(_UPDATE_PROGRESS, {"p": program_id, "m": member_id, "c": challenge,
-                                                 "period_": progress.period,
-                                                 **{f"{name}_": value for name, value in values.items()}})
-
     def progress_rows(self, program_id: str, member_id: str) -> list[dict[str, object]]:
         rows = self.conn.execute(select(P).where(P.c.program_id == program_id, P.c.member_id == member_id)
                                  .order_by(P.c.challenge, P.c.period))
@@ -113,13 +85,9 @@ class EngagementRepository:
 
     # ---------------------------------------------------------------- profiles
 
-    def time_zone(self, program_id: str, member_id: str) -> str:
-        """The member's time zone from their profile, UTC when they have none."""
-        return self.conn.execute(_TIME_ZONE, {"p": program_id, "m": member_id}).scalar() or "UTC"
-
     def profiles(self, program_id: str, member_ids: Sequence[str] | None = None,
                  with_birthday: bool = False) -> list[Profile]:
-        """Profile data, read here and in time_zone only. (When the events area's
+        """Profile data, read here and in ProgressBook.load only. (When the events area's
         member_profiles is merged, point `F` at it.)"""
         query = select(F).where(F.c.program_id == program_id)
         if member_ids is not None:
@@ -151,6 +119,73 @@ class EngagementRepository:
                         tx.c.occurred_at < end, F.c.leaderboard_opt_in.is_(True), F.c.display_name.is_not(None))
                  .group_by(F.c.member_id, F.c.display_name))
         return [(str(name), int(points)) for name, points in self.conn.execute(query)]
+
+
+ProgressKey = tuple[str, str, str]  # member, challenge, period
+
+
+class ProgressBook:
+    """Challenge progress of the members of a batch of events: read in one query (with their
+    time zones in another), changed in memory event after event, written with one insert
+    and one update statement (executemany) at `flush`."""
+
+    def __init__(self, conn: Connection, program_id: str) -> None:
+        self.conn, self.program_id = conn, program_id
+        self.rows: dict[ProgressKey, Progress] = {}
+        self.stored: set[ProgressKey] = set()
+        self.done: set[tuple[str, str]] = set()  # (member, challenge) completed in some period
+        self.zones: dict[str, str] = {}
+        self.dirty: dict[ProgressKey, tuple[int, datetime]] = {}
+
+    def load(self, member_ids: set[str], challenge_ids: set[str]) -> None:
+        if not member_ids or not challenge_ids:
+            return
+        members = sorted(member_ids)
+        for row in self.conn.execute(_PROGRESS_OF, {"p": self.program_id, "members": members,
+                                                    "challenges": sorted(challenge_ids)}):
+            key = (row.member_id, row.challenge, row.period)
+            self.rows[key] = Progress(row.period, row.value, row.streak, row.week, row.completions, row.completed_at)
+            self.stored.add(key)
+            if row.completions > 0:
+                self.done.add((row.member_id, row.challenge))
+        self.zones.update({m: z for m, z in self.conn.execute(_TIME_ZONES, {"p": self.program_id, "members": members})
+                           if z})
+
+    def time_zone(self, member_id: str) -> str:
+        return self.zones.get(member_id, "UTC")
+
+    def get(self, member_id: str, challenge: str, period: str) -> Progress | None:
+        return self.rows.get((member_id, challenge, period))
+
+    def completed(self, member_id: str, challenge: str) -> bool:
+        return (member_id, challenge) in self.done
+
+    def put(self, member_id: str, challenge: str, target: int, progress: Progress, at: datetime) -> None:
+        key = (member_id, challenge, progress.period)
+        self.rows[key] = progress
+        self.dirty[key] = (target, at)
+        if progress.completions > 0:
+            self.done.add((member_id, challenge))
+
+    def flush(self) -> None:
+        inserts, updates = [], []
+        for key, (target, at) in self.dirty.items():
+            member_id, challenge, period = key
+            p = self.rows[key]
+            values = {"value": p.value, "target": target, "streak": p.streak, "week": p.week,
+                      "completions": p.completions, "completed_at": p.completed_at, "updated_at": at}
+            if key in self.stored:
+                updates.append({"p": self.program_id, "m": member_id, "c": challenge, "period_": period,
+                                **{f"{name}_": value for name, value in values.items()}})
+            else:
+                inserts.append({"program_id": self.program_id, "member_id": member_id, "challenge": challenge,
+                                "period": period, **values})
+        if inserts:
+            self.conn.execute(_INSERT_PROGRESS, inserts)
+        if updates:
+            self.conn.execute(_UPDATE_PROGRESS, updates)
+        self.stored.update(self.dirty)
+        self.dirty.clear()
 
 
 def _progress_key(program_id: str, member_id: str, challenge: str, period: str) -> tuple[object, ...]:
