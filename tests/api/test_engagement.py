@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from itertools import count
 
 from dangol.domain import FixedClock
-from dangol.domain.commands import Earn
+from dangol.domain import MemberStatus
+from dangol.domain.commands import Earn, SetMemberStatus
 from dangol.engagement import Profile
 from dangol.service.container import Services
 
@@ -66,6 +67,8 @@ def test_the_monthly_leaderboard_shows_only_who_opted_in(admin: Api, services: S
     carol = member("carol", "Carol", False, (march(9), 9_999))  # earned most, did not opt in
     member("eve", "Eve", True, (march(20), 700))
     member("dan", "Dan", True)  # opted in, earned nothing in March
+    zed = member("zed", "Zed", True, (march(3), 2_000))  # opted in, then closed the account
+    services.ledger.run(program_id, SetMemberStatus(zed, MemberStatus.CLOSED))
     response = admin.get(f"/v1/programs/{program_id}/leaderboards/monthly", month="2025-03")
     assert response.status_code == 200, response.text
     # March, UTC: Alice 1,200 (her 5,000 is on 1 April); Bob 800 + 400 = 1,200 (23:59 on the 31st);
@@ -74,6 +77,7 @@ def test_the_monthly_leaderboard_shows_only_who_opted_in(admin: Api, services: S
                                           {"rank": 1, "display_name": "Bob", "points": 1_200},
                                           {"rank": 3, "display_name": "Eve", "points": 700}]
     assert "Carol" not in response.text and carol not in response.text and "carol" not in response.text
+    assert "Zed" not in response.text
     top = admin.get(f"/v1/programs/{program_id}/leaderboards/monthly", month="2025-04", limit=1).json()
     assert top["entries"] == [{"rank": 1, "display_name": "Alice", "points": 5_000}]
     assert (top["from"], top["until"]) == ("2025-04-01T00:00:00Z", "2025-05-01T00:00:00Z")

@@ -109,14 +109,16 @@ class EngagementRepository:
     # ---------------------------------------------------------------- leaderboards
 
     def opted_in_earners(self, program_id: str, start: datetime, end: datetime) -> list[tuple[str, int]]:
-        """(display name, points earned in [start, end)) of members who opted in and chose a
-        name; nobody else's row ever leaves the database."""
-        tx = t.transactions
+        """(display name, points earned in [start, end)) of members who opted in, chose a name
+        and have not closed their account; nobody else's row ever leaves the database."""
+        tx, members = t.transactions, t.members
         earned = func.sum(tx.c.points)
         query = (select(F.c.display_name, earned)
-                 .select_from(tx.join(F, and_(F.c.program_id == tx.c.program_id, F.c.member_id == tx.c.member_id)))
+                 .select_from(tx.join(F, and_(F.c.program_id == tx.c.program_id, F.c.member_id == tx.c.member_id))
+                              .join(members, members.c.id == tx.c.member_id))
                  .where(tx.c.program_id == program_id, tx.c.kind == "earn", tx.c.occurred_at >= start,
-                        tx.c.occurred_at < end, F.c.leaderboard_opt_in.is_(True), F.c.display_name.is_not(None))
+                        tx.c.occurred_at < end, F.c.leaderboard_opt_in.is_(True), F.c.display_name.is_not(None),
+                        members.c.status != "closed")
                  .group_by(F.c.member_id, F.c.display_name))
         return [(str(name), int(points)) for name, points in self.conn.execute(query)]
 
