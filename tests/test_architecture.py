@@ -138,12 +138,32 @@ def rules_may_import(name: str) -> bool:
     """The rules core (model, validation, hashing, evaluation) is pure: the standard library
     and itself. Files are read by the loader adapter, the only module allowed PyYAML."""
     if within(name, "dangol"):
-        return within(name, "dangol.rules") or within(name, "dangol.tiers")  # the pure cores of its sections
+        # The tiers and engagement cores parse the ruleset's sections: pure too.
+        return any(within(name, core) for core in ("dangol.rules", "dangol.tiers", "dangol.engagement"))
     return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
 
 
 def test_the_tiers_core_imports_only_the_standard_library_itself_and_the_rules_core() -> None:
     assert violations("tiers", rules_may_import) == []
+
+
+def engagement_may_import(name: str) -> bool:
+    """The engagement core (coupons, badges, challenges, leaderboards): the standard library
+    and itself; the rules core calls it, not the other way round."""
+    if within(name, "dangol"):
+        return within(name, "dangol.engagement")
+    return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+def test_the_engagement_core_imports_only_the_standard_library_and_itself() -> None:
+    assert violations("engagement", engagement_may_import) == []
+
+
+@pytest.mark.parametrize("statement", ["from ..rules import Ruleset", "from dangol.storage import tables",
+                                       "import sqlalchemy", "from ..service.ledger import LedgerService"])
+def test_the_engagement_check_refuses_the_rest_of_dangol_and_frameworks(statement: str) -> None:
+    names = imported_names(statement, "dangol.engagement.challenges")
+    assert not all(engagement_may_import(name) for name in names), statement
 
 
 def test_the_rules_core_imports_only_the_standard_library_and_itself() -> None:

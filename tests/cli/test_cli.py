@@ -26,15 +26,6 @@ def admin_keys(services: Services) -> int:
                             .where(t.api_keys.c.program_id.is_(None))).scalar_one()
 
 
-@pytest.fixture
-def live(database_url: str) -> Iterator[Services]:
-    """Services on the real clock, like the CLI's, with the example program."""
-    services = Services.open(database_url, migrate=False)
-    services.programs.create_program("market", "Talent marketplace", "KRW")
-    yield services
-    services.db.dispose()
-
-
 def enrol_with_points(services: Services, ref: str, points: int, **earn: object) -> str:
     member = services.ledger.run("market", cmd.Enroll(ref))["member"]["id"]
     services.ledger.run("market", cmd.Earn(member, points=points, **earn))  # type: ignore[arg-type]

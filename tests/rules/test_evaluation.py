@@ -71,9 +71,15 @@ def test_a_rate_of_a_computed_amount() -> None:
 
 
 def test_coupons_badges_and_challenges() -> None:
-    rules = ruleset({"id": "r", "on": "purchase", "actions": [
-        {"issue_coupon": {"template": "free-shipping"}}, {"award_badge": {"badge": "first-steps"}},
-        {"advance_challenge": {"challenge": "three-this-month", "amount": 1}}]})
+    # The coupon template and the challenge an action names must exist in the document.
+    rules = build_ruleset({
+        "program": "p", "version": "v", "effective_from": "2025-03-01T00:00:00+09:00", "currency": "KRW",
+        "coupons": [{"id": "free-shipping", "name": "Free shipping", "gives": {"discount": 3000}, "valid_days": 30}],
+        "challenges": [{"id": "three-this-month", "name": "3 purchases", "goal": {"count": 3}, "period": "month",
+                        "rewards": {"points": 500}}],
+        "rules": [{"id": "r", "on": "purchase", "actions": [
+            {"issue_coupon": {"template": "free-shipping"}}, {"award_badge": {"badge": "first-steps"}},
+            {"advance_challenge": {"challenge": "three-this-month", "amount": 1}}]}]})
     result = evaluate(rules, Event("purchase", 1, "KRW"), MEMBER, {}, NOW)  # type: ignore[arg-type]
     assert [c.template for c in result.coupons] == ["free-shipping"]
     assert [b.badge for b in result.badges] == ["first-steps"]

@@ -68,8 +68,12 @@ def test_a_referred_first_purchase_by_a_forest_member_in_the_launch_week() -> No
                                "frequent-buyer": 600, "tier:숲": 900, "launch-week": 5_000}
     assert result.points_for("m1") == 10_000
     assert result.points_for("m0") == 1_000
-    # Evaluation order: priorities 100, 90, 80, 70, 63, then the multiplier phase.
-    assert result.fired == ("base-earn", "first-purchase", "referral", "frequent-buyer", "tier:숲", "launch-week")
+    # Evaluation order: priorities 100, 90, 80, 70, 63, then the multiplier phase; `fired`
+    # lists the rules that gave points first, then first-purchase-coupon (a coupon, a badge).
+    assert result.fired == ("base-earn", "first-purchase", "referral", "frequent-buyer", "tier:숲",
+                            "launch-week", "first-purchase-coupon")
+    assert [c.template for c in result.coupons] == ["design-10"]
+    assert [b.badge for b in result.badges] == ["first-order"]
     assert [(c.key, c.amount) for c in result.counters] == [("program/launch-week/budget/points", 5_000)]
 
 

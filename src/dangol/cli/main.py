@@ -13,6 +13,7 @@ from .balance import balance
 from .check import check
 from .context import CliState
 from .demo import demo
+from .engagement import birthdays, leaderboard
 from .errors import DangolGroup
 from .expire import expire
 from .importing import import_events
@@ -45,6 +46,8 @@ app.command("import")(import_events)
 app.command()(expire)
 app.command()(balance)
 app.command()(check)
+app.command()(birthdays)
+app.command()(leaderboard)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(anchor.app, name="anchor")

@@ -12,6 +12,7 @@ import hashlib
 import json
 from datetime import date, datetime, timezone
 
+from ..engagement.canonical import challenge_json, coupon_json
 from .model import Action, AdvanceChallenge, AwardBadge, AwardPoints, Cap, EarningRule, IssueCoupon, Ruleset
 
 
@@ -26,10 +27,14 @@ def ruleset_hash(ruleset: Ruleset) -> str:
 
 
 def _ruleset(r: Ruleset) -> dict[str, object]:
-    document = {"program": r.program, "version": r.version, "currency": r.currency,
-            # One instant has many spellings (+09:00 vs Z): the hash sees UTC.
-            "effective_from": r.effective_from.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "event_types": list(r.event_types), "rules": [_rule(rule) for rule in r.rules]}
+    document: dict[str, object] = {
+        "program": r.program, "version": r.version, "currency": r.currency,
+        # One instant has many spellings (+09:00 vs Z): the hash sees UTC.
+        "effective_from": r.effective_from.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "event_types": list(r.event_types), "rules": [_rule(rule) for rule in r.rules],
+        # Engagement sections only when present, so a ruleset without them keeps its hash.
+        **({"challenges": [challenge_json(c) for c in r.challenges]} if r.challenges else {}),
+        **({"coupons": [coupon_json(t) for t in r.coupons]} if r.coupons else {})}
     if r.tiers is not None:  # only when present: rulesets without tiers keep their hashes
         document["tiers"] = r.tiers.canonical()
     return document

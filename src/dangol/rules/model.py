@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from ..engagement.challenges import Challenge
+from ..engagement.coupons import CouponTemplate
 from .expressions import Expression
 
 if TYPE_CHECKING:  # the tiers core imports this module: no import cycle at run time
@@ -119,6 +121,8 @@ class Ruleset:
     rules: tuple[EarningRule, ...]  # sorted by id
     event_types: tuple[str, ...] = ()  # custom types the program declares, sorted
     tiers: Ladder | None = None  # the `tiers:` section (dangol.tiers)
+    challenges: tuple[Challenge, ...] = ()  # engagement: sorted by id (dangol.engagement)
+    coupons: tuple[CouponTemplate, ...] = ()  # engagement: coupon templates, sorted by id
     _by_event: dict[str, tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
 

@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from ..engagement.challenges import Challenge
+from ..engagement.coupons import CouponTemplate
+from ..engagement.document import check_references, parse_challenges, parse_coupons
 from .errors import InvalidRuleset, Path, RulesetProblem
 from .expressions import Expression, ExpressionError, compile_expression
 from .facts import BUILTIN_EVENT_TYPES
@@ -120,7 +123,7 @@ class _Checker:
 
     def ruleset(self, data: object) -> Ruleset:
         doc = self.mapping(data, (), ("program", "version", "effective_from", "currency", "rules"),
-                           ("event_types", "tiers"))
+                           ("event_types", "tiers", "challenges", "coupons"))
         if doc is None:
             raise InvalidRuleset(self.problems)
         program = self.text(doc.get("program", ""), ("program",), IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
@@ -151,11 +154,29 @@ class _Checker:
         if "tiers" in doc:  # the tiers core parses its own section (imported here: it imports rules.model)
             from ..tiers.parsing import parse_tiers
             tiers = parse_tiers(self, doc["tiers"], ("tiers",))
+        engagement = self.engagement(doc, known, rules, seen)
         if self.problems:
             raise InvalidRuleset(self.problems)
         assert program and version and effective_from and currency
         return Ruleset(program, version, effective_from, currency, tuple(sorted(rules, key=lambda r: r.id)),
-                       tuple(sorted(custom)), tiers=tiers)
+                       tuple(sorted(custom)), tiers=tiers, challenges=engagement[0], coupons=engagement[1])
+
+    def engagement(self, doc: dict[str, Any], known: set[str], rules: list[EarningRule],
+                   index: dict[str, int]) -> tuple[tuple[Challenge, ...], tuple[CouponTemplate, ...]]:
+        """The challenges and coupon templates (dangol.engagement.document), and a check that
+        every one a rule's action names exists."""
+        coupons = parse_coupons(self, doc["coupons"], IDENTIFIER) if "coupons" in doc else []
+        named: list[tuple[Path, str, str]] = []
+        challenges = parse_challenges(self, doc["challenges"], IDENTIFIER, known, named) if "challenges" in doc else []
+        for rule in rules:
+            for i, action in enumerate(rule.actions):
+                where: Path = ("rules", index[rule.id], "actions", i)
+                if isinstance(action, IssueCoupon):
+                    named.append(((*where, "issue_coupon", "template"), "coupon", action.template))
+                elif isinstance(action, AdvanceChallenge):
+                    named.append(((*where, "advance_challenge", "challenge"), "challenge", action.challenge))
+        check_references(self, coupons, challenges, named)
+        return tuple(challenges), tuple(coupons)
 
     def instant(self, value: object, path: Path) -> datetime | None:
         if isinstance(value, str):

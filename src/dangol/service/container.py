@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from ..domain.clock import Clock, SystemClock
 from ..storage.database import Database
 from ..storage.migrate import upgrade
+from .birthdays import BirthdayJob
 from .check import LedgerCheck
+from .engagement import EngagementService
+from .leaderboards import Leaderboards
 from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .programs import ProgramService
@@ -35,6 +38,9 @@ class Services:
         self.referrals = ReferralService(self.db, self.clock)
         self.events = EventService(self.db, self.clock, self.ledger, self.rulesets)
         self.tiers = TierService(self.db, self.clock)
+        self.engagement = EngagementService(self.db, self.ledger, self.clock)
+        self.leaderboards = Leaderboards(self.db)
+        self.birthdays = BirthdayJob(self.db, self.clock)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:

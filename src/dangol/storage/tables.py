@@ -329,3 +329,49 @@ tier_recalculations = Table(
     Column("finished_at", Timestamp),
     sqlite_with_rowid=False,
 )
+
+# ---------------------------------------------------------------- engagement (issue 3)
+# Coupons, badges, challenge progress, and the engagement side of a member's profile.
+
+engagement_coupons = Table(
+    "engagement_coupons", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("template", String(64), nullable=False),
+    # What it gives, copied at issue: a later ruleset never changes a coupon already issued.
+    Column("name", String(200), nullable=False),
+    Column("benefit", String(16), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("cap", BigInteger),
+    Column("source", String(100), nullable=False),  # the rule or challenge that issued it
+    Column("issued_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("redeemed_at", Timestamp),
+    Index("ix_engagement_coupons_program_id_member_id", "program_id", "member_id"),
+)
+
+engagement_badges = Table(
+    "engagement_badges", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
+    Column("badge", String(64), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("awarded_at", Timestamp, nullable=False),
+)
+
+engagement_progress = Table(
+    "engagement_progress", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
+    Column("challenge", String(64), primary_key=True),
+    Column("period", String(16), primary_key=True),  # 2025-03, 2025-Q1, or streak
+    Column("value", BigInteger, nullable=False),
+    Column("target", BigInteger, nullable=False),
+    Column("streak", Integer, nullable=False),
+    Column("week", String(8)),
+    Column("completions", Integer, nullable=False),
+    Column("completed_at", Timestamp),
+    Column("updated_at", Timestamp, nullable=False),
+)
+

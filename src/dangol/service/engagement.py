@@ -1,0 +1,286 @@
+"""Engagement use cases: what an event's evaluation means for coupons, badges and
+challenges (`apply`, called by the events endpoint inside its transaction), redeeming a
+coupon, and a member's coupons, badges and challenges.
+
+Challenges progress from their own goals (every event `apply` sees is offered to every
+challenge of the ruleset) plus what rules' `advance_challenge` actions add; see
+engagement/challenges.py. A completed challenge's points go through the ledger in the
+same transaction, as an earn with rule id `challenge:<id>` and the ruleset's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from ..domain import commands as cmd
+from ..domain.clock import Clock, SystemClock
+from ..domain.errors import Conflict, DomainError, IdempotencyConflict, InvalidRequest
+from ..engagement import (BenefitKind, Challenge, CouponError, CouponTemplate, IssuedCoupon, Item, Occurrence,
+                          PeriodKind, Profile, advance, contribution)
+from ..rules import Evaluation, Ruleset, ruleset_hash
+from ..storage.database import Database
+from ..storage.engagement_repository import EngagementRepository, ProgressBook
+from ..storage.ledger_repository import LedgerRepository
+from .ledger import LedgerService, Operation
+from .receipts import iso
+
+Effects = dict[str, list[dict[str, Any]]]
+RulesetSource = Callable[[str, datetime], Ruleset | None]
+
+
+class UnknownCoupon(DomainError):
+    code = "unknown-coupon"
+    title = "Unknown coupon"
+
+
+def new_coupon_code() -> str:
+    """12 characters from an alphabet without look-alikes (0/O, 1/I): read aloud at a till."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+class EngagementService:
+    def __init__(self, db: Database, ledger: LedgerService, clock: Clock | None = None,
+                 codes: Callable[[], str] = new_coupon_code, rulesets: RulesetSource | None = None) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+        self.codes = codes
+        self.rulesets = rulesets or (lambda program_id, at: None)
+
+    # ------------------------------------------------------------ the events endpoint's hook
+
+    def apply(self, conn: Connection, program: Any, member_id: str, event: Any, evaluation: Evaluation,
+              at: datetime, ruleset: Ruleset | None = None) -> Effects:
+        """Issues the evaluation's coupons, awards its badges, advances every challenge the
+        event counts for and grants the rewards of those it completes, in `conn`'s
+        transaction. `program` is a program id or a Program; `event` a rules Event, an
+        events API body (a mapping) or an Occurrence; `ruleset` the one that evaluated it
+        (looked up by `rulesets` when not given)."""
+        return self.apply_many(conn, program, [(member_id, event, evaluation, at)], ruleset)[0]
+
+    def apply_many(self, conn: Connection, program: Any, items: Sequence[tuple[str, Any, Evaluation, datetime]],
+                   ruleset: Ruleset | None = None) -> list[Effects]:
+        """`apply` for a batch of events (member id, event, evaluation, time), in order, with
+        the same effects as one call each; the challenge progress of the whole batch is read
+        in one query and written in two (an import, a replay)."""
+        if not items:
+            return []
+        program_id = program if isinstance(program, str) else str(program.id)
+        ruleset = ruleset or self.rulesets(program_id, items[0][3])
+        if ruleset is None:
+            raise InvalidRequest(f"no ruleset in force for program {program_id}")
+        repo, book = EngagementRepository(conn), ProgressBook(conn, program_id)
+        moves = [_moves(ruleset, event, evaluation) for _, event, evaluation, _ in items]
+        book.load({item[0] for item, moved in zip(items, moves) if moved}, {c.id for c in ruleset.challenges})
+        results = []
+        for (member_id, _, evaluation, at), moved in zip(items, moves):
+            run = _Run(self, repo, book, conn, program_id, member_id, ruleset, at)
+            for coupon in evaluation.coupons:
+                run.issue(coupon.template, coupon.rule_id)
+            for badge in evaluation.badges:
+                run.badge(badge.badge, badge.rule_id)
+            for challenge, amount in moved:
+                run.challenge(challenge, amount)
+            results.append(run.effects)
+        book.flush()
+        return results
+
+    # ------------------------------------------------------------ coupons
+
+    def redeem_coupon(self, program_id: str, code: str, idempotency_key: str, order_amount: int | None = None) -> dict[str, Any]:
+        """Marks the coupon redeemed (a points coupon credits its points through the ledger,
+        in the same transaction). The same key and request again get the same answer."""
+        if order_amount is not None and order_amount < 0:
+            raise InvalidRequest("order_amount must not be negative")
+        request = hashlib.sha256(repr(("redeem-coupon", code, order_amount)).encode()).hexdigest()[:32]
+        now = self.clock.now()
+        with self.db.write() as conn:
+            ledger_repo = LedgerRepository(conn)
+            ledger_repo.get_program(program_id)
+            stored = ledger_repo.idempotent_responses(program_id, [idempotency_key]).get(idempotency_key)
+            if stored is not None:
+                if stored[0] != request:
+                    raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was used for a different request")
+                return dict(stored[1])
+            repo = EngagementRepository(conn)
+            found = repo.coupon(program_id, code, lock=True)
+            if found is None:
+                raise UnknownCoupon(f"no coupon {code!r} in program {program_id}")
+            coupon, name = found
+            try:
+                redeemed = coupon.redeem(now)
+            except CouponError as refused:
+                raise Conflict(str(refused), reason=refused.reason) from None
+            repo.mark_redeemed(code, now)
+            receipt: dict[str, Any] = {"coupon": coupon_json(redeemed, name, now), "discount": None, "points": None}
+            if coupon.gives.kind is BenefitKind.POINTS:
+                earn = cmd.Earn(coupon.member_id, points=coupon.gives.value, reason=f"coupon {code}",
+                                rule_id=f"coupon:{coupon.template}")
+                receipt["points"] = self.ledger.apply_in(conn, program_id, [Operation(earn, f"coupon:{code}", now)])[0]
+            elif order_amount is not None:
+                receipt["discount"] = coupon.gives.discount_on(order_amount)
+            ledger_repo.remember_responses(program_id, [(idempotency_key, request, receipt)], now)
+        return receipt
+
+    # ------------------------------------------------------------ reads
+
+    def coupons(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        with self.db.read() as conn:
+            return [coupon_json(c, name, now) for c, name in EngagementRepository(conn).coupons(program_id, member_id)]
+
+    def badges(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = EngagementRepository(conn).badges(program_id, member_id)
+        return [{**row, "awarded_at": iso(row["awarded_at"])} for row in rows]  # type: ignore[arg-type]
+
+    def challenges(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = EngagementRepository(conn).progress_rows(program_id, member_id)
+        return [{"challenge": r["challenge"], "period": r["period"],
+                 "progress": r["streak"] if r["period"] == "streak" else r["value"], "target": r["target"],
+                 "completions": r["completions"], "completed_at": iso(r["completed_at"]),  # type: ignore[arg-type]
+                 **({"week": r["week"], "week_progress": r["value"]} if r["period"] == "streak" else {})}
+                for r in rows]
+
+    def profile(self, program_id: str, member_id: str) -> Profile:
+        with self.db.read() as conn:
+            found = EngagementRepository(conn).profiles(program_id, [member_id])
+        return found[0] if found else Profile(member_id)
+
+    def save_profile(self, program_id: str, profile: Profile) -> None:
+        _check_profile(profile)
+        with self.db.write() as conn:
+            LedgerRepository(conn).get_program(program_id)
+            EngagementRepository(conn).save_profile(program_id, profile, self.clock.now())
+
+
+class _Run:
+    """One event's engagement: the effects gathered as they happen."""
+
+    def __init__(self, service: EngagementService, repo: EngagementRepository, book: ProgressBook, conn: Connection,
+                 program_id: str, member_id: str, ruleset: Ruleset, at: datetime) -> None:
+        self.service, self.repo, self.book, self.conn = service, repo, book, conn
+        self.program_id, self.member_id, self.ruleset, self.at = program_id, member_id, ruleset, at
+        self.templates = {t.id: t for t in ruleset.coupons}
+        self.effects: Effects = {"coupons": [], "badges": [], "challenges": [], "points": [], "withheld": []}
+
+    @cached_property
+    def day(self) -> date:
+        """The member's local date: what calendar periods are counted in."""
+        return self.at.astimezone(ZoneInfo(self.book.time_zone(self.member_id))).date()
+
+    def issue(self, template_id: str, source: str) -> str | None:
+        template: CouponTemplate | None = self.templates.get(template_id)
+        if template is None:  # validation refuses this; an evaluation from another ruleset would not
+            self.effects["withheld"].append({"rule_id": source, "reason": f"no coupon template {template_id}"})
+            return None
+        if not template.may_issue(self.repo.issued_count(self.program_id, self.member_id, template_id)):
+            self.effects["withheld"].append({"rule_id": source, "reason": f"coupon {template_id}: at most "
+                                             f"{template.per_member} per member"})
+            return None
+        coupon = IssuedCoupon(self.service.codes(), template.id, self.member_id, template.gives, self.at,
+                              template.expiry(self.at), source)
+        self.repo.add_coupon(self.program_id, coupon, template.name)
+        self.effects["coupons"].append(coupon_json(coupon, template.name, self.at))
+        return coupon.code
+
+    def badge(self, badge: str, source: str) -> bool:
+        if not self.repo.award_badge(self.program_id, self.member_id, badge, source, self.at):
+            return False  # once per member: already has it
+        self.effects["badges"].append({"badge": badge, "source": source, "awarded_at": iso(self.at)})
+        return True
+
+    def challenge(self, challenge: Challenge, amount: int) -> None:
+        book, member = self.book, self.member_id
+        step = advance(challenge, book.get(member, challenge.id, challenge.period_key(self.day)), amount, self.day,
+                       self.at, book.completed(member, challenge.id))
+        if step is None:
+            return
+        progress = step.progress
+        book.put(member, challenge.id, challenge.target, progress, self.at)
+        entry: dict[str, Any] = {"challenge": challenge.id, "name": challenge.name, "period": progress.period,
+                                 "progress": progress.shown(challenge), "target": challenge.target,
+                                 "completed": step.completed}
+        if challenge.period is PeriodKind.STREAK:
+            entry.update(week=progress.week, week_progress=progress.value)
+        self.effects["challenges"].append(entry)
+        if step.completed:
+            entry["rewards"] = self.reward(challenge, f"{progress.period}#{progress.completions}")
+
+    def reward(self, challenge: Challenge, occasion: str) -> dict[str, Any]:
+        rewards, source = challenge.rewards, f"challenge:{challenge.id}"
+        granted: dict[str, Any] = {"points": 0, "badge": None, "coupon": None}
+        if rewards.points:
+            earn = cmd.Earn(self.member_id, points=rewards.points, reason=f"challenge {challenge.id} completed",
+                            rule_id=source, ruleset_hash=ruleset_hash(self.ruleset))
+            # The key makes the reward once per member, challenge and completion, whatever happens.
+            key = f"{source}:{self.member_id}:{occasion}"
+            receipt = self.service.ledger.apply_in(self.conn, self.program_id, [Operation(earn, key, self.at)])[0]
+            self.effects["points"].append({"rule_id": source, "points": rewards.points, "member_id": self.member_id,
+                                           "transaction": receipt.get("transaction")})
+            granted["points"] = rewards.points
+        if rewards.badge and self.badge(rewards.badge, source):
+            granted["badge"] = rewards.badge
+        if rewards.coupon:
+            granted["coupon"] = self.issue(rewards.coupon, source)
+        return granted
+
+
+def _moves(ruleset: Ruleset, event: Any, evaluation: Evaluation) -> list[tuple[Challenge, int]]:
+    """The challenges an event moves and by how much: its goal's count plus rules' advances."""
+    if not ruleset.challenges:
+        return []
+    extra: dict[str, int] = defaultdict(int)
+    for progress in evaluation.challenges:
+        extra[progress.challenge] += progress.amount
+    occurrence = occurrence_of(event)
+    return [(c, amount) for c in ruleset.challenges if (amount := contribution(c.goal, occurrence) + extra[c.id]) > 0]
+
+
+def coupon_json(coupon: IssuedCoupon, name: str, now: datetime) -> dict[str, Any]:
+    return {"code": coupon.code, "template": coupon.template, "name": name, "gives": coupon.gives.as_json(),
+            "member_id": coupon.member_id, "state": coupon.state_at(now).value, "source": coupon.source,
+            "issued_at": iso(coupon.issued_at), "expires_at": iso(coupon.expires_at),
+            "redeemed_at": iso(coupon.redeemed_at)}
+
+
+def occurrence_of(event: Any) -> Occurrence:
+    """What challenges count of an event, from whichever form the caller has: an
+    Occurrence, an events API body (a mapping), or a rules Event (type, amount, categories)."""
+    if isinstance(event, Occurrence):
+        return event
+    if isinstance(event, Mapping):
+        amount = event.get("amount") or 0
+        items = tuple(Item(str(i.get("category", "")), int(i.get("amount", 0)), int(i.get("quantity", 1)))
+                      for i in event.get("items") or ())
+        return Occurrence(str(event["type"]), int(amount["amount"] if isinstance(amount, Mapping) else amount), items)
+    return Occurrence(str(event.type), int(getattr(event, "amount", 0) or 0),
+                      categories=tuple(getattr(event, "categories", ()) or ()))
+
+
+def _check_profile(profile: Profile) -> None:
+    if profile.display_name is not None and not 1 <= len(profile.display_name.strip()) <= 100:
+        raise InvalidRequest("a display name is 1 to 100 characters")
+    if profile.leaderboard_opt_in and not profile.display_name:
+        raise InvalidRequest("opting in to leaderboards needs a display name")
+    if (profile.birthday_month is None) != (profile.birthday_day is None):
+        raise InvalidRequest("a birthday needs both month and day")
+    if profile.birthday_month is not None and profile.birthday_day is not None:
+        try:
+            date(2024, profile.birthday_month, profile.birthday_day)  # a leap year: 29 February is a birthday
+        except ValueError:
+            raise InvalidRequest("no such birthday") from None
+    try:
+        ZoneInfo(profile.time_zone)
+    except (ValueError, KeyError):
+        raise InvalidRequest(f"unknown time zone {profile.time_zone!r}") from None
