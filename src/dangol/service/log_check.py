@@ -193,6 +193,17 @@ class LogCheck:
         for orphan_id, orphan_rows in entries.skip_before(None):
             problems += [LogProblem(f"its transaction {orphan_id} is not in the ledger", r[2], r[1], orphan_id)
                          for r in orphan_rows]
+        for sequence, index, entry, digest in rows.entries_without_transaction():
+            # A published ruleset's entry: its bytes must be a valid entry of no
+            # transaction, and its leaf hash theirs.
+            report.entries += 1
+            try:
+                if decode(bytes(entry)).type != "ruleset":
+                    raise EntryError("a transaction's entry not linked to its transaction")
+            except EntryError as error:
+                problems.append(LogProblem(f"not a valid ruleset entry: {error}", index, sequence))
+            if leaf_hash(bytes(entry)) != bytes(digest):
+                problems.append(LogProblem("its leaf hash is not the hash of its entry", index, sequence))
 
     # ------------------------------------------------------------ the tree
 

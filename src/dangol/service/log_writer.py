@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from ..domain import Member, MemberLedger
 from ..storage.ids import BlockIdAllocator
 from ..storage.log_repository import LogRepository
-from ..transparency.entry import MEMBER_KEY_SIZE, encode_transaction, member_commitment
+from ..transparency.entry import MEMBER_KEY_SIZE, RulesetEntry, encode, encode_transaction, member_commitment
 from ..transparency.proofs import leaf_hash
 
 Receipt = dict[str, Any]
@@ -122,6 +122,16 @@ class LogWriter:
             written[txn.id] = (sequence, digest)
         repo.add_entries(rows)
         return written
+
+    def append_ruleset(self, conn: Connection, entry: RulesetEntry) -> tuple[int, bytes]:
+        """Writes a published ruleset's entry (call it in the transaction that publishes
+        the ruleset); returns (sequence, leaf hash)."""
+        repo = LogRepository(conn)
+        data = encode(entry)
+        digest = leaf_hash(data)
+        [sequence] = repo.next_sequences(1)
+        repo.add_entries([(sequence, entry.program, None, data, digest)])
+        return sequence, digest
 
     @staticmethod
     def _commitments(repo: LogRepository, ledgers: list[MemberLedger], member_ids: set[str]) -> dict[str, str]:
