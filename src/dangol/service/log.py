@@ -261,7 +261,7 @@ class LogService:
                 raise InvalidRequest(f"leaf {index} is not in a tree of {size} leaves")
             if sequence is None:
                 found = repo.entries(index, 1)
-                sequence = found[0].sequence if found else None
+                sequence = found[0].sequence if found and found[0].leaf_index == index else None
             hashes = tree.inclusion_proof(index, size)
             return {"index": index, "sequence": sequence, "size": size, "leaf_hash": b64(tree.leaf_hash(index)),
                     "hashes": [b64(h) for h in hashes]}
