@@ -172,3 +172,25 @@ def test_ledger_writes_do_not_wait_for_the_log_on_postgresql(services: Services,
     finally:
         release.set()
         holder.join()
+
+
+def test_the_server_worker_integrates_and_signs_in_the_background(services: Services, clock: FixedClock) -> None:
+    import time
+
+    from dangol.service.log_worker import LogWorker
+
+    r = every_kind(services, clock)
+    worker = LogWorker(services.log, integrate_every=0.05, sign_every=3600)
+    worker.start()
+    try:
+        services.ledger.run(PROGRAM, Earn(r["bob"], points=4))
+        deadline = time.monotonic() + 10
+        while services.log.status().pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = services.log.status()
+        assert status.pending == 0 and status.tree_size == transaction_count(services)
+        assert status.checkpoint_size == status.tree_size  # the first tick signs
+        services.ledger.run(PROGRAM, Earn(r["bob"], points=5))
+    finally:
+        worker.stop()  # a last integration and signature on the way out
+    assert services.log.status().checkpoint_size == transaction_count(services)
