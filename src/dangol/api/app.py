@@ -13,11 +13,12 @@ from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
 from ..service.container import Services
+from ..service.log_worker import LogWorker
 from ..storage.database import DEFAULT_URL
 from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from .routes import engagement, holds, ledger, members, ops, programs
+from .routes import engagement, holds, ledger, log, members, ops, programs
 from .routes import events, profiles, rulesets
 from .routes import tiers as tier_routes
 
@@ -35,11 +36,14 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log_worker = LogWorker(services.log)
         if serving:
             services.db.checkpoint_in_background()
+            log_worker.start()  # integrates and signs the transparency log behind the writes
             _freeze_heap()
         yield
         if serving:
+            log_worker.stop()
             services.db.stop_background_checkpoints()
         if dispose_on_shutdown:
             services.db.dispose()
@@ -51,7 +55,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router,
-                   engagement.router):
+                   engagement.router, log.router, log.keyed):
         app.include_router(router)
     for router in (rulesets.router, rulesets.public, events.router, profiles.router):  # issue 3
         app.include_router(router)

@@ -52,6 +52,10 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-ruleset": 404,
     "no-rules-in-force": 409,
     "referral-refused": 409,
+    # The transparency log (service/log.py).
+    "log-unavailable": 404,
+    "log-inconsistent": 409,
+    "bad-cosignature": 400,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {

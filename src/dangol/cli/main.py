@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, keys, programs, rules
+from . import anchor, events, keys, log, programs, rules
 from . import tiers as tier_commands
 from .balance import balance
 from .check import check
@@ -57,3 +57,4 @@ app.command()(events.quote)
 app.command()(replay)
 app.command()(simulate)
 app.add_typer(tier_commands.app, name="tiers")
+app.add_typer(log.app, name="log")

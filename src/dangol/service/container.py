@@ -13,6 +13,8 @@ from .engagement import EngagementService
 from .leaderboards import Leaderboards
 from .expiry import ExpiryJob
 from .ledger import LedgerService
+from .log import LogService, LogSettings
+from .log_check import LogCheck
 from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventService
@@ -26,6 +28,7 @@ from .tiers import TierService
 class Services:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
+    log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
 
     def __post_init__(self) -> None:
         self.ledger = LedgerService(self.db, self.clock)
@@ -41,10 +44,13 @@ class Services:
         self.engagement = EngagementService(self.db, self.ledger, self.clock)
         self.leaderboards = Leaderboards(self.db)
         self.birthdays = BirthdayJob(self.db, self.clock)
+        self.log = LogService(self.db, self.clock, self.log_settings)
+        self.log_check = LogCheck(self.db, self.log.existing_verifier)
 
     @classmethod
-    def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:
+    def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,
+             log_settings: LogSettings | None = None) -> Services:
         db = Database(url)
         if migrate:
             upgrade(db)
-        return cls(db, clock or SystemClock())
+        return cls(db, clock or SystemClock(), log_settings)
