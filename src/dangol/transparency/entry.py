@@ -50,14 +50,19 @@ def format_time(moment: datetime) -> str:
     """An aware datetime as `YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("log entry times are aware datetimes")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    t = moment.astimezone(timezone.utc)
+    # An f-string, not strftime: this runs for every time of every entry an audit reads.
+    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}."
+            f"{t.microsecond:06d}Z")
 
 
 def parse_time(text: object, where: str) -> datetime:
     if not isinstance(text, str) or not _TIME.fullmatch(text):
         raise EntryError(f"{where} is not a time YYYY-MM-DDTHH:MM:SS.ffffffZ")
     try:
-        return datetime.strptime(text[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+        # The pattern above fixes the layout; fromisoformat (ten times cheaper than strptime)
+        # checks the ranges and reads the Z as UTC.
+        return datetime.fromisoformat(text)
     except ValueError:
         raise EntryError(f"{where} is not a valid time") from None
 
@@ -220,7 +225,10 @@ def decode(data: bytes) -> Entry:
         entry = _read_ruleset(value)
     else:
         raise EntryError(f"entry type {kind!r} is neither 'transaction' nor 'ruleset'")
-    if encode(entry) != bytes(data):
+    # What was read holds JSON values with integers only (floats were refused above), so the
+    # re-encoding can skip encode's value check, the costliest step of an audit's parse.
+    value = _transaction_json(entry) if isinstance(entry, TransactionEntry) else _ruleset_json(entry)
+    if _canonical(value) != bytes(data):
         raise EntryError("the entry is not in canonical form")
     return entry
 
