@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import keys, programs
+from . import keys, programs, verify
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -17,6 +17,7 @@ from .expire import expire
 from .importing import import_events
 from .serve import serve
 from .setup import init
+from .witness import witness
 
 app = typer.Typer(
     name="dangol", cls=DangolGroup, no_args_is_help=True, add_completion=False,
@@ -44,3 +45,5 @@ app.command()(balance)
 app.command()(check)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
+app.add_typer(verify.app, name="verify")
+app.command()(witness)

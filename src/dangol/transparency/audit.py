@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .books import Books, BooksError
 from .checkpoint import Checkpoint
-from .entry import EntryError, decode
+from .entry import Entry, EntryError, decode
 from .merkle import MemoryNodeStore, MerkleTree
 from .proofs import ProofError, verify_consistency, verify_inclusion
 
@@ -97,7 +97,8 @@ class AuditResult:
 
 
 def audit(records: Iterable[Record], checkpoint: Checkpoint, *, earlier: Sequence[Checkpoint] = (),
-          progress: Callable[[int], None] | None = None) -> AuditResult:
+          progress: Callable[[int], None] | None = None,
+          visit: Callable[[Entry], None] | None = None) -> AuditResult:
     """Audits a mirror of the log up to `checkpoint` (already verified: open_checkpoint):
 
     1. the records are leaves 0, 1, 2, … with strictly increasing sequence numbers;
@@ -107,7 +108,8 @@ def audit(records: Iterable[Record], checkpoint: Checkpoint, *, earlier: Sequenc
        `earlier` checkpoints (which bounds where a tree that does not match went wrong).
 
     Records past the checkpoint's size are not read. Raises AuditError at the first
-    failure; `progress(n)` is called every few thousand entries."""
+    failure; `progress(n)` is called every few thousand entries, `visit(entry)` with each
+    parsed entry (to compute a report from the same pass, say)."""
     books = Books()
     tree = MerkleTree(MemoryNodeStore())
     pending: list[bytes] = []
@@ -125,9 +127,12 @@ def audit(records: Iterable[Record], checkpoint: Checkpoint, *, earlier: Sequenc
             if digest != record.leaf_hash:
                 raise AuditError("the leaf hash is not the hash of the entry's bytes (the entry was changed)", n)
             try:
-                books.apply(decode(record.entry))
+                entry = decode(record.entry)
+                books.apply(entry)
             except (EntryError, BooksError) as error:
                 raise AuditError(str(error), n) from None
+            if visit:
+                visit(entry)
             pending.append(digest)
             n += 1
             if len(pending) == _BATCH:
