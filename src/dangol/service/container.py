@@ -10,6 +10,7 @@ from ..storage.migrate import upgrade
 from .check import LedgerCheck
 from .expiry import ExpiryJob
 from .ledger import LedgerService
+from .log import LogService, LogSettings
 from .programs import ProgramService
 from .reads import LedgerReader
 
@@ -18,6 +19,7 @@ from .reads import LedgerReader
 class Services:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
+    log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
 
     def __post_init__(self) -> None:
         self.ledger = LedgerService(self.db, self.clock)
@@ -25,10 +27,12 @@ class Services:
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
+        self.log = LogService(self.db, self.clock, self.log_settings)
 
     @classmethod
-    def open(cls, url: str, clock: Clock | None = None, migrate: bool = True) -> Services:
+    def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,
+             log_settings: LogSettings | None = None) -> Services:
         db = Database(url)
         if migrate:
             upgrade(db)
-        return cls(db, clock or SystemClock())
+        return cls(db, clock or SystemClock(), log_settings)

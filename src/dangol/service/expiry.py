@@ -15,6 +15,7 @@ from ..domain.errors import InvalidRequest
 from ..storage.database import Database
 from ..storage.ids import BlockIdAllocator
 from ..storage.ledger_repository import LedgerRepository
+from .log_writer import LogWriter
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ExpiryJob:
         self.db = db
         self.clock = clock or SystemClock()
         self.batch_size = batch_size
+        self.log = LogWriter()
 
     def run(self, program_id: str | None = None, as_of: datetime | None = None,
             progress: Callable[[int], None] | None = None) -> ExpiryReport:
@@ -79,6 +81,7 @@ class ExpiryJob:
                         elif txn.kind is TransactionKind.VOID:
                             report.holds_released += 1
                 repo.save(ledgers.values(), now)
+                self.log.append(conn, ledgers.values())  # its transactions are in the log like any other
             report.members += len(member_ids)
             after = member_ids[-1]
             if progress:

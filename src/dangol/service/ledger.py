@@ -32,6 +32,7 @@ from ..storage.ids import BlockIdAllocator
 from ..storage.ledger_repository import LedgerRepository
 from . import receipts
 from .fingerprint import fingerprint
+from .log_writer import LogWriter, TransactionTracker, add_log_receipts
 
 Command = cmd.LedgerCommand | cmd.Enroll | cmd.SetMemberStatus
 Receipt = dict[str, Any]
@@ -85,6 +86,7 @@ class LedgerService:
         self.clock = clock or SystemClock()
         self.member_ids = member_ids
         self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
+        self.log = LogWriter()
 
     # ------------------------------------------------------------ one at a time
 
@@ -147,7 +149,7 @@ class LedgerService:
         repo = LedgerRepository(conn, self._programs)
         program = repo.get_program(program_id)
         now = self.clock.now()
-        ids = BlockIdAllocator(conn)
+        ids = TransactionTracker(BlockIdAllocator(conn))  # notes each operation's transactions, for the log
         prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
         remembered = repo.idempotent_responses(
             program_id, sorted({op.idempotency_key for op in operations if op.idempotency_key}))
@@ -155,8 +157,11 @@ class LedgerService:
         ids.reserve("transaction", len(operations))
         ids.reserve("lot", len(operations))
         outcomes: list[Outcome] = []
+        taken: list[list[int] | None] = []  # the transaction ids each fresh operation took
+        txn_keys: dict[int, str] = {}
         to_remember: list[tuple[str, str, Any]] = []
         for index, op in enumerate(operations):
+            taken.append(None)
             if index in rejected:
                 outcomes.append(rejected[index])
                 continue
@@ -168,16 +173,21 @@ class LedgerService:
                         f"idempotency key {key!r} was used for a different request"))
                 outcomes.append(receipt)
                 continue
+            taken[index] = ids.start()
             try:
-                receipt = batch.apply(op.command, as_utc(op.at) if op.at else now, ids)
+                receipt = batch.apply(op.command, as_utc(op.at) if op.at else now, ids)  # type: ignore[arg-type]
             except DomainError as error:
                 raise _Failed(index, error) from None
             outcomes.append(receipt)
             if key:
+                txn_keys.update(dict.fromkeys(ids.current, key))
                 remembered[key] = (prints[index], receipt)
                 to_remember.append((key, prints[index], receipt))
         repo.add_members(batch.new_members)
+        self.log.enrol(conn, batch.new_members)
         repo.save(batch.ledgers.values(), now)
+        # The log entries, in this same transaction; receipts get theirs before they are remembered.
+        add_log_receipts(outcomes, taken, self.log.append(conn, batch.ledgers.values(), txn_keys))
         repo.remember_responses(program_id, to_remember, now)
         return outcomes
 

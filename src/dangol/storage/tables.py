@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, Sequence, SmallInteger,
+    BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, Sequence, SmallInteger,
     String, Table, Text, UniqueConstraint, text,
 )
 
@@ -185,4 +185,78 @@ api_keys = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
+)
+
+
+# ---------------------------------------------------------------- transparency log (issue 4)
+# Every ledger transaction (and published ruleset) is an entry, written with a sequence
+# number in the transaction that writes it; the integrator later gives entries leaf
+# indices, in sequence order, as it extends the Merkle tree (see service/log.py).
+
+log_sequence = Sequence("log_sequence_seq", metadata=metadata)
+
+log_entries = Table(
+    "log_entries", metadata,
+    Column("sequence", RowId, primary_key=True, autoincrement=False),
+    Column("program_id", String(63), nullable=False),
+    Column("transaction_id", BigInteger),  # null for a ruleset entry
+    Column("entry", LargeBinary, nullable=False),  # the canonical bytes (transparency/entry.py)
+    Column("leaf_hash", LargeBinary, nullable=False),
+    Column("leaf_index", BigInteger),  # null until integrated
+    UniqueConstraint("leaf_index"),
+    # The integrator's queue: only entries not integrated yet are in this index.
+    Index("ix_log_entries_sequence_pending", "sequence",
+          sqlite_where=text("leaf_index IS NULL"), postgresql_where=text("leaf_index IS NULL")),
+)
+
+# The tree's complete subtrees, (level, index) as in transparency/merkle.py; never updated.
+log_nodes = Table(
+    "log_nodes", metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# One row (id 1): the integrated tree size and the witness quorum. Integrators and signers
+# lock it, so that two processes never extend or sign at once.
+log_state = Table(
+    "log_state", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("quorum", Integer, nullable=False),
+)
+
+log_checkpoints = Table(
+    "log_checkpoints", metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("note", Text, nullable=False),  # the signed note, with the log's signature only
+    Column("signed_at", Timestamp, nullable=False),
+)
+
+log_cosignatures = Table(
+    "log_cosignatures", metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(300), primary_key=True),  # the witness's verifier key
+    Column("line", Text, nullable=False),  # the note signature line, as the witness sent it
+    Column("timestamp", BigInteger, nullable=False),
+    Column("received_at", Timestamp, nullable=False),
+)
+
+log_witnesses = Table(
+    "log_witnesses", metadata,
+    Column("vkey", String(300), primary_key=True),
+    Column("added_at", Timestamp, nullable=False),
+)
+
+# A member's key for their commitments in the log (32 random bytes, made at enrolment),
+# and the commitment itself, so the write path reads it instead of recomputing it.
+member_log_keys = Table(
+    "member_log_keys", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("commitment", String(64), nullable=False),
+    sqlite_with_rowid=False,
 )
