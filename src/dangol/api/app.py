@@ -17,7 +17,7 @@ from ..storage.database import DEFAULT_URL
 from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from .routes import holds, ledger, members, ops, programs
+from .routes import holds, ledger, log_report, members, ops, programs
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -48,7 +48,8 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     app.state.write_lane = WriteLane(services)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
-    for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router):
+    for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router,
+                   log_report.router):
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

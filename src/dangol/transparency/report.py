@@ -48,24 +48,39 @@ class ProgramReport:
                 "periods": [asdict(f) for f in self.periods], "total": asdict(self.total)}
 
 
-def program_report(entries: Iterable[Entry], program: str, size: int) -> ProgramReport:
-    """The report of `program` over `entries` (the first `size` entries of the log)."""
-    months: dict[str, list[int]] = {}  # month -> [transactions, *FLOWS]
-    for e in entries:
-        if not isinstance(e, TransactionEntry) or e.program != program:
-            continue
-        row = months.setdefault(f"{e.occurred_at.year:04d}-{e.occurred_at.month:02d}", [0] * (1 + len(FLOWS)))
+class ReportBuilder:
+    """A program's report, entry by entry: what a server keeps between requests, so that
+    a report of a larger log only reads the entries added since."""
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+        self._months: dict[str, list[int]] = {}  # month -> [transactions, *FLOWS]
+
+    def add(self, entry: Entry) -> None:
+        if not isinstance(entry, TransactionEntry) or entry.program != self.program:
+            return
+        at = entry.occurred_at
+        row = self._months.setdefault(f"{at.year:04d}-{at.month:02d}", [0] * (1 + len(FLOWS)))
         row[0] += 1
-        for p in e.postings:
+        for p in entry.postings:
             sign = _SIGN.get(p.account)
             if sign is not None:
                 row[1 + FLOWS.index(p.account)] += sign * p.amount
-    periods = []
-    outstanding = 0
-    for month in sorted(months):
-        count, issued, adjusted, redeemed, expired, reversed_ = months[month]
-        outstanding += issued + adjusted - redeemed - expired - reversed_
-        periods.append(Figures(month, count, issued, adjusted, redeemed, expired, reversed_, outstanding))
-    sums = [sum(getattr(f, name) for f in periods) for name in ("transactions", *FLOWS)]
-    total = Figures("total", *sums, outstanding)
-    return ProgramReport(program, size, tuple(periods), total)
+
+    def report(self, size: int) -> ProgramReport:
+        periods = []
+        outstanding = 0
+        for month in sorted(self._months):
+            count, issued, adjusted, redeemed, expired, reversed_ = self._months[month]
+            outstanding += issued + adjusted - redeemed - expired - reversed_
+            periods.append(Figures(month, count, issued, adjusted, redeemed, expired, reversed_, outstanding))
+        sums = [sum(getattr(f, name) for f in periods) for name in ("transactions", *FLOWS)]
+        return ProgramReport(self.program, size, tuple(periods), Figures("total", *sums, outstanding))
+
+
+def program_report(entries: Iterable[Entry], program: str, size: int) -> ProgramReport:
+    """The report of `program` over `entries` (the first `size` entries of the log)."""
+    builder = ReportBuilder(program)
+    for entry in entries:
+        builder.add(entry)
+    return builder.report(size)
