@@ -13,11 +13,12 @@ from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
 from ..service.container import Services
+from ..service.log_worker import LogWorker
 from ..storage.database import DEFAULT_URL
 from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from .routes import holds, ledger, log_report, members, ops, programs
+from .routes import holds, ledger, log, log_report, members, ops, programs
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -33,11 +34,14 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log_worker = LogWorker(services.log)
         if serving:
             services.db.checkpoint_in_background()
+            log_worker.start()  # integrates and signs the transparency log behind the writes
             _freeze_heap()
         yield
         if serving:
+            log_worker.stop()
             services.db.stop_background_checkpoints()
         if dispose_on_shutdown:
             services.db.dispose()
@@ -49,7 +53,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router,
-                   log_report.router):
+                   log.router, log.keyed, log_report.router):
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

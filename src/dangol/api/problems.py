@@ -44,6 +44,10 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-order": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
+    # The transparency log (service/log.py).
+    "log-unavailable": 404,
+    "log-inconsistent": 409,
+    "bad-cosignature": 400,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {

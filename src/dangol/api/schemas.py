@@ -202,8 +202,21 @@ class MemberList(BaseModel):
     items: list[MemberOut]
 
 
+class LogReceiptOut(BaseModel):
+    """Where a transaction is in the transparency log: its entry's sequence number (which
+    finds its leaf index once the tree is extended, see GET /v1/log/proof/inclusion) and
+    its leaf hash, standard base64."""
+
+    sequence: int
+    leaf_hash: str
+
+
+LOG_RECEIPTS = Field(default_factory=list, description="One log receipt per transaction this write recorded")
+
+
 class Enrolled(BaseModel):
     member: MemberOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class PostingOut(BaseModel):
@@ -274,34 +287,40 @@ class EarnReceipt(BaseModel):
     transaction: TransactionOut | None = Field(description="None when the order earned no points")
     lot: LotOut | None
     balance: BalancesOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class TransactionReceipt(BaseModel):
     transaction: TransactionOut
     balance: BalancesOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class ReversalReceipt(BaseModel):
     refund: RefundOut
     transaction: TransactionOut | None
     balance: BalancesOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class StatusReceipt(BaseModel):
     member: MemberOut
     transactions: list[TransactionOut] = Field(description="Points forfeited on closing")
     balance: BalancesOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class HoldPlaced(BaseModel):
     hold: HoldOut
     balance: BalancesOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class HoldSettled(BaseModel):
     hold: HoldOut
     transaction: TransactionOut
     balance: BalancesOut
+    log: list[LogReceiptOut] = LOG_RECEIPTS
 
 
 class ExpiringSoon(BaseModel):
@@ -365,3 +384,55 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     database: str
     revision: str | None
+
+
+# ---------------------------------------------------------------- transparency log
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    sequence: int | None
+    size: int
+    leaf_hash: str = Field(description="Standard base64")
+    hashes: list[str] = Field(description="RFC 9162 inclusion path, leaf side first, standard base64")
+
+
+class ConsistencyProofOut(BaseModel):
+    from_: int = Field(alias="from")
+    to: int
+    hashes: list[str] = Field(description="RFC 9162 consistency proof, standard base64")
+
+
+class LogEntryOut(BaseModel):
+    index: int
+    sequence: int
+    leaf_hash: str = Field(description="Standard base64 of SHA-256(0x00 || entry)")
+    entry: str = Field(description="Standard base64 of the entry's canonical JSON bytes")
+
+
+class LogEntryPage(BaseModel):
+    entries: list[LogEntryOut]
+
+
+class WitnessesOut(BaseModel):
+    quorum: int
+    witnesses: list[str] = Field(description="Verifier keys of the registered witnesses")
+
+
+class CosignaturesAccepted(BaseModel):
+    size: int
+    accepted: list[str] = Field(description="Verifier keys whose cosignatures were accepted")
+
+
+class MemberLogKeyOut(BaseModel):
+    member_id: str
+    program_id: str
+    key: str = Field(description="The member's 32-byte commitment key, standard base64")
+    commitment: str = Field(description="The member's pseudonym in log entries, lowercase hex")
+    scheme: str
+
+
+class CheckpointSigned(BaseModel):
+    size: int
+    root_hash: str
+    checkpoint: str = Field(description="The signed note")

@@ -44,6 +44,13 @@ class LogInconsistent(DomainError):
     title = "The log is not consistent with its last checkpoint"
 
 
+class BadCosignature(DomainError):
+    """A cosignature submission that is not a signed checkpoint or carries no valid
+    cosignature by a registered witness."""
+    code = "bad-cosignature"
+    title = "Cosignature not accepted"
+
+
 class LogUnavailable(DomainError):
     code = "log-unavailable"
     title = "Not in the log (yet)"
@@ -285,12 +292,12 @@ class LogService:
     def add_cosignatures(self, text: str) -> dict[str, Any]:
         """Takes a checkpoint the log signed with witnesses' cosignature lines added; keeps
         the valid cosignatures by registered witnesses. InvalidRequest for a bad note or
-        signature, Conflict for a checkpoint the log did not sign."""
+        signature (BadCosignature), Conflict for a checkpoint the log did not sign."""
         try:
             note = parse(text)
             checkpoint = Checkpoint.parse(note.text)
         except NoteError as error:
-            raise InvalidRequest(f"not a signed checkpoint: {error}") from None
+            raise BadCosignature(f"not a signed checkpoint: {error}") from None
         with self.db.write() as conn:
             repo = LogRepository(conn)
             stored = repo.checkpoint(checkpoint.size)
@@ -308,13 +315,13 @@ class LogService:
                 if key is None:
                     continue  # the log's own signature, or a key not registered: ignored
                 if not key.verify(body, sig.signature):
-                    raise InvalidRequest(f"the cosignature by {sig.name}+{sig.key_id:08x} does not verify")
+                    raise BadCosignature(f"the cosignature by {sig.name}+{sig.key_id:08x} does not verify")
                 if key.encode() not in already:
                     repo.add_cosignature(checkpoint.size, key.encode(), sig.line(),
                                          cosignature.decode(sig.signature)[0], self.clock.now())
                 accepted.append(key.encode())
             if not accepted:
-                raise InvalidRequest("no cosignature by a registered witness")
+                raise BadCosignature("no cosignature by a registered witness")
         return {"size": checkpoint.size, "accepted": accepted}
 
     # ------------------------------------------------------------ members

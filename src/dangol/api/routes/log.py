@@ -1,0 +1,121 @@
+"""The transparency log over HTTP: public reads (checkpoints, keys, proofs, entries),
+witnesses' cosignatures, signing on demand (admin), and a member's log key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from ...service.container import Services
+from ...service.log import b64
+from ..auth import AdminKey, AuthenticatedRoute, ReadKey
+from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
+from ..idempotency import IdempotencyKey, StoredResponses
+from ..lanes import WriteLaneDep
+from ..problems import problem_responses
+from ..schemas import (
+    CheckpointSigned, ConsistencyProofOut, CosignaturesAccepted, InclusionProofOut, LogEntryPage, MemberLogKeyOut,
+    WitnessesOut,
+)
+
+router = APIRouter(prefix="/v1/log", tags=["transparency log"])  # public: no API key
+keyed = APIRouter(tags=["transparency log"], route_class=AuthenticatedRoute)
+
+TEXT = "text/plain; charset=utf-8"
+MAX_SIZE = 2**63 - 1
+Size = Annotated[int, Query(ge=0, le=MAX_SIZE, description="A tree size")]
+NOTE_SCHEMA = {"content": {TEXT: {"schema": {"type": "string"}}}}
+
+
+@router.get("/checkpoint", responses={200: NOTE_SCHEMA, **problem_responses(404)},
+            summary="The latest signed checkpoint",
+            description="A C2SP tlog-checkpoint signed note, with every witness cosignature collected so far.")
+def latest_checkpoint(services: ServicesDep) -> PlainTextResponse:
+    return PlainTextResponse(services.log.checkpoint_note(), media_type=TEXT)
+
+
+@router.get("/checkpoints/{size}",
+            responses={200: NOTE_SCHEMA, **problem_responses(404, 422)},
+            summary="The signed checkpoint of a tree size, if one was signed")
+def checkpoint_of_size(services: ServicesDep, size: Annotated[int, Path(ge=0, le=MAX_SIZE)]) -> PlainTextResponse:
+    return PlainTextResponse(services.log.checkpoint_note(size), media_type=TEXT)
+
+
+@router.get("/key", responses={200: NOTE_SCHEMA},
+            summary="The log's verifier key", description="`<origin>+<key ID>+<base64(0x01 || Ed25519 key)>`")
+def log_key(services: ServicesDep) -> PlainTextResponse:
+    return PlainTextResponse(services.log.verifier_key() + "\n", media_type=TEXT)
+
+
+@router.get("/witnesses", response_model=WitnessesOut, summary="Registered witnesses and the quorum")
+def witnesses(services: ServicesDep) -> JSONResponse:
+    return JSONResponse(services.log.witnesses())
+
+
+@router.get("/proof/inclusion", response_model=InclusionProofOut, responses=problem_responses(404, 422),
+            summary="Inclusion proof of an entry in the tree of a size",
+            description="Name the entry by its leaf `index` or by the `sequence` of its write receipt.")
+def inclusion_proof(services: ServicesDep, size: Size,
+                    index: Annotated[int | None, Query(ge=0, le=MAX_SIZE)] = None,
+                    sequence: Annotated[int | None, Query(ge=0, le=MAX_SIZE)] = None) -> JSONResponse:
+    return JSONResponse(services.log.inclusion_proof(size, index=index, sequence=sequence))
+
+
+@router.get("/proof/consistency", response_model=ConsistencyProofOut, responses=problem_responses(422),
+            summary="Consistency proof between two tree sizes")
+def consistency_proof(services: ServicesDep, from_: Annotated[int, Query(alias="from", ge=0, le=MAX_SIZE)],
+                      to: Annotated[int, Query(ge=0, le=MAX_SIZE)]) -> JSONResponse:
+    return JSONResponse(services.log.consistency_proof(from_, to))
+
+
+@router.get("/entries", response_model=LogEntryPage, responses=problem_responses(422),
+            summary="Integrated entries from a leaf index, to mirror the log")
+def entries(services: ServicesDep, start: Annotated[int, Query(ge=0, le=MAX_SIZE)] = 0,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> JSONResponse:
+    return JSONResponse({"entries": services.log.entries(start, limit)})
+
+
+@router.post("/cosignatures", response_model=CosignaturesAccepted, responses=problem_responses(400, 409, 413, 422),
+             summary="Submit witness cosignatures of a checkpoint",
+             openapi_extra={"requestBody": {"required": True, "content": {TEXT: {"schema": {"type": "string"}}}}},
+             description="The body is the checkpoint note as the log signed it, with the witness's "
+                         "cosignature line(s) added. Accepted only from registered witness keys and only "
+                         "for a checkpoint the log signed. Submitting the same cosignature again is harmless.")
+async def cosign(request: Request, services: ServicesDep, lane: WriteLaneDep) -> JSONResponse:
+    # The body is note text, not JSON: read as is (BodySizeLimit bounds it); the note parser
+    # refuses what is not UTF-8 or not a note.
+    note = (await request.body()).decode("utf-8", errors="replace")
+    return JSONResponse(await lane.run(services.log.add_cosignatures, note))
+
+
+@keyed.post("/v1/log/checkpoints", response_model=CheckpointSigned,
+            responses=problem_responses(400, 401, 403, 409, 413, 422),
+            summary="Integrate pending entries and sign a checkpoint now",
+            description="The server also does this on a schedule. Signs nothing new when the tree has not "
+                        "grown; refuses (409) if the stored tree does not extend the last checkpoint.")
+async def sign_now(key: AdminKey, services: ServicesDep, lane: WriteLaneDep,
+                   idempotency_key: IdempotencyKey) -> JSONResponse:
+    return JSONResponse(await lane.run(_sign, services, idempotency_key))
+
+
+def _sign(services: Services, idempotency_key: str) -> Any:
+    request = {"sign_checkpoint": {}}
+    stored = StoredResponses(services, "log")
+    response = stored.replay(idempotency_key, request)
+    if response is None:
+        services.log.integrate()
+        signed = services.log.sign()
+        response = {"size": signed.size, "root_hash": b64(signed.root_hash),
+                    "checkpoint": signed.note}
+        response = stored.remember(idempotency_key, request, response) or response
+    return response
+
+
+@keyed.get("/v1/programs/{program_id}/members/{member_id}/log-key", response_model=MemberLogKeyOut,
+           responses=problem_responses(401, 403, 404, 422), tags=["members"],
+           summary="A member's key for finding their own entries in the log")
+def member_log_key(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
+                   member_id: MemberIdPath) -> JSONResponse:
+    return JSONResponse(services.log.member_key(program_id, member_id))
