@@ -61,7 +61,12 @@ def _stream(members: int, program: str, seed: int) -> Iterator[bytes]:
                               "version": n // 5000 + 1, "effective_from": _time(at), "published_at": _time(at),
                               "urgent": False, "document": {"rules": [{"id": "base", "points": "5%"}]}})
             continue
-        due = [lot for lot in own if lot[2] <= day and lot[1] > 0]
+        due = []
+        for lot in own:  # in expiry order: the expired ones are a prefix
+            if lot[2] > day:
+                break
+            if lot[1] > 0:
+                due.append(lot)
         if due:
             points = sum(lot[1] for lot in due)
             txn.update(kind="expire", postings=[_posting("expired", points, None),
@@ -75,6 +80,8 @@ def _stream(members: int, program: str, seed: int) -> Iterator[bytes]:
             points = rng.randint(1000, balance)
             taken = _take(own, points)
             kind = rng.choice(("redeem", "hold"))
+            while kind == "redeem" and own and own[0][1] == 0:
+                own.pop(0)  # spent for good (a hold's lots may get points back: kept)
             target = "redeemed" if kind == "redeem" else "held"
             txn.update(kind=kind, postings=[_posting("available", -points, who),
                                             _posting(target, points, who if kind == "hold" else None)],
