@@ -96,3 +96,10 @@ def program_id(services: Services) -> str:
     """The example program's ledger policy: 5% of KRW spend, one-year lots, 1,000-point minimum."""
     services.programs.create_program("market", "Talent market", "KRW", EXAMPLE_POLICY)
     return "market"
+
+
+@pytest.fixture(autouse=True)
+def _log_key_per_test(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The transparency log's signer key file (made on first use) goes to the test's own
+    directory, never to the working directory (the default for PostgreSQL)."""
+    monkeypatch.setenv("DANGOL_LOG_KEY", str(tmp_path / "dangol-log.key"))

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..demo import PROGRAM_ID, load_demo
 from .context import state
 from .importing import print_report
+from .log import integrate_log
 from .output import byte_progress, number, out
 from .setup import initialise, show_admin_key
 
@@ -34,6 +35,7 @@ def demo(
             task = progress.add_task("demo", total=None)
             result = load_demo(services, members, seed, events_path=save_events,
                                progress=lambda done, total: progress.update(task, completed=done, total=total))
+        integrate_log(services)
     finally:
         services.db.dispose()
     print_report(result.imported, PROGRAM_ID, f"the demo's history ({members} members, seed {seed})")

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from .context import parse_time, state
+from .log import integrate_log
 from .output import count_progress, number, out
 
 
@@ -28,6 +29,7 @@ def expire(
         with count_progress("settling members") as progress:
             task = progress.add_task("expire", total=None)
             report = services.expiry.run(program, moment, progress=lambda n: progress.advance(task, n))
+        integrate_log(services)
     finally:
         services.db.dispose()
     table = Table(title="Expiry run", show_header=False)

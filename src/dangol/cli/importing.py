@@ -9,6 +9,7 @@ import typer
 
 from ..importer import ImportReport, Importer
 from .context import resolve_program, state
+from .log import integrate_log
 from .output import byte_progress, err, number, out, plural
 
 
@@ -42,6 +43,7 @@ def import_events(
         finally:
             if rejects_file:
                 rejects_file.close()
+        integrate_log(services)
     finally:
         services.db.dispose()
     print_report(report, program_id)

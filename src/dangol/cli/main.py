@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import keys, programs, verify
+from . import keys, log, programs, verify
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -45,5 +45,6 @@ app.command()(balance)
 app.command()(check)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
+app.add_typer(log.app, name="log")
 app.add_typer(verify.app, name="verify")
 app.command()(witness)

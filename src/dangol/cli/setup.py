@@ -48,6 +48,7 @@ def init(ctx: typer.Context,
     try:
         token = initialise(services, new_admin_key)
         out.print(f"Database {cli.shown_url} is ready (schema {current_revision(services.db)}).", markup=False)
+        out.print(f"Transparency log key: {services.log.verifier_key()}", markup=False)
         if token:
             show_admin_key(token)
         else:

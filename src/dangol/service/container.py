@@ -11,6 +11,7 @@ from .check import LedgerCheck
 from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .log import LogService, LogSettings
+from .log_check import LogCheck
 from .log_report import LogReportService
 from .programs import ProgramService
 from .reads import LedgerReader
@@ -29,6 +30,7 @@ class Services:
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
         self.log = LogService(self.db, self.clock, self.log_settings)
+        self.log_check = LogCheck(self.db, self.log.existing_verifier)
         self.log_report = LogReportService(self.db, self.programs)
 
     @classmethod

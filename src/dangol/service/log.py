@@ -129,6 +129,13 @@ class LogService:
     def verifier_key(self) -> str:
         return self.signer().vkey()
 
+    def existing_verifier(self) -> VerifierKey | None:
+        """The log's public key if its key exists already (a check never makes one)."""
+        path = self.settings.key_path
+        if self._key is None and (path is None or not path.exists()):
+            return None
+        return self.signer().verifier()
+
     # ------------------------------------------------------------ integrating
 
     def integrate(self, batch: int = INTEGRATE_BATCH, progress: Callable[[int], None] | None = None) -> int:

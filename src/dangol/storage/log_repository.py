@@ -240,3 +240,64 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(int(row["size"]), bytes(row["root_hash"]), row["note"], row["signed_at"])
 
 
+
+
+class LedgerForLog:
+    """Streams of the ledger's rows and the log's rows in one order each, for the
+    operator's check (service/log_check.py): read once, never all in memory at once
+    (but for member commitments and idempotency receipts, one small value each)."""
+
+    PAGE = 5_000
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn.execution_options(stream_results=True, yield_per=self.PAGE)
+
+    def _grouped(self, sql: str) -> Any:
+        """(transaction id, [rows]) in transaction id order; the id is each row's first field."""
+        current: int | None = None
+        rows: list[Any] = []
+        for row in self.conn.exec_driver_sql(sql):
+            if row[0] != current:
+                if current is not None:
+                    yield current, rows
+                current, rows = row[0], []
+            rows.append(row)
+        if current is not None:
+            yield current, rows
+
+    def transactions(self) -> Any:
+        return self.conn.exec_driver_sql(
+            "SELECT id, program_id, kind, occurred_at, order_ref, amount_minor, currency, rule_id, ruleset_hash, "
+            "hold_id FROM transactions ORDER BY id")
+
+    def postings(self) -> Any:
+        return self._grouped("SELECT transaction_id, account, amount, member_id FROM postings "
+                             "ORDER BY transaction_id, line")
+
+    def lots(self) -> Any:
+        return self._grouped("SELECT transaction_id, id, amount, available_at, expires_at FROM lots "
+                             "ORDER BY transaction_id, id")
+
+    def movements(self) -> Any:
+        return self._grouped("SELECT transaction_id, lot_id, kind, amount FROM lot_movements "
+                             "ORDER BY transaction_id, id")
+
+    def entries_by_transaction(self) -> Any:
+        return self._grouped("SELECT transaction_id, sequence, leaf_index, entry, leaf_hash FROM log_entries "
+                             "WHERE transaction_id IS NOT NULL ORDER BY transaction_id, sequence")
+
+    def leaves(self) -> Any:
+        """(leaf index, sequence, leaf hash) of integrated entries, in index order."""
+        return self.conn.exec_driver_sql("SELECT leaf_index, sequence, leaf_hash FROM log_entries "
+                                         "WHERE leaf_index IS NOT NULL ORDER BY leaf_index")
+
+    def nodes(self) -> Any:
+        return self.conn.exec_driver_sql("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx")
+
+    def idempotency_receipts(self) -> Any:
+        """(scope, key, response text) of every remembered response."""
+        return self.conn.exec_driver_sql("SELECT scope, key, response FROM idempotency_keys")
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        return [(int(size), bytes(root), note) for size, root, note in
+                self.conn.exec_driver_sql("SELECT size, root_hash, note FROM log_checkpoints ORDER BY size")]
