@@ -103,8 +103,24 @@ def prepare_template(target: Any, workload: Workload, batch: int) -> float:
 
 # ---------------------------------------------------------------- the service run
 
+class _NoLog:
+    """--without-log: the ledger's log writer replaced by one that writes nothing, for the
+    figure of the write path without the transparency log."""
+
+    def enrol(self, conn: Any, members: Any) -> None:
+        return None
+
+    def append(self, conn: Any, ledgers: Any, keys: Any = None) -> dict[int, tuple[int, bytes]]:
+        return {}
+
+
+WITHOUT_LOG = False  # set by --without-log
+
+
 def run_service(url: str, workload: Workload, batch: int) -> tuple[float, list[float]]:
-    """Seconds for the whole ingest, and seconds per batch."""
+    """Seconds for the whole ingest, and seconds per batch. With the log (the default),
+    the entries are then integrated into the tree, timed apart: that work runs behind
+    the write path, in a server's background thread."""
     from dangol.domain.commands import Earn
     from dangol.domain.errors import DomainError
     from dangol.domain.money import Money
@@ -113,6 +129,8 @@ def run_service(url: str, workload: Workload, batch: int) -> tuple[float, list[f
 
     services = Services.open(url, migrate=False)
     ledger = services.ledger
+    if WITHOUT_LOG:
+        ledger.log = _NoLog()  # type: ignore[assignment]
     ids, who, amounts = workload.member_ids, workload.event_member, workload.event_amount
     n = workload.events
     batch_seconds: list[float] = []
@@ -129,6 +147,12 @@ def run_service(url: str, workload: Workload, batch: int) -> tuple[float, list[f
                     fail(f"earn failed: {outcome.code}: {outcome.detail}")
             batch_seconds.append(time.perf_counter() - began)
         elapsed = time.perf_counter() - start
+        if not WITHOUT_LOG:
+            began = time.perf_counter()
+            integrated = services.log.integrate()
+            seconds = time.perf_counter() - began
+            print(f"  log: {integrated:,} entries integrated behind the writes in {seconds:.2f} s "
+                  f"({integrated / seconds:,.0f} entries/s)")
     finally:
         services.db.dispose()
     return elapsed, batch_seconds
@@ -284,7 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "cache_size=-262144 (the figures then no longer compare like with like)")
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--without-log", action="store_true",
+                        help="the service writes no transparency-log entries (the figure without the log)")
     args = parser.parse_args(argv)
+    global WITHOUT_LOG
+    WITHOUT_LOG = args.without_log
 
     events = args.events or (10_000 if args.quick else 100_000 if args.profile else 1_000_000)
     members = args.members or (1_000 if args.quick else 100_000)

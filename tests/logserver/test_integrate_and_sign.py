@@ -144,3 +144,31 @@ def test_witnesses_and_quorum(services: Services) -> None:
         services.log.set_quorum(2)
     services.log.set_quorum(1)
     assert services.log.witnesses() == {"quorum": 1, "witnesses": [witness.vkey()]}
+
+
+def test_ledger_writes_do_not_wait_for_the_log_on_postgresql(services: Services, clock: FixedClock) -> None:
+    """An integrator or signer holding the log's state row does not hold up the ledger:
+    writes only insert entries. (SQLite has one writer at a time by design.)"""
+    if services.db.is_sqlite:
+        pytest.skip("SQLite serialises every write transaction, the log's too")
+    r = every_kind(services, clock)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_log() -> None:
+        with services.db.write() as conn:
+            LogRepository(conn).state(lock=True)
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_log)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        written: list[dict] = []  # type: ignore[type-arg]
+        writer = threading.Thread(target=lambda: written.append(services.ledger.run(PROGRAM, Earn(r["bob"], points=9))))
+        writer.start()
+        writer.join(5)
+        assert written and written[0]["log"], "the ledger write waited for the log"
+    finally:
+        release.set()
+        holder.join()

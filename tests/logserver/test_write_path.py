@@ -109,3 +109,26 @@ def test_the_expiry_job_writes_entries_too(services: Services, clock: FixedClock
     assert r["expiry"].transactions > 0
     kinds = Counter(decode(e.entry).kind for e in stored_entries(services))  # type: ignore[union-attr]
     assert kinds["expire"] >= 1 and kinds["release"] >= 1
+
+
+def test_a_published_ruleset_is_an_entry_too(services: Services, clock: FixedClock) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from dangol.transparency.entry import RulesetEntry
+
+    every_kind(services, clock)
+    entry = RulesetEntry(PROGRAM, "sha256:" + "cd" * 32, 2, clock.now() + timedelta(days=30), clock.now(), False,
+                         {"program": PROGRAM, "rules": [], "version": 2})
+    with services.db.write() as conn:
+        sequence, digest = services.ledger.log.append_ruleset(conn, entry)
+    services.log.integrate()
+    stored = [e for e in stored_entries(services) if e.sequence == sequence][0]
+    assert decode(stored.entry) == entry and stored.leaf_hash == digest and stored.transaction_id is None
+    assert services.log_check.run().ok
+    with services.db.write() as conn:
+        conn.execute(text("UPDATE log_entries SET entry = :e WHERE sequence = :s"),
+                     {"e": stored.entry.replace(b'"urgent":false', b'"urgent":true'), "s": sequence})
+    bad = services.log_check.run().first_bad
+    assert bad is not None and bad.sequence == sequence and "leaf hash" in bad.what

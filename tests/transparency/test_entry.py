@@ -4,15 +4,18 @@ Python with `openssl dgst -sha256 -mac HMAC` and `sha256sum`), and strict decodi
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dangol.transparency import leaf_hash
 from dangol.transparency.entry import (
-    EntryError, LotEntry, MoneyEntry, MovementEntry, PostingEntry, RulesetEntry, TransactionEntry, decode, encode,
-    member_commitment,
+    EntryError, LotEntry, MoneyEntry, MovementEntry, PostingEntry, RulesetEntry, TransactionEntry, _transaction_json,
+    decode, encode, member_commitment,
 )
 
 KEY = bytes(range(32))
@@ -121,3 +124,33 @@ def test_decode_refuses_anything_but_a_canonical_valid_entry(data: bytes, messag
 def test_encode_refuses_floats_in_a_ruleset_document() -> None:
     with pytest.raises(EntryError, match="floats"):
         encode(replace(RULESET, document={"rate": 0.5}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_fast_transaction_encoder_writes_the_canonical_json(data: st.DataObject) -> None:
+    text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+    maybe = lambda strategy: st.none() | strategy  # noqa: E731
+    amount = st.integers(-10**15, 10**15).filter(bool)
+    moment = st.datetimes(datetime(1970, 1, 2), datetime(2999, 1, 1), timezones=st.just(timezone.utc))
+    postings = data.draw(st.lists(st.tuples(text, amount, maybe(st.text("0123456789abcdef", min_size=64,
+                                                                          max_size=64))), min_size=1, max_size=4))
+    entry = TransactionEntry(
+        program=data.draw(text), id=data.draw(st.integers(1, 2**62)), kind=data.draw(text),
+        occurred_at=data.draw(moment),
+        postings=tuple(PostingEntry(*p) for p in postings),
+        lots=tuple(LotEntry(i, a, t1, t2) for i, a, t1, t2 in data.draw(
+            st.lists(st.tuples(st.integers(1, 2**40), amount, moment, moment), max_size=3))),
+        movements=tuple(MovementEntry(*m) for m in data.draw(
+            st.lists(st.tuples(st.integers(1, 2**40), text, amount), max_size=3))),
+        order_ref=data.draw(maybe(text)), money=data.draw(maybe(st.builds(MoneyEntry, amount, st.just("KRW")))),
+        rule=data.draw(maybe(text)), ruleset=data.draw(maybe(text)), idempotency_key=data.draw(maybe(text)),
+        hold=data.draw(maybe(st.integers(1, 2**62))),
+    )
+    assert encode(entry) == json.dumps(_transaction_json(entry), sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False).encode()
+
+
+def test_encode_refuses_a_float_amount_in_a_transaction() -> None:
+    with pytest.raises(EntryError, match="integers"):
+        encode(replace(EARN, postings=(PostingEntry("issued", -1.5, None), PostingEntry("available", 1.5, None))))  # type: ignore[arg-type]

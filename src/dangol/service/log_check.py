@@ -22,12 +22,12 @@ from ..storage.database import Database
 from ..storage.log_repository import LedgerForLog
 from ..storage.types import from_micros
 from ..transparency.checkpoint import open_checkpoint
-from ..transparency.entry import COMMITMENT_DOMAIN, EntryError, decode, encode
+from ..transparency.entry import COMMITMENT_DOMAIN, EntryError, decode
 from ..transparency.keys import VerifierKey
 from ..transparency.merkle import MemoryNodeStore, MerkleTree
 from ..transparency.note import NoteError
 from ..transparency.proofs import leaf_hash, node_hash
-from .log_writer import transaction_entry
+from .log_writer import transaction_entry_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +175,14 @@ class LogCheck:
             if leaf_hash(entry) != digest:
                 problems.append(LogProblem("its leaf hash is not the hash of its entry", index, sequence, txn_id))
             try:
-                expected = encode(transaction_entry(
+                expected = transaction_entry_bytes(
                     program_id, txn_id, kind, from_micros(occurred),
                     [(account, p_amount, member) for _, account, p_amount, member in txn_postings],
                     [(lot_id, lot_amount, from_micros(available), from_micros(expires))
                      for _, lot_id, lot_amount, available, expires in txn_lots],
                     [(lot_id, m_kind, m_amount) for _, lot_id, m_kind, m_amount in txn_moves],
                     order_ref, None if currency is None else (amount, currency), rule, ruleset,
-                    keys.get(sequence), hold, commitments))
+                    keys.get(sequence), hold, commitments)
             except (KeyError, ValueError) as error:
                 problems.append(LogProblem(f"the ledger's rows cannot make an entry ({error})", index, sequence,
                                            txn_id))
@@ -193,6 +193,17 @@ class LogCheck:
         for orphan_id, orphan_rows in entries.skip_before(None):
             problems += [LogProblem(f"its transaction {orphan_id} is not in the ledger", r[2], r[1], orphan_id)
                          for r in orphan_rows]
+        for sequence, index, entry, digest in rows.entries_without_transaction():
+            # A published ruleset's entry: its bytes must be a valid entry of no
+            # transaction, and its leaf hash theirs.
+            report.entries += 1
+            try:
+                if decode(bytes(entry)).type != "ruleset":
+                    raise EntryError("a transaction's entry not linked to its transaction")
+            except EntryError as error:
+                problems.append(LogProblem(f"not a valid ruleset entry: {error}", index, sequence))
+            if leaf_hash(bytes(entry)) != bytes(digest):
+                problems.append(LogProblem("its leaf hash is not the hash of its entry", index, sequence))
 
     # ------------------------------------------------------------ the tree
 

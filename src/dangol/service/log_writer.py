@@ -19,9 +19,7 @@ from sqlalchemy import Connection
 from ..domain import Member, MemberLedger
 from ..storage.ids import BlockIdAllocator
 from ..storage.log_repository import LogRepository
-from ..transparency.entry import (
-    MEMBER_KEY_SIZE, LotEntry, MoneyEntry, MovementEntry, PostingEntry, TransactionEntry, encode, member_commitment,
-)
+from ..transparency.entry import MEMBER_KEY_SIZE, RulesetEntry, encode, encode_transaction, member_commitment
 from ..transparency.proofs import leaf_hash
 
 Receipt = dict[str, Any]
@@ -54,24 +52,21 @@ class TransactionTracker:
         self.ids.reserve(kind, count)
 
 
-def transaction_entry(
+def transaction_entry_bytes(
     program_id: str, txn_id: int, kind: str, occurred_at: datetime,
     postings: Iterable[tuple[str, int, str | None]], lots: Iterable[tuple[int, int, datetime, datetime]],
     movements: Iterable[tuple[int, str, int]], order_ref: str | None, money: tuple[int, str] | None,
     rule: str | None, ruleset: str | None, idempotency_key: str | None, hold: int | None,
     commitments: dict[str, str],
-) -> TransactionEntry:
-    """The entry of one transaction from its plain values, members replaced by their
-    commitments. The write path and the operator's check (service/log_check.py) both
-    build entries here, the one from domain objects, the other from stored rows."""
-    return TransactionEntry(
-        program=program_id, id=txn_id, kind=kind, occurred_at=occurred_at,
-        postings=tuple(PostingEntry(account, amount, None if member is None else commitments[member])
-                       for account, amount, member in postings),
-        lots=tuple(LotEntry(*lot) for lot in lots), movements=tuple(MovementEntry(*m) for m in movements),
-        order_ref=order_ref, money=None if money is None else MoneyEntry(*money), rule=rule, ruleset=ruleset,
-        idempotency_key=idempotency_key, hold=hold,
-    )
+) -> bytes:
+    """The entry bytes of one transaction from its plain values, members (in postings)
+    replaced by their commitments. The write path and the operator's check
+    (service/log_check.py) both build entries here, the one from domain objects, the
+    other from stored rows."""
+    return encode_transaction(
+        program_id, txn_id, kind, occurred_at,
+        [(account, amount, None if member is None else commitments[member]) for account, amount, member in postings],
+        lots, movements, order_ref, money, rule, ruleset, idempotency_key, hold)
 
 
 def new_member_keys(members: Sequence[Member]) -> list[tuple[str, str, bytes, str]]:
@@ -116,22 +111,33 @@ class LogWriter:
         written: dict[int, tuple[int, bytes]] = {}
         for sequence, (program_id, txn) in zip(sequences, txns):
             money = txn.money
-            entry = encode(transaction_entry(
+            entry = transaction_entry_bytes(
                 program_id, txn.id, txn.kind.value, txn.occurred_at,
                 [(p.account.value, p.amount, p.member_id) for p in txn.postings],
                 lots.get(txn.id, ()), movements.get(txn.id, ()), txn.order_ref,
                 None if money is None else (money.amount, money.currency), txn.rule_id, txn.ruleset_hash,
-                keys.get(txn.id), txn.hold_id, commitments))
+                keys.get(txn.id), txn.hold_id, commitments)
             digest = leaf_hash(entry)
             rows.append((sequence, program_id, txn.id, entry, digest))
             written[txn.id] = (sequence, digest)
         repo.add_entries(rows)
         return written
 
+    def append_ruleset(self, conn: Connection, entry: RulesetEntry) -> tuple[int, bytes]:
+        """Writes a published ruleset's entry (call it in the transaction that publishes
+        the ruleset); returns (sequence, leaf hash)."""
+        repo = LogRepository(conn)
+        data = encode(entry)
+        digest = leaf_hash(data)
+        [sequence] = repo.next_sequences(1)
+        repo.add_entries([(sequence, entry.program, None, data, digest)])
+        return sequence, digest
+
     @staticmethod
     def _commitments(repo: LogRepository, ledgers: list[MemberLedger], member_ids: set[str]) -> dict[str, str]:
         found = repo.commitments(sorted(member_ids))
-        missing = [ledger.member for ledger in ledgers if ledger.member.id in member_ids - found.keys()]
+        unknown = member_ids - found.keys()
+        missing = [ledger.member for ledger in ledgers if ledger.member.id in unknown] if unknown else []
         if missing:  # members enrolled before the log existed get their key now
             rows = new_member_keys(missing)
             repo.add_member_keys(rows)

@@ -286,6 +286,11 @@ class LedgerForLog:
         return self._grouped("SELECT transaction_id, sequence, leaf_index, entry, leaf_hash FROM log_entries "
                              "WHERE transaction_id IS NOT NULL ORDER BY transaction_id, sequence")
 
+    def entries_without_transaction(self) -> Any:
+        """(sequence, leaf index, entry, leaf hash) of the entries of no transaction (rulesets)."""
+        return self.conn.exec_driver_sql("SELECT sequence, leaf_index, entry, leaf_hash FROM log_entries "
+                                         "WHERE transaction_id IS NULL ORDER BY sequence")
+
     def leaves(self) -> Any:
         """(leaf index, sequence, leaf hash) of integrated entries, in index order."""
         return self.conn.exec_driver_sql("SELECT leaf_index, sequence, leaf_hash FROM log_entries "

@@ -203,7 +203,9 @@ log_entries = Table(
     Column("entry", LargeBinary, nullable=False),  # the canonical bytes (transparency/entry.py)
     Column("leaf_hash", LargeBinary, nullable=False),
     Column("leaf_index", BigInteger),  # null until integrated
-    UniqueConstraint("leaf_index"),
+    # Partial, so that writing an entry (leaf_index null) costs no insert into it.
+    Index("uq_log_entries_leaf_index", "leaf_index", unique=True,
+          sqlite_where=text("leaf_index IS NOT NULL"), postgresql_where=text("leaf_index IS NOT NULL")),
     # The integrator's queue: only entries not integrated yet are in this index.
     Index("ix_log_entries_sequence_pending", "sequence",
           sqlite_where=text("leaf_index IS NULL"), postgresql_where=text("leaf_index IS NULL")),

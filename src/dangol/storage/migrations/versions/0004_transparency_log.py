@@ -45,10 +45,10 @@ def upgrade() -> None:
     sa.Column('entry', sa.LargeBinary(), nullable=False),
     sa.Column('leaf_hash', sa.LargeBinary(), nullable=False),
     sa.Column('leaf_index', sa.BigInteger(), nullable=True),
-    sa.PrimaryKeyConstraint('sequence', name=op.f('pk_log_entries')),
-    sa.UniqueConstraint('leaf_index', name=op.f('uq_log_entries_leaf_index'))
+    sa.PrimaryKeyConstraint('sequence', name=op.f('pk_log_entries'))
     )
     with op.batch_alter_table('log_entries', schema=None) as batch_op:
+        batch_op.create_index('uq_log_entries_leaf_index', ['leaf_index'], unique=True, sqlite_where=sa.text('leaf_index IS NOT NULL'), postgresql_where=sa.text('leaf_index IS NOT NULL'))
         batch_op.create_index('ix_log_entries_sequence_pending', ['sequence'], unique=False, sqlite_where=sa.text('leaf_index IS NULL'), postgresql_where=sa.text('leaf_index IS NULL'))
 
     op.create_table('log_nodes',
@@ -86,6 +86,7 @@ def downgrade() -> None:
     op.drop_table('log_state')
     op.drop_table('log_nodes')
     with op.batch_alter_table('log_entries', schema=None) as batch_op:
+        batch_op.drop_index('uq_log_entries_leaf_index', sqlite_where=sa.text('leaf_index IS NOT NULL'), postgresql_where=sa.text('leaf_index IS NOT NULL'))
         batch_op.drop_index('ix_log_entries_sequence_pending', sqlite_where=sa.text('leaf_index IS NULL'), postgresql_where=sa.text('leaf_index IS NULL'))
 
     op.drop_table('log_entries')
