@@ -8,6 +8,8 @@ from collections import defaultdict
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dangol.transparency import Checkpoint, leaf_hash
 from dangol.transparency.audit import AuditError, Record, audit, first_divergence, verify_extension, verify_receipt
@@ -21,6 +23,11 @@ SIZE = 3000
 @pytest.fixture(scope="module")
 def log() -> SignedLog:
     return synthetic(SIZE, members=50)
+
+
+@pytest.fixture(scope="module")
+def small_log() -> SignedLog:
+    return synthetic(300, members=6, seed=3)
 
 
 def edited(record: Record, edit, *, rehash: bool) -> Record:  # type: ignore[no-untyped-def]
@@ -181,3 +188,23 @@ def test_extensions_catch_rollbacks_split_views_and_rewrites(log: SignedLog) -> 
 
 def test_entries_parse_strictly_in_the_audit(log: SignedLog) -> None:
     assert decode(log.records[0].entry).program == "market"
+
+
+@settings(max_examples=40, deadline=None)
+@given(i=st.integers(0, 298), how=st.sampled_from(["edit", "delete", "swap"]))
+def test_any_tampering_is_pinned_to_its_first_entry(small_log: SignedLog, i: int, how: str) -> None:
+    """Whatever entry is changed, removed or swapped with the next, and whatever its stored
+    hash then says, the audit fails, and the log's proofs name entry i."""
+    records = [r.entry for r in small_log.records]
+    if how == "edit":
+        records[i] = records[i].replace(b'"program":"market"', b'"program":"market2"')
+    elif how == "delete":
+        del records[i]
+    else:
+        records[i], records[i + 1] = records[i + 1], records[i]
+    tampered = SignedLog(records_of(records))
+    size = len(records)
+    with pytest.raises(AuditError):
+        audit(tampered.records, Checkpoint(ORIGIN, size, small_log.checkpoint(size).root_hash))
+    honest = small_log.tree()
+    assert first_divergence(tampered.tree(), size, small_log.checkpoint(), honest.consistency_proof) == i
