@@ -4,23 +4,13 @@ the books need (postings, lots, movements, debts) and nothing the books would tr
 
 from __future__ import annotations
 
-import base64
-
 from dangol.domain import FixedClock
 from dangol.service.container import Services
 from dangol.transparency import VerifierKey, open_checkpoint
-from dangol.transparency.audit import Record, audit
+from dangol.transparency.audit import audit
 
+from .records import records
 from .support import PROGRAM, every_kind
-
-
-def records(services: Services, size: int) -> list[Record]:
-    found: list[Record] = []
-    while len(found) < size:
-        page = services.log.entries(len(found), 1000)
-        found += [Record(e["index"], e["sequence"], base64.b64decode(e["leaf_hash"]), base64.b64decode(e["entry"]))
-                  for e in page]
-    return found
 
 
 def test_balances_recomputed_from_the_log_are_the_ledgers(services: Services, clock: FixedClock) -> None:

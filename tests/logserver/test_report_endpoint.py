@@ -4,18 +4,17 @@ it grows."""
 
 from __future__ import annotations
 
-import base64
-
 from fastapi.testclient import TestClient
 
 from dangol.api import create_app
 from dangol.domain import FixedClock
 from dangol.domain.commands import Earn, Enroll
 from dangol.service.container import Services
-from dangol.transparency.audit import Record, audit
+from dangol.transparency.audit import audit
 from dangol.transparency.entry import Entry
 from dangol.transparency.report import program_report
 
+from .records import records
 from .support import PROGRAM, every_kind
 
 
@@ -25,12 +24,8 @@ def recomputed(services: Services) -> dict:  # type: ignore[type-arg]
 
     checkpoint = open_checkpoint(services.log.checkpoint_note(), VerifierKey.parse(services.log.verifier_key()))
     size = checkpoint.checkpoint.size
-    records: list[Record] = []
-    while len(records) < size:
-        records += [Record(e["index"], e["sequence"], base64.b64decode(e["leaf_hash"]), base64.b64decode(e["entry"]))
-                    for e in services.log.entries(len(records), 1000)]
     entries: list[Entry] = []
-    audit(records[:size], checkpoint.checkpoint, visit=entries.append)
+    audit(records(services, size), checkpoint.checkpoint, visit=entries.append)
     return program_report(entries, PROGRAM, size).to_json()
 
 
