@@ -172,3 +172,51 @@ def test_ledger_writes_do_not_wait_for_the_log_on_postgresql(services: Services,
     finally:
         release.set()
         holder.join()
+
+
+def test_the_server_worker_integrates_and_signs_in_the_background(services: Services, clock: FixedClock) -> None:
+    import time
+
+    from dangol.service.log_worker import LogWorker
+
+    r = every_kind(services, clock)
+    worker = LogWorker(services.log, integrate_every=0.05, sign_every=3600)
+    worker.start()
+    try:
+        services.ledger.run(PROGRAM, Earn(r["bob"], points=4))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = services.log.status()
+            if not status.pending and status.checkpoint_size == status.tree_size:
+                break
+            time.sleep(0.05)
+        status = services.log.status()
+        assert status.pending == 0 and status.tree_size == transaction_count(services)
+        assert status.checkpoint_size == status.tree_size  # the first tick signs
+        services.ledger.run(PROGRAM, Earn(r["bob"], points=5))
+    finally:
+        worker.stop()  # a last integration and signature on the way out
+    assert services.log.status().checkpoint_size == transaction_count(services)
+
+
+def test_an_entry_committed_late_is_integrated_after_those_committed_before_it(services: Services,
+                                                                               clock: FixedClock) -> None:
+    """PostgreSQL: a transaction that took its sequence number first but commits last is
+    not lost: the integrator takes what has committed, and it comes in the next batch."""
+    if services.db.is_sqlite:
+        pytest.skip("SQLite commits in sequence order: one writer at a time")
+    from dangol.service.ledger import Operation
+
+    r = every_kind(services, clock)
+    services.log.integrate()
+    with services.db.write() as slow:  # takes its sequence number now, commits at the end of the block
+        [late] = services.ledger._apply(slow, PROGRAM, [Operation(Earn(r["alice"], points=1))], {})
+        early = services.ledger.run(PROGRAM, Earn(r["bob"], points=2))  # another connection: commits first
+        assert early["log"][0]["sequence"] > late["log"][0]["sequence"]  # type: ignore[index]
+        assert services.log.integrate() == 1
+    assert services.log.integrate() == 1
+    proofs = {name: services.log.inclusion_proof(services.log.status().tree_size,
+                                                 sequence=receipt["log"][0]["sequence"])  # type: ignore[index]
+              for name, receipt in (("late", late), ("early", early))}
+    assert proofs["late"]["index"] == proofs["early"]["index"] + 1
+    assert services.log_check.run().ok

@@ -261,7 +261,7 @@ class LogService:
                 raise InvalidRequest(f"leaf {index} is not in a tree of {size} leaves")
             if sequence is None:
                 found = repo.entries(index, 1)
-                sequence = found[0].sequence if found else None
+                sequence = found[0].sequence if found and found[0].leaf_index == index else None
             hashes = tree.inclusion_proof(index, size)
             return {"index": index, "sequence": sequence, "size": size, "leaf_hash": b64(tree.leaf_hash(index)),
                     "hashes": [b64(h) for h in hashes]}
@@ -305,7 +305,8 @@ class LogService:
             checkpoint = Checkpoint.parse(note.text)
         except NoteError as error:
             raise BadCosignature(f"not a signed checkpoint: {error}") from None
-        with self.db.write() as conn:
+        # Checked in a read transaction: a bad submission never takes the write lock.
+        with self.db.read() as conn:
             repo = LogRepository(conn)
             stored = repo.checkpoint(checkpoint.size)
             if stored is None or parse(stored.note).text != note.text:
@@ -314,21 +315,26 @@ class LogService:
             for vkey in repo.witnesses():
                 key = VerifierKey.parse(vkey)
                 registered[(key.name, key.key_id)] = key
+        body = note.text.encode()
+        valid: dict[str, tuple[str, int]] = {}  # witness vkey -> (signature line, timestamp)
+        for sig in note.signatures:
+            key = registered.get((sig.name, sig.key_id))
+            if key is None:
+                continue  # the log's own signature, or a key not registered: ignored
+            if key.encode() in valid:
+                raise BadCosignature(f"two cosignatures by {sig.name}+{sig.key_id:08x}")
+            if not key.verify(body, sig.signature):
+                raise BadCosignature(f"the cosignature by {sig.name}+{sig.key_id:08x} does not verify")
+            valid[key.encode()] = (sig.line(), cosignature.decode(sig.signature)[0])
+        if not valid:
+            raise BadCosignature("no cosignature by a registered witness")
+        with self.db.write() as conn:
+            repo = LogRepository(conn)
             already = repo.cosigned_by(checkpoint.size)
-            body = note.text.encode()
-            accepted: list[str] = []
-            for sig in note.signatures:
-                key = registered.get((sig.name, sig.key_id))
-                if key is None:
-                    continue  # the log's own signature, or a key not registered: ignored
-                if not key.verify(body, sig.signature):
-                    raise BadCosignature(f"the cosignature by {sig.name}+{sig.key_id:08x} does not verify")
-                if key.encode() not in already:
-                    repo.add_cosignature(checkpoint.size, key.encode(), sig.line(),
-                                         cosignature.decode(sig.signature)[0], self.clock.now())
-                accepted.append(key.encode())
-            if not accepted:
-                raise BadCosignature("no cosignature by a registered witness")
+            for vkey, (line, timestamp) in valid.items():
+                if vkey not in already:  # the first cosignature of a witness is kept
+                    repo.add_cosignature(checkpoint.size, vkey, line, timestamp, self.clock.now())
+        accepted = list(valid)
         return {"size": checkpoint.size, "accepted": accepted}
 
     # ------------------------------------------------------------ members

@@ -10,8 +10,6 @@ log order: the place to start looking after someone edited the database."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +20,7 @@ from ..storage.database import Database
 from ..storage.log_repository import LedgerForLog
 from ..storage.types import from_micros
 from ..transparency.checkpoint import open_checkpoint
-from ..transparency.entry import COMMITMENT_DOMAIN, EntryError, decode
+from ..transparency.entry import EntryError, decode, member_commitment
 from ..transparency.keys import VerifierKey
 from ..transparency.merkle import MemoryNodeStore, MerkleTree
 from ..transparency.note import NoteError
@@ -128,8 +126,7 @@ class LogCheck:
         found: dict[str, str] = {}
         for member_id, program_id, key, commitment in conn.exec_driver_sql(
                 "SELECT member_id, program_id, key, commitment FROM member_log_keys"):
-            message = COMMITMENT_DOMAIN + program_id.encode() + b"\n" + member_id.encode()
-            expected = hmac.new(bytes(key), message, hashlib.sha256).hexdigest()
+            expected = member_commitment(bytes(key), program_id, member_id)
             if expected != commitment:
                 report.problems.append(LogProblem(f"member {member_id}'s stored commitment is not that of their key"))
             found[member_id] = expected

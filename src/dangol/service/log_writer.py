@@ -52,7 +52,7 @@ class TransactionTracker:
         self.ids.reserve(kind, count)
 
 
-def transaction_entry_bytes(
+def transaction_entry_bytes(  # the operator's check rebuilds entries from stored rows with it
     program_id: str, txn_id: int, kind: str, occurred_at: datetime,
     postings: Iterable[tuple[str, int, str | None]], lots: Iterable[tuple[int, int, datetime, datetime]],
     movements: Iterable[tuple[int, str, int]], order_ref: str | None, money: tuple[int, str] | None,
@@ -60,9 +60,8 @@ def transaction_entry_bytes(
     commitments: dict[str, str],
 ) -> bytes:
     """The entry bytes of one transaction from its plain values, members (in postings)
-    replaced by their commitments. The write path and the operator's check
-    (service/log_check.py) both build entries here, the one from domain objects, the
-    other from stored rows."""
+    replaced by their commitments: what LogWriter.append writes for it (both end in
+    entry.encode_transaction)."""
     return encode_transaction(
         program_id, txn_id, kind, occurred_at,
         [(account, amount, None if member is None else commitments[member]) for account, amount, member in postings],
@@ -102,21 +101,25 @@ class LogWriter:
                 lot = ledger.lots[lot_id]
                 lots.setdefault(txn_id, []).append((lot.id, lot.amount, lot.available_at, lot.expires_at))
             for m in rec.movements:
-                movements.setdefault(m.transaction_id, []).append((m.lot_id, m.kind.value, m.amount))
+                movements.setdefault(m.transaction_id, []).append((m.lot_id, m.kind, m.amount))
         repo = LogRepository(conn)
         commitments = self._commitments(repo, ledgers, {p.member_id for _, txn in txns for p in txn.postings
                                                         if p.member_id is not None})
         sequences = repo.next_sequences(len(txns))
         rows = []
         written: dict[int, tuple[int, bytes]] = {}
+        no_lots: tuple[()] = ()
         for sequence, (program_id, txn) in zip(sequences, txns):
             money = txn.money
-            entry = transaction_entry_bytes(
-                program_id, txn.id, txn.kind.value, txn.occurred_at,
-                [(p.account.value, p.amount, p.member_id) for p in txn.postings],
-                lots.get(txn.id, ()), movements.get(txn.id, ()), txn.order_ref,
+            txn_id = txn.id
+            # Enum members are str subclasses: the JSON encoder takes them as they are.
+            entry = encode_transaction(
+                program_id, txn_id, txn.kind, txn.occurred_at,
+                [(p.account, p.amount, None if p.member_id is None else commitments[p.member_id])
+                 for p in txn.postings],
+                lots.get(txn_id, no_lots), movements.get(txn_id, no_lots), txn.order_ref,
                 None if money is None else (money.amount, money.currency), txn.rule_id, txn.ruleset_hash,
-                keys.get(txn.id), txn.hold_id, commitments)
+                keys.get(txn_id), txn.hold_id)
             digest = leaf_hash(entry)
             rows.append((sequence, program_id, txn.id, entry, digest))
             written[txn.id] = (sequence, digest)

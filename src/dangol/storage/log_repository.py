@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from . import tables as t
 from .bulk import fetch_rows, insert_rows, mark, one_of, update_rows
@@ -185,11 +185,6 @@ class LogRepository:
     def add_cosignature(self, size: int, witness: str, line: str, timestamp: int, at: datetime) -> None:
         self.conn.execute(insert(t.log_cosignatures).values(size=size, witness=witness, line=line,
                                                             timestamp=timestamp, received_at=at))
-
-    def replace_cosignature(self, size: int, witness: str, line: str, timestamp: int, at: datetime) -> None:
-        c = t.log_cosignatures.c
-        self.conn.execute(delete(t.log_cosignatures).where(c.size == size, c.witness == witness))
-        self.add_cosignature(size, witness, line, timestamp, at)
 
     # ------------------------------------------------------------ witnesses
 

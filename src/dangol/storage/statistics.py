@@ -14,7 +14,8 @@ from __future__ import annotations
 from .database import Database
 
 # The tables the ledger writes in bulk and looks up per batch.
-TABLES = ("members", "transactions", "postings", "lots", "holds", "refunds", "idempotency_keys")
+TABLES = ("members", "transactions", "postings", "lots", "holds", "refunds", "idempotency_keys",
+          "member_log_keys", "log_entries")  # the log's: members' commitments are looked up per batch
 # A table is analyzed again once this share of its rows, and at least MIN_CHANGES rows,
 # changed since the last time: a handful of ANALYZEs for a million-row import, each a sample.
 STALE_FRACTION = 0.2

@@ -209,16 +209,18 @@ def encode_transaction(
     building the values and calling json.dumps with sort_keys: the keys below are in
     sorted order, strings go through the json module's own escaping, and a test checks
     the result against `_transaction_json`'s canonical JSON."""
-    postings_json = ",".join(
+    postings_json = ",".join([
         f'{{"account":{encode_basestring(account)},"amount":{_num(amount, "amount")},"member":{_text(member)}}}'
-        for account, amount, member in postings)
-    lots_json = ",".join(
+        for account, amount, member in postings])
+    lots = list(lots)
+    lots_json = ",".join([
         f'{{"amount":{_num(amount, "amount")},"available_at":"{format_time(available)}",'
         f'"expires_at":"{format_time(expires)}","id":{_num(lot_id, "lot id")}}}'
-        for lot_id, amount, available, expires in sorted(lots, key=_first))
-    movements_json = ",".join(
+        for lot_id, amount, available, expires in (sorted(lots, key=_first) if len(lots) > 1 else lots)])
+    movements = list(movements)
+    movements_json = ",".join([
         f'{{"amount":{_num(amount, "amount")},"kind":{encode_basestring(move_kind)},"lot":{_num(lot, "lot")}}}'
-        for lot, move_kind, amount in sorted(movements))
+        for lot, move_kind, amount in (sorted(movements) if len(movements) > 1 else movements)])
     money_json = "null" if money is None else \
         f'{{"amount":{_num(money[0], "money")},"currency":{encode_basestring(money[1])}}}'
     hold_json = "null" if hold is None else _num(hold, "hold")
