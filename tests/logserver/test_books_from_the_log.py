@@ -4,6 +4,8 @@ the books need (postings, lots, movements, debts) and nothing the books would tr
 
 from __future__ import annotations
 
+import pytest
+
 from dangol.domain import FixedClock
 from dangol.service.container import Services
 from dangol.transparency import VerifierKey, open_checkpoint
@@ -53,3 +55,24 @@ def test_a_clawback_debt_and_its_repayment_are_recomputed(services: Services, cl
     # The account runs negative while a debt is owed; the API shows what can be spent (none).
     assert (balance.available, balance.debt) == (-700, 700)
     assert (ledger["available"], ledger["debt"]) == (max(0, balance.available), balance.debt)
+
+
+def test_an_entry_committed_late_passes_the_audit(services: Services, clock: FixedClock) -> None:
+    """PostgreSQL: sequence order is not leaf order when a transaction that took its
+    sequence first commits last; the audit accepts the log all the same."""
+    from dangol.domain.commands import Earn
+    from dangol.service.ledger import Operation
+
+    if services.db.is_sqlite:
+        pytest.skip("SQLite commits in sequence order: one writer at a time")
+    r = every_kind(services, clock)
+    with services.db.write() as slow:
+        services.ledger._apply(slow, PROGRAM, [Operation(Earn(r["alice"], points=1))], {})
+        services.ledger.run(PROGRAM, Earn(r["bob"], points=2))  # commits first, with a higher sequence
+        services.log.integrate()
+    services.log.integrate()
+    services.log.sign()
+    checkpoint = open_checkpoint(services.log.checkpoint_note(), VerifierKey.parse(services.log.verifier_key()))
+    found = records(services, checkpoint.checkpoint.size)
+    assert [r.sequence for r in found] != sorted(r.sequence for r in found)
+    assert audit(found, checkpoint.checkpoint).tree.size == checkpoint.checkpoint.size
