@@ -44,6 +44,8 @@ def sync(client: LogClient, mirror: Mirror, key: VerifierKey, *, witnesses: Sequ
             if old.size and new.size > old.size:
                 # Which of the entries we hold the log no longer has: the first rewritten one.
                 first = first_divergence(tree_of(mirror, old.size), old.size, new, client.consistency)
+                if first == old.size:
+                    raise
                 raise AuditError(f"{error.reason}; the log's history differs from this mirror's from here",
                                  first) from None
             raise
@@ -67,6 +69,7 @@ def sync(client: LogClient, mirror: Mirror, key: VerifierKey, *, witnesses: Sequ
     tree = tree_of(mirror, new.size)
     if tree.root() != new.root_hash:
         first = first_divergence(tree, new.size, new, client.consistency)
-        raise AuditError(f"the entries the log sent do not make the tree it signed at size {new.size}", first)
+        raise AuditError(f"the entries the log sent do not make the tree it signed at size {new.size}",
+                         first if first < new.size else None)
     mirror.save_checkpoint(signed, new.size)
     return Synced(have, new)
