@@ -48,7 +48,7 @@ clean:
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
 .PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
-	bench-transparency bench-rules
+	bench-transparency bench-rules bench-audit
 
 bench-ingest: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
@@ -75,5 +75,9 @@ bench-transparency: $(BENCH_INSTALLED)
 # The rules core (dangol.rules), in memory: evaluations/s, example and 200-rule rulesets, against rule-engine.
 bench-rules: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.rules $(BENCH_ARGS)
+
+# The full audit of a synthetic 1,000,000-entry log mirror (dangol verify audit), against read + SHA-256 + json.loads.
+bench-audit: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.audit $(BENCH_ARGS)
 
 bench: bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres

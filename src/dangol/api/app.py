@@ -18,7 +18,7 @@ from ..storage.database import DEFAULT_URL
 from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from .routes import engagement, holds, ledger, log, members, ops, programs
+from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
 from .routes import events, profiles, rulesets
 from .routes import tiers as tier_routes
 
@@ -55,7 +55,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router,
-                   engagement.router, log.router, log.keyed):
+                   engagement.router, log.router, log.keyed, log_report.router):
         app.include_router(router)
     for router in (rulesets.router, rulesets.public, events.router, profiles.router):  # issue 3
         app.include_router(router)

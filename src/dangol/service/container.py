@@ -15,6 +15,7 @@ from .expiry import ExpiryJob
 from .ledger import LedgerService
 from .log import LogService, LogSettings
 from .log_check import LogCheck
+from .log_report import LogReportService
 from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventService
@@ -46,6 +47,7 @@ class Services:
         self.birthdays = BirthdayJob(self.db, self.clock)
         self.log = LogService(self.db, self.clock, self.log_settings)
         self.log_check = LogCheck(self.db, self.log.existing_verifier)
+        self.log_report = LogReportService(self.db, self.programs)
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,

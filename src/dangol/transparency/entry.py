@@ -54,14 +54,19 @@ def format_time(moment: datetime) -> str:
     entries share a few instants (its time, the expiry a year on)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("log entry times are aware datetimes")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    t = moment.astimezone(timezone.utc)
+    # An f-string, not strftime: this runs for every time of every entry an audit reads.
+    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}."
+            f"{t.microsecond:06d}Z")
 
 
 def parse_time(text: object, where: str) -> datetime:
     if not isinstance(text, str) or not _TIME.fullmatch(text):
         raise EntryError(f"{where} is not a time YYYY-MM-DDTHH:MM:SS.ffffffZ")
     try:
-        return datetime.strptime(text[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+        # The pattern above fixes the layout; fromisoformat (ten times cheaper than strptime)
+        # checks the ranges and reads the Z as UTC.
+        return datetime.fromisoformat(text)
     except ValueError:
         raise EntryError(f"{where} is not a valid time") from None
 
@@ -137,9 +142,13 @@ Entry = TransactionEntry | RulesetEntry
 
 # ---------------------------------------------------------------------- encoding
 
+# One encoder and one decoder for every entry: json.dumps/loads with options build new ones
+# per call, which an audit of a million entries pays a million times.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def _transaction_json(e: TransactionEntry) -> dict[str, Any]:
@@ -269,7 +278,7 @@ def decode(data: bytes) -> Entry:
     if len(data) > MAX_ENTRY_SIZE:
         raise EntryError(f"an entry is at most {MAX_ENTRY_SIZE} bytes")
     try:
-        value = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float, parse_constant=_no_float)
+        value = _DECODER.decode(bytes(data).decode("utf-8"))
     except UnicodeDecodeError:
         raise EntryError("an entry is UTF-8") from None
     except json.JSONDecodeError as error:
@@ -286,13 +295,19 @@ def decode(data: bytes) -> Entry:
         entry = _read_ruleset(value)
     else:
         raise EntryError(f"entry type {kind!r} is neither 'transaction' nor 'ruleset'")
-    if encode(entry) != bytes(data):
+    # What was read holds JSON values with integers only (floats were refused above), so the
+    # re-encoding can skip encode's value check, the costliest step of an audit's parse.
+    value = _transaction_json(entry) if isinstance(entry, TransactionEntry) else _ruleset_json(entry)
+    if _canonical(value) != bytes(data):
         raise EntryError("the entry is not in canonical form")
     return entry
 
 
 def _no_float(text: str) -> Any:
     raise EntryError(f"{text} is not an integer: log entries hold integers only")
+
+
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
 
 
 def _fields(value: Any, names: Sequence[str], where: str) -> dict[str, Any]:

@@ -1,0 +1,46 @@
+"""The public program report derived from the log (no API key): the figures anyone can
+recompute from a mirror with `dangol verify report`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from ..deps import ServicesDep
+from ..problems import problem_responses
+
+router = APIRouter(tags=["log"])  # public: no API key
+
+
+class ReportFigures(BaseModel):
+    period: str
+    transactions: int
+    issued: int
+    adjusted: int
+    redeemed: int
+    expired: int
+    reversed: int
+    outstanding: int
+
+
+class ProgramReportOut(BaseModel):
+    program: str
+    size: int
+    root_hash: str | None
+    period: Literal["month"]
+    periods: list[ReportFigures]
+    total: ReportFigures
+
+
+@router.get("/v1/log/report", response_model=ProgramReportOut, summary="A program's report, from the log",
+            description="Points issued, adjusted, redeemed, expired, reversed and outstanding (the program's "
+                        "liability) per calendar month of occurrence and in total, computed from the log's "
+                        "entries up to its latest checkpoint (`size`, `root_hash`). Anyone with a mirror of "
+                        "the log at that size gets the same figures (`dangol verify report`).",
+            responses=problem_responses(400, 404, 422))
+def program_report(services: ServicesDep, program: Annotated[str, Query(min_length=1, max_length=63)],
+                   period: Annotated[Literal["month"], Query()] = "month") -> JSONResponse:
+    return JSONResponse(services.log_report.report(program, period))
