@@ -17,6 +17,7 @@ moment below is 10:00 KST (01:00 UTC) unless it says otherwise."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
@@ -26,10 +27,11 @@ from fastapi.testclient import TestClient
 from dangol.domain import FixedClock
 from dangol.service.container import Services
 from dangol.service.programs import Scope
+from dangol.service.replay import ReplayCheck
 from dangol.transparency import VerifierKey, open_checkpoint
 from dangol.transparency.audit import audit
 
-from api.helpers import Api
+from api.helpers import Api, assert_problem
 from logserver.records import records
 
 from .walk import Walk, kst, paid
@@ -121,11 +123,18 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
 
     # ---- Mon 17 March (the launch week is over): order o-4, 100,000 KRW.
     walk.at(kst(2025, 3, 17))
-    p4 = walk.purchase("p-4", mina, "o-4", 100_000)
+    body = {"event_id": "p-4", "type": "purchase", "member_id": mina, "order_id": "o-4",
+            "amount": {"amount": 100_000, "currency": "KRW"}, "items": [{"category": "video", "amount": 100_000}]}
+    # What the checkout shows first: the quote, with nothing written (the balance stays 81,500).
+    quote = writer.post("/v1/programs/market/events/quote", body).json()
+    assert quote["recorded"] is False and quote["total_points"] == 9000 and quote["balance"]["available"] == 81_500
+    p4 = walk.event(body)
     # base-earn 5% = 5,000; frequent-buyer +2% = 2,000 (3 purchases earlier this month);
     # tier:나무 +2% = 2,000; no multiplier after 9 March → 9,000; balance 81,500 + 9,000 = 90,500.
     assert paid(p4) == [("base-earn", 5000), ("frequent-buyer", 2000), ("tier:나무", 2000)]
     assert p4["balance"]["available"] == 90_500
+    assert [(p["rule_id"], p["points"]) for p in quote["effects"]["points"]] == paid(p4)
+    assert p4["effects"]["tier_changes"] == [] and walk.tier(mina) == "나무"  # Q1 820,000 < 숲's 1,000,000
 
     # ---- Tue 18 March: a review of o-4: 100. A second review of the same order: nothing
     # (once per order), balance 90,500 + 100 = 90,600.
@@ -162,7 +171,7 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
     assert paid(p5) == [("base-earn", 17_500), ("tier:나무", 7000)]
     assert p5["balance"]["available"] == 104_100
     # Q2 spend 350,000 qualifies for 열매, below the 나무 she holds: no change during the quarter.
-    assert p5["effects"]["tier_changes"] == []
+    assert p5["effects"]["tier_changes"] == [] and walk.tier(mina) == "나무"
 
     # ---- Tue 20 May: Mina's birthday (set on her profile), raised by the daily job through the
     # events endpoint. The example ruleset has no birthday rule: the event is recorded and pays 0.
@@ -177,9 +186,9 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
     assert run.sent == [f"birthday-2025-{mina}"]
     [birthday] = answers
     assert birthday["type"] == "birthday" and paid(birthday) == [] and birthday["balance"]["available"] == 104_100
-    # The job again the same day: the same event id, the same answer, nothing more.
-    services.birthdays.run("market", lambda program, body: answers.append(walk.event(body)))
-    assert answers[1] == birthday
+    # The job again the same day finds the event recorded and sends nothing.
+    again_run = services.birthdays.run("market", lambda program, body: answers.append(walk.event(body)))
+    assert (again_run.sent, again_run.recorded, len(answers)) == ([], [f"birthday-2025-{mina}"], 1)
 
     # ---- Tue 1 July 09:00 KST (00:00 UTC): Q2 ended at 00:00 KST with 350,000, enough for 열매
     # only: a `grace` change, 나무 kept 14 days, until 00:00 KST on 15 July.
@@ -200,11 +209,12 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
     # base-earn 5% = 5,000; tier:열매 1% = 1,000 → 6,000; balance 104,100 + 6,000 = 110,100.
     assert paid(p6) == [("base-earn", 5000), ("tier:열매", 1000)]
     assert p6["balance"]["available"] == 110_100
+    assert p6["effects"]["tier_changes"] == [] and walk.tier(mina) == "열매"  # Q3 100,000 < 300,000
 
     # ---- Fri 1 August: Mina redeems 30,000 points (the minimum is 1,000; 999 is refused).
     walk.at(kst(2025, 8, 1))
     refused = writer.post(f"/v1/programs/market/members/{mina}/redeem", {"points": 999})
-    assert refused.status_code == 422, refused.text
+    assert_problem(refused, 422, "below-minimum-redemption")
     redeemed = writer.post(f"/v1/programs/market/members/{mina}/redeem", {"points": 30_000, "order_ref": "o-7"})
     assert redeemed.status_code == 200, redeemed.text
     # First-expiring-first: welcome 1,000 (1 Mar), o-1's 6,000 + 1,000 + 1,000 + 8,000 (3 Mar),
@@ -225,6 +235,16 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
     # and o-6's 6,000 = 39,600 (= 80,100 − 40,500). Alice has nothing left.
     assert walk.balance(mina) == 39_600
     assert walk.balance(alice) == 0
+    # The tiers job of the same day: 열매 was reached (by the downgrade) in Q3, so Q3 is under
+    # review: 100,000 qualifies for 새싹 only: `grace` at its end (1 October), then, 14 days
+    # later, `downgrade` to the higher of Q3's 새싹 and Q4's 0 (새싹): two changes.
+    year_end = walk.recalculate("tiers-2026-03-10")
+    assert (year_end["changes"], year_end["grace"], year_end["downgrades"]) == (2, 1, 1)
+    assert walk.tier(mina) == "새싹"
+    tiers = [(h["from"], h["to"], h["reason"]) for h in reversed(
+        writer.get(f"/v1/programs/market/members/{mina}/tier/history", limit=20).json()["items"])]
+    assert tiers == [("새싹", "열매", "upgrade"), ("열매", "나무", "upgrade"), ("나무", "나무", "grace"),
+                     ("나무", "열매", "downgrade"), ("열매", "열매", "grace"), ("열매", "새싹", "downgrade")]
 
     # ---- The books: the ledger's own check, the log's operator check, and the balances an
     # auditor recomputes from the signed log's entries alone.
@@ -233,11 +253,18 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
     services.log.sign()
     assert services.log_check.run().ok
     checkpoint = open_checkpoint(services.log.checkpoint_note(), VerifierKey.parse(services.log.verifier_key()))
-    books = audit(records(services, checkpoint.checkpoint.size), checkpoint.checkpoint).books.programs["market"]
+    entries = records(services, checkpoint.checkpoint.size)
+    books = audit(entries, checkpoint.checkpoint).books.programs["market"]
     for member, expected in ((mina, 39_600), (alice, 0)):
         commitment = services.log.member_key("market", member)["commitment"]
         assert books.members[commitment].available == expected
+    # The ruleset itself is in the log, with the hash every earn names.
+    published_entries = [json.loads(r.entry) for r in entries]
+    assert [e["hash"] for e in published_entries if e["type"] == "ruleset"] == [ruleset]
+    # And the ledger follows from the recorded events and the published rules (`dangol replay --check`).
+    replay = ReplayCheck(services).run("market")
+    assert replay.ok, replay.differences
     # Every earn carries the rule that made it and the ruleset's hash.
-    history = writer.get(f"/v1/programs/market/members/{mina}/transactions", limit=100).json()["items"]
+    history = writer.get(f"/v1/programs/market/members/{mina}/transactions", limit=50).json()["items"]
     earns = [t for t in history if t["kind"] == "earn"]
     assert earns and all(t["rule_id"] and t["ruleset_hash"] == ruleset for t in earns)
