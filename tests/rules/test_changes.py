@@ -26,7 +26,7 @@ def _changed(old: str, new: str) -> tuple[bool, list[str]]:
     ("budget: 10000000", "budget: 9000000"),
     ("valid_until: 2025-03-09", "valid_until: 2025-03-08"),
     ("when: member.purchases_this_month >= 3", "when: member.purchases_this_month >= 4"),
-    ("priority: 63", "priority: 1"),
+    ("priority: 70", "priority: 1"),
     ("{rate: {points: 5, per: 100}}", "{rate: {points: 5, per: 100, of: event.amount - 100}}"),
 ])
 def test_worsening_changes(old: str, new: str) -> None:
