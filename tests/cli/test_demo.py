@@ -6,9 +6,12 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from dangol.demo.generator import generate_events
 from dangol.demo.totals import program_totals
 from dangol.service.container import Services
+from dangol.storage import tables as t
 from importer.helpers import row_counts  # tests/importer, on the path as pytest runs tests
 
 from .helpers import dangol, tokens
@@ -36,19 +39,24 @@ def test_the_history_follows_the_example_program() -> None:
     times = [datetime.fromisoformat(str(e["occurred_at"])) for e in events]
     assert times == sorted(times) and times[-1] <= NOW and times[0] >= NOW - timedelta(days=395)
     kinds = Counter(str(e["type"]) for e in events)
-    assert kinds["enroll"] == 300
-    assert {"earn", "redeem", "hold", "capture", "void", "reverse", "transfer", "adjust", "close"} <= set(kinds)
-    reasons = Counter(str(e.get("reason", "")).split(":")[0] for e in events if e["type"] == "earn")
-    assert reasons["welcome bonus"] == 300
-    assert 0 < reasons["first purchase bonus"] < 300
-    assert reasons["referral reward"] % 2 == 0 and reasons["referral reward"] > 0  # both sides
-    assert reasons["launch week double points"] > 0 and reasons["review reward"] > 0
-    earns = [e for e in events if e["type"] == "earn"]
-    assert all(e["points"] == {"welcome bonus": 1_000, "first purchase bonus": 1_000, "review reward": 100}[e["reason"]]
-               for e in earns if e.get("reason") in ("welcome bonus", "first purchase bonus", "review reward"))
-    purchases = [int(str(e["amount"])) for e in earns if "amount" in e]
-    assert min(purchases) >= 10_000 and max(purchases) <= 300_000
+    # Business events for the rules; ledger events for what no rule decides.
+    assert kinds["signup"] == 300
+    assert {"purchase", "review", "referral", "refund", "birthday"} <= set(kinds)
+    assert {"redeem", "hold", "capture", "void", "transfer", "adjust", "close"} <= set(kinds)
+    assert not {"earn", "enroll", "reverse"} & set(kinds)  # every point earned is the rules'
+    purchases = [e for e in events if e["type"] == "purchase"]
+    assert {i["category"] for e in purchases for i in e["items"]} >= {"design", "translation"}  # type: ignore[attr-defined]
+    amounts = [e["amount"]["amount"] for e in purchases]  # type: ignore[index]
+    assert min(amounts) >= 10_000 and max(amounts) <= 300_000
+    orders = {e["order_id"] for e in purchases}
+    assert all(e["order_id"] in orders for e in events if e["type"] in ("review", "refund"))
+    signed_up = {e["member_id"] for e in events if e["type"] == "signup"}
+    assert all(e["referrer"] in signed_up and e["referrer"] != e["member_id"] for e in events
+               if e["type"] == "referral")
     assert all(int(str(e["points"])) >= 1_000 for e in events if e["type"] in ("redeem", "hold"))
+    # Without rules, the same history as import events only.
+    ledger = Counter(str(e["type"]) for e in generate_events(300, seed=42, now=NOW, ledger_only=True))
+    assert ledger["enroll"] == 300 and ledger["reverse"] == kinds["refund"] and not set(ledger) & {"signup", "purchase"}
 
 
 def test_demo_loads_once_however_often_it_runs(database_url: str, tmp_path: Path) -> None:
@@ -69,4 +77,11 @@ def test_demo_loads_once_however_often_it_runs(database_url: str, tmp_path: Path
     totals = program_totals(services.db, "market")  # every point issued is somewhere, as docs/cli.md says
     assert totals.issued + totals.adjusted == totals.redeemed + totals.expired + totals.reversed + totals.outstanding
     assert min(totals.redeemed, totals.expired, totals.reversed, totals.outstanding) > 0
+    # The rules, tiers and engagement earned the points, and replay finds every one of them.
+    with services.db.read() as conn:
+        rules = {str(r).split(":")[0] for r in conn.execute(select(t.transactions.c.rule_id).distinct()).scalars() if r}
+        coupons = conn.execute(select(func.count()).select_from(t.engagement_coupons)).scalar_one()
+    assert {"welcome", "base-earn", "first-purchase", "review", "tier", "challenge"} <= rules and coupons > 0
+    replay = dangol(database_url, "replay", "--check")
+    assert replay.exit_code == 0 and replay.stdout.startswith("OK: "), replay.output
     services.db.dispose()

@@ -61,7 +61,8 @@ def reference_url(database_url: str, request: pytest.FixtureRequest, tmp_path: P
 def test_an_import_killed_midway_completes_exactly_once(database_url: str, reference_url: str,
                                                         tmp_path: Path) -> None:
     events = tmp_path / "history.jsonl"
-    write_events(generate_events(400, seed=7, now=datetime.now(timezone.utc) - timedelta(minutes=1)), events)
+    write_events(generate_events(400, seed=7, now=datetime.now(timezone.utc) - timedelta(minutes=1), ledger_only=True),
+                 events)
     databases = {}
     for url in (database_url, reference_url):
         services = Services.open(url)

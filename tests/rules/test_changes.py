@@ -26,7 +26,7 @@ def _changed(old: str, new: str) -> tuple[bool, list[str]]:
     ("budget: 10000000", "budget: 9000000"),
     ("valid_until: 2025-03-09", "valid_until: 2025-03-08"),
     ("when: member.purchases_this_month >= 3", "when: member.purchases_this_month >= 4"),
-    ("priority: 63", "priority: 1"),
+    ("priority: 70", "priority: 1"),
     ("{rate: {points: 5, per: 100}}", "{rate: {points: 5, per: 100, of: event.amount - 100}}"),
 ])
 def test_worsening_changes(old: str, new: str) -> None:
@@ -53,3 +53,61 @@ def test_a_removed_rule_worsens_an_added_one_does_not() -> None:
 def test_strict_improvements_do_not_worsen(old: str, new: str) -> None:
     worse, described = _changed(old, new)
     assert not worse, described
+
+
+# ---- the tiers:, coupons: and challenges: sections
+
+@pytest.mark.parametrize(("old", "new", "subject"), [
+    ("      threshold: 300000", "      threshold: 350000", "tier:열매"),
+    ("earn_bonus: {points: 2, per: 100}", "earn_bonus: {points: 1, per: 100}", "tier:나무"),
+    ("      earn_bonus: {points: 3, per: 100}\n", "", "tier:숲"),
+    ("      perks: [수수료 3% 할인]", "      perks: []", "tier:열매"),
+    ("    - name: 숲\n      threshold: 1000000\n      earn_bonus: {points: 3, per: 100}\n"
+     "      perks: [수수료 10% 할인, 우선 고객 서비스, 포인트 선물]\n      badge: forest\n", "", "tier:숲"),
+    ("  window: quarter", "  window: year", "tiers"),
+    ("  metric: spend", "  metric: purchases", "tiers"),
+    ("  grace_days: 14", "  grace_days: 7", "tiers"),
+    ("gives: {percent: 10, cap: 5000}", "gives: {percent: 10, cap: 3000}", "coupon:design-10"),
+    ("gives: {percent: 10, cap: 5000}", "gives: {percent: 5, cap: 5000}", "coupon:design-10"),
+    ("gives: {points: 500}\n    valid_days: 90", "gives: {points: 500}\n    valid_days: 30", "coupon:thank-you-500"),
+    ("    valid_days: 90\n", "    valid_days: 90\n    per_member: 1\n", "coupon:thank-you-500"),
+    ("goal: {count: 3, on: purchase}", "goal: {count: 4, on: purchase}", "challenge:three-this-month"),
+    ("rewards: {points: 500, badge: regular}", "rewards: {points: 400, badge: regular}", "challenge:three-this-month"),
+    ("rewards: {points: 500, badge: regular}", "rewards: {points: 500}", "challenge:three-this-month"),
+    ("period: {streak_weeks: 4}", "period: {streak_weeks: 5}", "challenge:weekly-streak"),
+    ("    period: month\n    repeat: per_period", "    period: month\n    repeat: once", "challenge:three-this-month"),
+    ("  - id: three-this-month\n    name: 3 purchases in a calendar month\n    goal: {count: 3, on: purchase}\n"
+     "    period: month\n    repeat: per_period\n    rewards: {points: 500, badge: regular}\n", "",
+     "challenge:three-this-month"),
+])
+def test_worsening_changes_of_tiers_coupons_and_challenges(old: str, new: str, subject: str) -> None:
+    changes = compare(load_example(), load_ruleset(MARKET.replace(old, new)))
+    assert changes, "the edit changed nothing"
+    assert any(c.rule == subject and c.worsens for c in changes), [c.as_json() for c in changes]
+
+
+@pytest.mark.parametrize(("old", "new", "subject"), [
+    ("      threshold: 300000", "      threshold: 250000", "tier:열매"),
+    ("earn_bonus: {points: 2, per: 100}", "earn_bonus: {points: 25, per: 1000}", "tier:나무"),
+    ("      perks: [수수료 3% 할인]", "      perks: [수수료 3% 할인, 무료 배송]", "tier:열매"),
+    ("  grace_days: 14", "  grace_days: 30", "tiers"),
+    ("gives: {percent: 10, cap: 5000}", "gives: {percent: 15, cap: 8000}", "coupon:design-10"),
+    ("gives: {points: 500}\n    valid_days: 90", "gives: {points: 700}\n    valid_days: 120", "coupon:thank-you-500"),
+    ("goal: {count: 3, on: purchase}", "goal: {count: 2, on: purchase}", "challenge:three-this-month"),
+    ("rewards: {points: 500, badge: regular}", "rewards: {points: 800, badge: regular, coupon: design-10}",
+     "challenge:three-this-month"),
+    ("period: {streak_weeks: 4}", "period: {streak_weeks: 3}", "challenge:weekly-streak"),
+    ("name: 3 purchases in a calendar month", "name: Three in a month", "challenge:three-this-month"),
+])
+def test_more_generous_tiers_coupons_and_challenges_do_not_worsen(old: str, new: str, subject: str) -> None:
+    changes = compare(load_example(), load_ruleset(MARKET.replace(old, new)))
+    assert changes and all(c.rule == subject for c in changes), [c.as_json() for c in changes]
+    assert not worsens(changes), [c.as_json() for c in changes]
+
+
+def test_tiers_added_do_not_worsen_and_removed_do() -> None:
+    without = MARKET[:MARKET.index("tiers:")]
+    assert [(c.rule, c.what, c.worsens) for c in compare(load_ruleset(without), load_example())] == [
+        ("tiers", "tiers added", False)]
+    assert [(c.rule, c.what, c.worsens) for c in compare(load_example(), load_ruleset(without))] == [
+        ("tiers", "tiers removed", True)]

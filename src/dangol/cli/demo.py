@@ -12,7 +12,7 @@ from ..demo import PROGRAM_ID, load_demo
 from .context import state
 from .importing import print_report
 from .log import integrate_log
-from .output import byte_progress, number, out
+from .output import count_progress, number, out
 from .setup import initialise, show_admin_key
 
 
@@ -31,7 +31,7 @@ def demo(
     services = state(ctx).open(migrate=True)
     try:
         token = initialise(services)
-        with byte_progress("loading the demo") as progress:
+        with count_progress("loading the demo") as progress:
             task = progress.add_task("demo", total=None)
             result = load_demo(services, members, seed, events_path=save_events,
                                progress=lambda done, total: progress.update(task, completed=done, total=total))

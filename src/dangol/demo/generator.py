@@ -1,14 +1,26 @@
 """Synthetic history of the example program: members signing up over thirteen months,
 buying, reviewing, referring friends, redeeming, gifting and asking for refunds.
 
-The output is a list of import events (docs/import.md), in chronological order, that the
-ledger accepts as they are: the generator keeps a small model of every member's lots
-(first-expiring-first, one-year validity, refunds clawing back proportionally) and only
-spends points the member has. The same seed and member count give the same events,
-shifted to end at `now`; the clock is the caller's."""
+The output is a list of events in chronological order, of two kinds:
+
+- business events (`signup`, `purchase` with item categories, `review`, `referral`,
+  `refund`, `birthday`): bodies of the events API, judged by the published ruleset, which
+  decides every point they earn (rules, tier bonuses, challenge rewards);
+- ledger events of the importer (docs/import.md) for what no rule decides: redemptions,
+  holds, gifts, goodwill adjustments, suspensions and closures.
+
+The generator keeps a small model of every member's lots (first-expiring-first, one-year
+validity, refunds clawing back proportionally) and only spends points the member surely has:
+it counts only the earnings no rule can withhold (the welcome bonus, the base rate, the first
+purchase bonus); the rest (referrals, reviews, frequent buyers, tiers, challenges) is extra.
+A referral names a referrer who stays active, so that what it pays does not hang on a
+status replay cannot see. The same seed and member count give the same events, shifted to
+end at `now`; the clock is the caller's. `referral` events carry the referrer's member id in
+`referrer`: the loader turns it into the referrer's code."""
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import random
@@ -26,6 +38,8 @@ DAY = 86_400 * SECOND
 HISTORY_DAYS = 395
 LOT_LIFE = POLICY.lot_validity_days * DAY
 MIN_AMOUNT, MAX_AMOUNT = 10_000, 300_000
+CATEGORIES = ("design", "design", "translation", "video", "programming")  # design: the example's challenge
+BUSINESS = frozenset({"signup", "purchase", "review", "referral", "refund", "birthday"})
 
 
 @dataclass
@@ -53,6 +67,7 @@ class _Member:
     signup: int
     vip: bool
     referrer: int | None = None
+    leaves: bool = False  # a suspension or closure is planned
     status: str = "new"  # new, active, suspended, closed
     purchases: int = 0
     lots: list[_Lot] = field(default_factory=list)
@@ -83,8 +98,10 @@ def _take(lots: list[_Lot], points: int) -> list[tuple[_Lot, int]]:
 class _History:
     """Walks the members' intentions in time order and writes the events that follow."""
 
-    def __init__(self, rng: random.Random, start: datetime) -> None:
+    def __init__(self, rng: random.Random, start: datetime, seed: int = 0, ledger_only: bool = False) -> None:
         self.rng = rng
+        self.seed = seed
+        self.ledger_only = ledger_only
         self.start = start
         self.events: list[dict[str, Any]] = []
         self.members: list[_Member] = []
@@ -106,20 +123,41 @@ class _History:
                             "occurred_at": iso(self.start + timedelta(microseconds=at)), **fields})
         return event_id
 
+    def business(self, at: int, kind: str, member: _Member, **fields: Any) -> str | None:
+        """An events API body; for a ledger-only history, its import events (below)."""
+        if self.ledger_only:
+            return self._as_import(at, kind, member, fields)
+        event_id = f"demo-{len(self.events) + 1:06d}"
+        self.events.append({"event_id": event_id, "type": kind, "member_id": member_id(self.seed, member.index),
+                            "occurred_at": iso(self.start + timedelta(microseconds=at)), **fields})
+        return event_id
+
+    def _as_import(self, at: int, kind: str, member: _Member, fields: dict[str, Any]) -> str | None:
+        """What the ledger holds of a business event when there are no rules: the enrolment
+        and welcome bonus, the purchase's earn at the program's rate and the first purchase's
+        bonus, the refund's reversal (what the model counts, nothing more)."""
+        if kind == "signup":
+            self.emit(at, "enroll", member)
+            return self.emit(at, "earn", member, points=BONUSES.welcome, reason="welcome bonus")
+        if kind == "purchase":
+            amount, order_ref = fields["amount"]["amount"], fields["order_id"]
+            first = self.emit(at, "earn", member, amount=amount, currency=CURRENCY, order_ref=order_ref)
+            if member.purchases == 0:
+                self.emit(at, "earn", member, points=BONUSES.first_purchase, reason="first purchase bonus",
+                          order_ref=order_ref)
+            return first
+        if kind == "refund":
+            money = fields.get("amount")
+            extra = {"amount": money["amount"], "currency": CURRENCY} if money else {}
+            return self.emit(at, "reverse", member, order_ref=fields["order_id"], reason="refund", **extra)
+        return None  # reviews, referrals and birthdays earn only by rules
+
     # ------------------------------------------------------------ the model of the ledger
 
     def credit(self, member: _Member, at: int, points: int, order_ref: str | None = None,
                expires: int | None = None) -> None:
         self._lot_ids += 1
         member.lots.append(_Lot(self._lot_ids, expires or at + LOT_LIFE, at, points, order_ref))
-
-    def earn(self, at: int, member: _Member, points: int, reason: str, order_ref: str | None = None) -> None:
-        fields: dict[str, Any] = {"points": points, "reason": reason}
-        if order_ref:
-            fields["order_ref"] = order_ref
-            self.orders[order_ref].earned += points
-        self.emit(at, "earn", member, **fields)
-        self.credit(member, at, points, order_ref if order_ref else None)
 
     # ------------------------------------------------------------ what members do
 
@@ -132,28 +170,38 @@ class _History:
 
     def _signup(self, at: int, member: _Member, _: Any) -> None:
         member.status = "active"
-        self.emit(at, "enroll", member)
+        self.business(at, "signup", member, external_ref=member.ref)
         self.enrolled.append(member.index)
-        self.earn(at, member, BONUSES.welcome, "welcome bonus")
+        self.credit(member, at, BONUSES.welcome)
+        referrer = self.members[member.referrer] if member.referrer is not None else None
+        if referrer is not None and referrer.status == "active":
+            self.business(at, "referral", member, referrer=member_id(self.seed, referrer.index))
+        if self.rng.random() < 0.05:  # a birthday bonus some rulesets pay (the example's does not)
+            self.schedule(at + self.rng.randrange(DAY, 300 * DAY), "birthday", member.index)
+
+    def _birthday(self, at: int, member: _Member, _: Any) -> None:
+        if member.status == "active" and not self.ledger_only:
+            year = (self.start + timedelta(microseconds=at)).year
+            self.events.append({"event_id": f"birthday-{year}-{member_id(self.seed, member.index)}",
+                                "type": "birthday", "member_id": member_id(self.seed, member.index),
+                                "occurred_at": iso(self.start + timedelta(microseconds=at))})
 
     def _purchase(self, at: int, member: _Member, amount: int) -> None:
         if member.status != "active":
             return
         order_ref = f"order-{len(self.orders) + 1:06d}"
         self.orders[order_ref] = order = _Order(member.index, amount)
+        category = self.rng.choice(CATEGORIES)
+        self.business(at, "purchase", member, order_id=order_ref, amount={"amount": amount, "currency": CURRENCY},
+                      items=[{"category": category, "amount": amount, "quantity": 1}])  # before the count
+        # What no rule withholds: the base rate and, on the first purchase, its bonus (both
+        # earned on the order, so a refund claws them back).
         points = POLICY.earn_rate.points_for(amount, POLICY.rounding)
-        order.earned += points
-        self.emit(at, "earn", member, amount=amount, currency=CURRENCY, order_ref=order_ref)
-        self.credit(member, at, points, order_ref)
-        if at < BONUSES.launch_week_days * DAY:
-            self.earn(at, member, points, "launch week double points", order_ref)
         member.purchases += 1
         if member.purchases == 1:
-            self.earn(at, member, BONUSES.first_purchase, "first purchase bonus")
-            referrer = self.members[member.referrer] if member.referrer is not None else None
-            if referrer is not None and referrer.status == "active":
-                self.earn(at, referrer, BONUSES.referral, f"referral reward: {member.ref}")
-                self.earn(at, member, BONUSES.referral, f"referral reward: {referrer.ref}")
+            points += BONUSES.first_purchase
+        order.earned += points
+        self.credit(member, at, points, order_ref)
         rng = self.rng
         if rng.random() < 0.3:
             self.schedule(at + rng.randrange(DAY, 7 * DAY), "review", member.index, order_ref)
@@ -168,27 +216,27 @@ class _History:
 
     def _review(self, at: int, member: _Member, order_ref: str) -> None:
         if member.status == "active":
-            self.earn(at, member, BONUSES.review, "review reward")
+            self.business(at, "review", member, order_id=order_ref)
 
     def _refund(self, at: int, member: _Member, payload: tuple[str, int | None]) -> None:
         order_ref, amount = payload
         order = self.orders[order_ref]
         if member.status == "closed" or order.refunded >= order.amount:
             return
-        fields: dict[str, Any] = {"order_ref": order_ref, "reason": "refund"}
+        fields: dict[str, Any] = {"order_id": order_ref}
         if amount is None or order.refunded + amount >= order.amount:
             target, refunded = order.earned, order.amount
         else:
             refunded = order.refunded + amount
             target = order.earned * refunded // order.amount  # the ledger's proportional clawback
-            fields.update(amount=amount, currency=CURRENCY)
+            fields.update(amount={"amount": amount, "currency": CURRENCY})
         clawback = max(0, target - order.clawed)
         own = sorted((lot for lot in member.lots if lot.order_ref == order_ref and lot.remaining > 0
                       and lot.expires > at), key=lambda lot: (lot.expires, lot.earned, lot.id))
         left = clawback - sum(taken for _, taken in _take(own, clawback))
         _take([lot for lot in member.spendable_lots(at) if lot.order_ref != order_ref], left)
         order.refunded, order.clawed = refunded, order.clawed + clawback
-        self.emit(at, "reverse", member, **fields)
+        self.business(at, "refund", member, **fields)
 
     def _redeem(self, at: int, member: _Member, _: Any) -> None:
         balance = member.spendable(at)
@@ -263,13 +311,15 @@ class _History:
             self.emit(at, "close", member, reason="member request")
 
 
-def generate_events(members: int, seed: int, now: datetime, days: int = HISTORY_DAYS) -> list[dict[str, Any]]:
-    """The events of `members` members over the `days` days before `now`."""
+def generate_events(members: int, seed: int, now: datetime, days: int = HISTORY_DAYS, *,
+                    ledger_only: bool = False) -> list[dict[str, Any]]:
+    """The events of `members` members over the `days` days before `now`. `ledger_only`:
+    the same history as import events only (a program without rules), for `dangol import`."""
     if not 1 <= members <= 1_000_000:
         raise ValueError("the demo has between 1 and 1000000 members")
     rng = random.Random(seed)
     span = days * DAY
-    history = _History(rng, as_utc(now) - timedelta(days=days))
+    history = _History(rng, as_utc(now) - timedelta(days=days), seed, ledger_only)
     launch_week = BONUSES.launch_week_days * DAY
     for index in range(members):
         if rng.random() < 0.15:
@@ -278,7 +328,7 @@ def generate_events(members: int, seed: int, now: datetime, days: int = HISTORY_
             signup = launch_week + int((span - launch_week - 2 * DAY) * math.sqrt(rng.random()))
         vip = rng.random() < 0.1
         member = _Member(index, f"customer-{index + 1:05d}", signup, vip)
-        earlier = [m.index for m in history.members if m.signup < signup]
+        earlier = [m.index for m in history.members if m.signup < signup and not m.leaves]
         if earlier and rng.random() < 0.25:
             member.referrer = rng.choice(earlier)
         history.members.append(member)
@@ -286,6 +336,11 @@ def generate_events(members: int, seed: int, now: datetime, days: int = HISTORY_
         _plan(history, rng, member, span)
     history.run(until=span)
     return history.events
+
+
+def member_id(seed: int, index: int) -> str:
+    """The demo's member ids: the same seed, the same ids (a second load finds them)."""
+    return "m_" + hashlib.sha256(f"dangol-demo/{seed}/{index}".encode()).hexdigest()[:20]
 
 
 def _plan(history: _History, rng: random.Random, member: _Member, span: int) -> None:
@@ -306,6 +361,8 @@ def _plan(history: _History, rng: random.Random, member: _Member, span: int) -> 
     if rng.random() < 0.02:
         history.schedule(member.signup + rng.randrange(DAY, 120 * DAY), "goodwill", member.index)
     if rng.random() < 0.01:
+        member.leaves = True
         history.schedule(member.signup + rng.randrange(DAY, 120 * DAY), "suspend", member.index)
     if stays < span and rng.random() < 0.1:
+        member.leaves = True
         history.schedule(stays + rng.randrange(DAY, 30 * DAY), "close", member.index)

@@ -1,5 +1,9 @@
 """`dangol demo`: the example program with a year of synthetic history, loaded the way a
-brand would load its own: as an event file through the importer, then an expiry run."""
+brand would run it: the example ruleset published (effective from the history's start),
+the business events (signups, purchases, reviews, referrals, refunds, birthdays) sent
+through the events service, which applies the rules, tiers and engagement, and what no rule
+decides (redemptions, holds, gifts, adjustments, closures) imported as ledger events; then
+an expiry run."""
 
 from __future__ import annotations
 
@@ -7,14 +11,26 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from ..importer import ImportReport, import_file
+from ..domain import FixedClock
+from ..domain.errors import DomainError
+from ..importer import ImportReport
+from ..importer.runner import Importer, Reject
 from ..service.container import Services
+from ..service.events import EventInput
 from ..service.expiry import ExpiryReport
-from .generator import generate_events
+from ..service.rulesets import RulesetService
+from ..storage.events_repository import EventsRepository
+from ..storage.rulesets_repository import RulesetRepository
+from .generator import BUSINESS, generate_events
 from .program import PROGRAM_ID, ensure_program
 from .totals import ProgramTotals, program_totals
+
+RULESET = "market.yaml"  # src/dangol/rules/examples/
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +48,88 @@ def write_events(events: list[dict[str, object]], path: Path) -> None:
             out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
+def example_ruleset() -> str:
+    return (resources.files("dangol.rules") / "examples" / RULESET).read_text(encoding="utf-8")
+
+
 def load_demo(services: Services, members: int = 300, seed: int = 42, *, events_path: Path | None = None,
               progress: Callable[[int, int], None] | None = None) -> DemoResult:
-    """Loads the demo; loading it again with the same options changes nothing, because
-    every event is imported under its own idempotency key. `progress(bytes_done, total)`."""
+    """Loads the demo; loading it again with the same options changes nothing (a business
+    event already recorded is not sent again; ledger events are idempotent by their keys).
+    `progress(events_done, total)`."""
     created = ensure_program(services)
     events = generate_events(members, seed, services.clock.now())
+    if events_path is not None:
+        write_events(events, events_path)
+    if events:
+        publish_example(services, datetime.fromisoformat(str(events[0]["occurred_at"])))
+    report = ImportReport(str(events_path or "demo"))
+    with services.db.read() as conn:
+        recorded = EventsRepository(conn).recorded_ids(
+            PROGRAM_ID, [str(e["event_id"]) for e in events if e["type"] in BUSINESS])
+    importer = Importer(services, PROGRAM_ID, batch_size=1_000)
+    codes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="dangol-demo-") as scratch:
-        path = events_path or Path(scratch) / "demo-events.jsonl"
-        write_events(events, path)
-        size = path.stat().st_size
-        imported = import_file(services, PROGRAM_ID, path, "jsonl", batch_size=1_000,
-                               progress=(lambda done: progress(done, size)) if progress else None)
+        chunk: list[dict[str, Any]] = []
+        for done, event in enumerate(events, start=1):
+            if event["type"] not in BUSINESS:
+                chunk.append(event)
+                continue
+            _import(importer, chunk, Path(scratch) / "ledger.jsonl", report)
+            _record(services, event, done, recorded, codes, report)
+            if progress is not None and done % 50 == 0:
+                progress(done, len(events))
+        _import(importer, chunk, Path(scratch) / "ledger.jsonl", report)
+    if progress is not None:
+        progress(len(events), len(events))
     expiry = services.expiry.run(PROGRAM_ID)
-    return DemoResult(created, len(events), imported, expiry, program_totals(services.db, PROGRAM_ID))
+    return DemoResult(created, len(events), report, expiry, program_totals(services.db, PROGRAM_ID))
+
+
+def publish_example(services: Services, start: datetime) -> None:
+    """The example ruleset, published as the program did when its history began (unless the
+    program has rulesets already): the publication's clock is the history's start, since
+    rules are never published retroactively."""
+    with services.db.read() as conn:
+        if RulesetRepository(conn).all(PROGRAM_ID):
+            return
+    RulesetService(services.db, FixedClock(start)).publish(PROGRAM_ID, example_ruleset(), effective_from=start)
+
+
+def _import(importer: Importer, chunk: list[dict[str, Any]], path: Path, report: ImportReport) -> None:
+    """The ledger events since the last business event, through the importer."""
+    if not chunk:
+        return
+    write_events(chunk, path)
+    chunk.clear()
+    part = importer.run(path, "jsonl")
+    report.events += part.events
+    report.applied += part.applied
+    report.replayed += part.replayed
+    report.rejected += part.rejected
+    report.batches += part.batches
+    report.seconds += part.seconds
+    report.rejects += part.rejects[:max(0, 20 - len(report.rejects))]
+
+
+def _record(services: Services, event: dict[str, Any], line: int, recorded: set[str], codes: dict[str, str],
+            report: ImportReport) -> None:
+    body = {k: v for k, v in event.items() if k != "referrer"}
+    report.events += 1
+    if event["event_id"] in recorded:  # an earlier load: its history ended at another `now`
+        report.replayed += 1
+        return
+    try:
+        if event["type"] == "referral":
+            referrer = str(event["referrer"])
+            if referrer not in codes:
+                codes[referrer] = services.referrals.code_for(PROGRAM_ID, referrer)["referral_code"]
+            body["referral_code"] = codes[referrer]
+        services.events.record(PROGRAM_ID, EventInput.from_json(body))
+    except DomainError as error:
+        report.rejected += 1
+        if len(report.rejects) < 20:
+            report.rejects.append(Reject(line, str(event["event_id"]), error.code, error.detail))
+        return
+    report.applied += 1
+

@@ -20,14 +20,12 @@ POLICY = ProgramPolicy(lot_validity_days=365, min_redemption=1_000, allow_transf
 
 @dataclass(frozen=True, slots=True)
 class Bonuses:
-    """Fixed awards of the example program. There is no rules engine yet, so the demo
-    generator applies them itself, as explicit points with a reason."""
+    """What the generator's model of members' points counts of the example ruleset
+    (src/dangol/rules/examples/market.yaml), which decides every point the demo earns."""
 
     welcome: int = 1_000
     first_purchase: int = 1_000
-    review: int = 100
-    referral: int = 1_000  # to each side
-    launch_week_days: int = 7  # purchases earn double in the program's first week
+    launch_week_days: int = 7  # the program's first week pulls buyers in
 
 
 BONUSES = Bonuses()

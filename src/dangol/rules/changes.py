@@ -13,13 +13,18 @@ Worsening: a removed rule or action; a new exclusive rule (it may stop others); 
 added condition; a changed priority, group or exclusivity; a lower rate, fixed amount or
 multiplier, a changed rate base (`of`) or a less generous rounding; an action that goes to
 someone else; a new or lower cap or budget; a narrowed validity; a removed event type; another
-currency."""
+currency.
+
+The `tiers:`, `coupons:` and `challenges:` sections are compared by section_changes.py, in
+the same spirit (a tier's threshold raised, a coupon made less generous, a challenge made
+harder: worsening)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .model import Action, AwardPoints, Cap, EarningRule, Rate, Rounding, Ruleset
+from .section_changes import section_changes
 
 _GENEROSITY = {Rounding.FLOOR: 0, Rounding.HALF_UP: 1, Rounding.CEILING: 2}
 
@@ -54,6 +59,7 @@ def compare(old: Ruleset, new: Ruleset) -> tuple[Change, ...]:
                                                           if rule.exclusive else ""), rule.exclusive))
         elif before[rule_id] != after[rule_id]:
             changes.extend(_rule_changes(before[rule_id], after[rule_id]))
+    changes.extend(Change(subject, what, worse) for subject, what, worse in section_changes(old, new, _rate_at_least))
     return tuple(changes)
 
 

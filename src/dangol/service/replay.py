@@ -5,13 +5,17 @@ ruleset that was in force at its time, on an empty ledger in a scratch SQLite da
 holds only the program, its published rulesets, its members (ids and enrolment times), their
 profiles and referral codes. The recomputed effects must equal the recorded answer, and
 every earn transaction in the ledger that names a rule must be one that an event produced,
-with the recomputed member, points, rule and ruleset. The first difference is named."""
+with the recomputed member, points, rule and ruleset. The first difference is named.
+
+The tiers job's recorded runs are replayed too, each before the first event recorded after
+it started: a downgrade the job applied is then not found again by the next purchase (whose
+`tier_changes` would otherwise differ from the recorded answer)."""
 
 from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,10 +55,20 @@ def effects_of(result: dict[str, Any]) -> dict[str, Any]:
     if reversal is not None:
         receipt = reversal.get("refund_receipt", {}).get("refund", {})
         refund = (reversal["refund"], receipt.get("clawed_back", 0) + receipt.get("uncollected", 0))
+    effects = result["effects"]
     return {"ruleset": result["ruleset"], "member_id": result["member_id"],
-            "points": [(p["rule_id"], p["member_id"], p["points"]) for p in result["effects"]["points"]],
-            "coupons": result["effects"]["coupons"], "badges": result["effects"]["badges"],
-            "challenges": result["effects"]["challenges"], "withheld": result["withheld"], "refund": refund}
+            "points": [(p["rule_id"], p["member_id"], p["points"]) for p in effects["points"]],
+            "coupons": [{**c, "code": None} for c in effects["coupons"]], "badges": effects["badges"],
+            "challenges": [_without_code(c) for c in effects["challenges"]], "withheld": result["withheld"],
+            "tier_changes": effects.get("tier_changes", []), "refund": refund}
+
+
+def _without_code(challenge: dict[str, Any]) -> dict[str, Any]:
+    """A coupon's code is drawn at random when it is issued: replay compares all but it."""
+    rewards = challenge.get("rewards")
+    if not rewards or rewards.get("coupon") is None:
+        return challenge
+    return {**challenge, "rewards": {**rewards, "coupon": "(issued)"}}
 
 
 class ReplayCheck:
@@ -67,13 +81,18 @@ class ReplayCheck:
         with self.services.db.read() as conn:
             LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id))
+            r = t.tier_recalculations
+            runs = [(row.started_at, row.at) for row in conn.execute(
+                select(r.c.started_at, r.c.at).where(r.c.program_id == program_id, r.c.finished_at.isnot(None))
+                .order_by(r.c.started_at, r.c.at))]
             rule_earns = {row.id: row for row in conn.execute(
                 select(t.transactions).where(t.transactions.c.program_id == program_id,
                                              t.transactions.c.rule_id.isnot(None)))}
         with tempfile.TemporaryDirectory(prefix="dangol-replay-") as scratch_dir:
             scratch = scratch_services(self.services, Path(scratch_dir), program_id)
             try:
-                produced = self._replay(scratch, program_id, events, rule_earns, report, progress, max_differences)
+                produced = self._replay(scratch, program_id, events, rule_earns, report, progress, max_differences,
+                                        runs)
             finally:
                 scratch.db.dispose()
         for txn_id in sorted(set(rule_earns) - produced):
@@ -86,13 +105,23 @@ class ReplayCheck:
 
     def _replay(self, scratch: Services, program_id: str, events: list[RecordedEvent],
                 rule_earns: dict[int, Any], report: ReplayReport,
-                progress: Callable[[int, int], None] | None, max_differences: int) -> set[int]:
+                progress: Callable[[int, int], None] | None, max_differences: int,
+                runs: Sequence[tuple[datetime, datetime]] = ()) -> set[int]:
         clock = scratch.clock
         assert isinstance(clock, FixedClock)
         produced: set[int] = set()
+        pending_runs = list(runs)
         for done, recorded in enumerate(events, start=1):
             if len(report.differences) >= max_differences:
                 break
+            while pending_runs and pending_runs[0][0] <= recorded.recorded_at:
+                started_at, at = pending_runs.pop(0)
+                clock.set(started_at)
+                try:
+                    scratch.tiers.recalculate(program_id, at)
+                except DomainError as error:
+                    report.differences.append(f"the tiers job of {at.isoformat()}: replaying it is refused: "
+                                              f"{error.detail}")
             report.events += 1
             clock.set(recorded.recorded_at)
             event = dataclasses.replace(EventInput.from_json(recorded.body), occurred_at=recorded.occurred_at)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..deps import ServicesDep
+from ..deps import PROGRAM_ID, ServicesDep
 from ..problems import problem_responses
 
 router = APIRouter(tags=["log"])  # public: no API key
@@ -41,6 +41,6 @@ class ProgramReportOut(BaseModel):
                         "entries up to its latest checkpoint (`size`, `root_hash`). Anyone with a mirror of "
                         "the log at that size gets the same figures (`dangol verify report`).",
             responses=problem_responses(400, 404, 422))
-def program_report(services: ServicesDep, program: Annotated[str, Query(min_length=1, max_length=63)],
+def program_report(services: ServicesDep, program: Annotated[str, Query(pattern=PROGRAM_ID.pattern, max_length=63)],
                    period: Annotated[Literal["month"], Query()] = "month") -> JSONResponse:
     return JSONResponse(services.log_report.report(program, period))
