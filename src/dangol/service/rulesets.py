@@ -67,6 +67,14 @@ class _ParsedCache:
         self._items: OrderedDict[str, Ruleset] = OrderedDict()
         self._lock = threading.Lock()
 
+    def cached(self, digest: str) -> Ruleset | None:
+        """The parsed ruleset of this hash if this process has it (no database read needed)."""
+        with self._lock:
+            found = self._items.get(digest)
+            if found is not None:
+                self._items.move_to_end(digest)
+            return found
+
     def get(self, published: PublishedRuleset) -> Ruleset:
         with self._lock:
             found = self._items.get(published.hash)
