@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import Money, Program
@@ -22,7 +22,7 @@ from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import (CurrencyMismatch, DomainError, IdempotencyConflict, InvalidRequest, NoRulesInForce,
                              ProgramMismatch, RefundExceedsOrder, UnknownMember, UnknownOrder)
 from ..rules import BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset, evaluate
-from ..storage import tables as t
+from ..storage.bulk import mark
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
 from ..storage.facts_repository import FactsRepository, LockedMember
@@ -493,9 +493,10 @@ def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
 
 
 def _balance(conn: Connection, member_id: str) -> dict[str, int]:
-    row = conn.execute(select(t.members.c.available, t.members.c.pending, t.members.c.held, t.members.c.debt)
-                       .where(t.members.c.id == member_id)).first()
+    # Driver-level: once per event, and building the statement cost more than running it.
+    m = mark(conn)
+    row = conn.exec_driver_sql(f"SELECT available, pending, held, debt FROM members WHERE id = {m}",
+                               (member_id,)).first()
     if row is None:
         return {"available": 0, "pending": 0, "held": 0, "debt": 0}
-    return {"available": row.available, "pending": row.pending, "held": row.held, "debt": row.debt}
-
+    return {"available": row[0], "pending": row[1], "held": row[2], "debt": row[3]}
