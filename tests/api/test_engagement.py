@@ -9,7 +9,6 @@ from itertools import count
 from dangol.domain import FixedClock
 from dangol.domain import MemberStatus
 from dangol.domain.commands import Earn, SetMemberStatus
-from dangol.engagement import Profile
 from dangol.service.container import Services
 
 from engagement.support import KST, enrol, purchase, record
@@ -56,7 +55,7 @@ def test_a_members_coupons_badges_and_challenges(admin: Api, services: Services,
 def test_the_monthly_leaderboard_shows_only_who_opted_in(admin: Api, services: Services, program_id: str) -> None:
     def member(ref: str, name: str | None, opt_in: bool, *earnings: tuple[datetime, int]) -> str:
         member_id = enrol(services, program_id, ref)
-        services.engagement.save_profile(program_id, Profile(member_id, name, opt_in))
+        services.profiles.update(program_id, member_id, {"display_name": name, "leaderboard_opt_in": opt_in})
         for at, points in earnings:
             services.ledger.run(program_id, Earn(member_id, points=points), at=at)
         return member_id

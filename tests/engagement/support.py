@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dangol.domain.commands import Enroll
-from dangol.engagement import Profile
 from dangol.rules import Event, MemberState, evaluate
 from dangol.rules.loader import load_example
 from dangol.service.container import Services
@@ -18,7 +17,7 @@ KST = timezone(timedelta(hours=9))
 
 def enrol(services: Services, program_id: str, ref: str, **profile: Any) -> str:
     member_id: str = services.ledger.run(program_id, Enroll(ref))["member"]["id"]
-    services.engagement.save_profile(program_id, Profile(member_id, **{"time_zone": "Asia/Seoul", **profile}))
+    services.profiles.update(program_id, member_id, {"time_zone": "Asia/Seoul", **profile})
     return member_id
 
 

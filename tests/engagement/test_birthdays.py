@@ -11,7 +11,6 @@ import pytest
 from dangol.domain import FixedClock, MemberStatus
 from dangol.domain.commands import Enroll, SetMemberStatus
 from dangol.domain.errors import UnknownProgram
-from dangol.engagement import Profile
 from dangol.service.container import Services
 
 
@@ -29,8 +28,8 @@ class Events:
 
 def member(services: Services, program_id: str, ref: str, month: int | None, day: int | None, zone: str = "UTC") -> str:
     member_id: str = services.ledger.run(program_id, Enroll(ref))["member"]["id"]
-    services.engagement.save_profile(program_id, Profile(member_id, birthday_month=month, birthday_day=day,
-                                                         time_zone=zone))
+    services.profiles.update(program_id, member_id, {"birthday_month": month, "birthday_day": day,
+                                                     "time_zone": zone})
     return member_id
 
 

@@ -165,7 +165,8 @@ def test_custom_event_types_declared_by_the_ruleset(writer: Api, admin: Api, ser
     result = send(writer, {"event_id": "w1", "type": "workshop_attended", "member_id": member,
                            "fields": {"workshop": "pottery", "hours": 3}})
     assert result["total_points"] == 300
-    assert result["effects"]["badges"] == [{"rule_id": "workshop", "badge": "artisan"}]
+    assert result["effects"]["badges"] == [{"badge": "artisan", "source": "workshop",
+                                            "awarded_at": "2025-02-01T00:00:00Z"}]
     with services.db.read() as conn:
         body = conn.execute(select(t.events.c.body).where(t.events.c.event_id == "w1")).scalar()
     assert '"fields":{"hours":3,"workshop":"pottery"}' in body

@@ -49,7 +49,8 @@ def test_a_higher_rate_costs_what_it_adds(services: Services, published: str, cl
     assert report["current"]["points"] == 5100 and report["candidate_result"]["points"] == 5500
     assert report["current"]["by_rule"]["base-earn"] == 2000 and report["candidate_result"]["by_rule"]["base-earn"] == 2400
     assert report["difference"] == {"points": 400, "cost": 800, "members_affected": 1}
-    assert report["tiers"] is None
+    # The candidate's ladder: nobody spent enough in March to leave the lowest tier.
+    assert report["tiers"] == {"새싹": 2, "열매": 0, "나무": 0, "숲": 0}
     assert _rows(services) == before  # nothing written
 
 

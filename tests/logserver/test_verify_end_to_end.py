@@ -64,10 +64,13 @@ def key_file(services: Services, tmp_path: Path) -> str:
 
 @pytest.fixture
 def history(services: Services, clock: FixedClock) -> dict:  # type: ignore[type-arg]
-    """Every kind of transaction, then 40 more earns, in the log and signed."""
+    """Every kind of transaction, then 40 more earns and a published ruleset, in the log and signed."""
     r = every_kind(services, clock)
     for i in range(40):
         services.ledger.run(PROGRAM, Earn(r["bob" if i % 2 else "alice"], points=10 + i))
+    services.rulesets.publish(PROGRAM, json.dumps({
+        "program": PROGRAM, "version": "v1", "currency": "KRW", "effective_from": clock.now().isoformat(),
+        "rules": [{"id": "welcome", "on": "signup", "actions": [{"award_points": {"fixed": 10}}]}]}))
     publish(services)
     return r
 
@@ -97,6 +100,7 @@ def test_mirror_and_audit_the_real_log(services: Services, history: dict, key_fi
     with live(services) as url:
         assert "mirrored" in ok(dangol("verify", "mirror", url, str(tmp_path / "m"), "--key", key_file))
         audited = json.loads(ok(dangol("verify", "audit", str(tmp_path / "m"), "--json")))
+        assert audited["programs"][PROGRAM]["rulesets"] == 1  # the published ruleset's entry
         with urllib.request.urlopen(f"{url}/v1/log/report?program={PROGRAM}&period=month") as response:
             served = json.loads(response.read())
     # The server's public report is the one recomputed from the mirror, figure for figure.

@@ -15,12 +15,9 @@ from .output import count_progress, number, out, plural
 
 
 def event_sender(services: Services) -> SendEvent:
-    """Where birthday events go: the events service, in-process. (The one line to wire when
-    the events area is merged; until then this build has nowhere to send them.)"""
-    events = getattr(services, "events", None)
-    if events is None:
-        raise CliError("this build has no events service to send birthday events through")
-    send: SendEvent = events.send
+    """Where birthday events go: the events service, in-process (each is recorded, judged by
+    the ruleset in force, and its bonus posted, like a `POST .../events`)."""
+    send: SendEvent = services.send_event
     return send
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
 
 from ..domain.clock import Clock, SystemClock
+from ..rules import Ruleset
 from ..storage.database import Database
+from ..tiers import Ladder
 from ..storage.migrate import upgrade
 from .birthdays import BirthdayJob
 from .check import LedgerCheck
@@ -18,7 +24,8 @@ from .log_check import LogCheck
 from .log_report import LogReportService
 from .programs import ProgramService
 from .reads import LedgerReader
-from .events import EventService
+from .events import EventInput, EventService
+from .extensions import Extensions
 from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
@@ -40,14 +47,29 @@ class Services:
         self.rulesets = RulesetService(self.db, self.clock)
         self.profiles = ProfileService(self.db, self.clock)
         self.referrals = ReferralService(self.db, self.clock)
-        self.events = EventService(self.db, self.clock, self.ledger, self.rulesets)
-        self.tiers = TierService(self.db, self.clock)
-        self.engagement = EngagementService(self.db, self.ledger, self.clock)
+        self.tiers = TierService(self.db, self.clock, ladders=self._published_ladder)
+        self.engagement = EngagementService(self.db, self.ledger, self.clock, rulesets=self._ruleset_in_force)
+        self.events = EventService(self.db, self.clock, self.ledger, self.rulesets,
+                                   Extensions(self.tiers, self.engagement))
         self.leaderboards = Leaderboards(self.db)
         self.birthdays = BirthdayJob(self.db, self.clock)
         self.log = LogService(self.db, self.clock, self.log_settings)
         self.log_check = LogCheck(self.db, self.log.existing_verifier)
         self.log_report = LogReportService(self.db, self.programs)
+
+    def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
+        """Tiers' ladder: the `tiers:` section of the ruleset in force."""
+        found = self.rulesets.in_force(conn, program_id, at)
+        return None if found is None else found[1].tiers
+
+    def _ruleset_in_force(self, program_id: str, at: datetime) -> Ruleset | None:
+        with self.db.read() as conn:
+            found = self.rulesets.in_force(conn, program_id, at)
+        return None if found is None else found[1]
+
+    def send_event(self, program_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An events API body, recorded in-process (the birthday job's sender)."""
+        return self.events.record(program_id, EventInput.from_json(body))
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,

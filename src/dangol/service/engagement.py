@@ -59,16 +59,18 @@ class EngagementService:
     # ------------------------------------------------------------ the events endpoint's hook
 
     def apply(self, conn: Connection, program: Any, member_id: str, event: Any, evaluation: Evaluation,
-              at: datetime, ruleset: Ruleset | None = None) -> Effects:
+              at: datetime, ruleset: Ruleset | None = None, *, write: bool = True) -> Effects:
         """Issues the evaluation's coupons, awards its badges, advances every challenge the
         event counts for and grants the rewards of those it completes, in `conn`'s
         transaction. `program` is a program id or a Program; `event` a rules Event, an
         events API body (a mapping) or an Occurrence; `ruleset` the one that evaluated it
-        (looked up by `rulesets` when not given)."""
-        return self.apply_many(conn, program, [(member_id, event, evaluation, at)], ruleset)[0]
+        (looked up by `rulesets` when not given). With `write=False` (a quote) nothing is
+        written: the effects are what would happen (coupons without a code, rewards without
+        a transaction)."""
+        return self.apply_many(conn, program, [(member_id, event, evaluation, at)], ruleset, write=write)[0]
 
     def apply_many(self, conn: Connection, program: Any, items: Sequence[tuple[str, Any, Evaluation, datetime]],
-                   ruleset: Ruleset | None = None) -> list[Effects]:
+                   ruleset: Ruleset | None = None, *, write: bool = True) -> list[Effects]:
         """`apply` for a batch of events (member id, event, evaluation, time), in order, with
         the same effects as one call each; the challenge progress of the whole batch is read
         in one query and written in two (an import, a replay)."""
@@ -83,7 +85,7 @@ class EngagementService:
         book.load({item[0] for item, moved in zip(items, moves) if moved}, {c.id for c in ruleset.challenges})
         results = []
         for (member_id, _, evaluation, at), moved in zip(items, moves):
-            run = _Run(self, repo, book, conn, program_id, member_id, ruleset, at)
+            run = _Run(self, repo, book, conn, program_id, member_id, ruleset, at, write)
             for coupon in evaluation.coupons:
                 run.issue(coupon.template, coupon.rule_id)
             for badge in evaluation.badges:
@@ -91,7 +93,8 @@ class EngagementService:
             for challenge, amount in moved:
                 run.challenge(challenge, amount)
             results.append(run.effects)
-        book.flush()
+        if write:
+            book.flush()
         return results
 
     # ------------------------------------------------------------ coupons
@@ -157,19 +160,13 @@ class EngagementService:
             found = EngagementRepository(conn).profiles(program_id, [member_id])
         return found[0] if found else Profile(member_id)
 
-    def save_profile(self, program_id: str, profile: Profile) -> None:
-        _check_profile(profile)
-        with self.db.write() as conn:
-            LedgerRepository(conn).get_program(program_id)
-            EngagementRepository(conn).save_profile(program_id, profile, self.clock.now())
-
 
 class _Run:
     """One event's engagement: the effects gathered as they happen."""
 
     def __init__(self, service: EngagementService, repo: EngagementRepository, book: ProgressBook, conn: Connection,
-                 program_id: str, member_id: str, ruleset: Ruleset, at: datetime) -> None:
-        self.service, self.repo, self.book, self.conn = service, repo, book, conn
+                 program_id: str, member_id: str, ruleset: Ruleset, at: datetime, write: bool = True) -> None:
+        self.service, self.repo, self.book, self.conn, self.write = service, repo, book, conn, write
         self.program_id, self.member_id, self.ruleset, self.at = program_id, member_id, ruleset, at
         self.templates = {t.id: t for t in ruleset.coupons}
         self.effects: Effects = {"coupons": [], "badges": [], "challenges": [], "points": [], "withheld": []}
@@ -188,14 +185,21 @@ class _Run:
             self.effects["withheld"].append({"rule_id": source, "reason": f"coupon {template_id}: at most "
                                              f"{template.per_member} per member"})
             return None
-        coupon = IssuedCoupon(self.service.codes(), template.id, self.member_id, template.gives, self.at,
-                              template.expiry(self.at), source)
+        coupon = IssuedCoupon(self.service.codes() if self.write else "", template.id, self.member_id,
+                              template.gives, self.at, template.expiry(self.at), source)
+        if not self.write:  # a quote: the coupon it would issue, without a code
+            self.effects["coupons"].append({**coupon_json(coupon, template.name, self.at), "code": None})
+            return None
         self.repo.add_coupon(self.program_id, coupon, template.name)
         self.effects["coupons"].append(coupon_json(coupon, template.name, self.at))
         return coupon.code
 
     def badge(self, badge: str, source: str) -> bool:
-        if not self.repo.award_badge(self.program_id, self.member_id, badge, source, self.at):
+        if self.write:
+            new = self.repo.award_badge(self.program_id, self.member_id, badge, source, self.at)
+        else:
+            new = not self.repo.has_badge(self.program_id, self.member_id, badge)
+        if not new:
             return False  # once per member: already has it
         self.effects["badges"].append({"badge": badge, "source": source, "awarded_at": iso(self.at)})
         return True
@@ -225,9 +229,12 @@ class _Run:
                             rule_id=source, ruleset_hash=ruleset_hash(self.ruleset))
             # The key makes the reward once per member, challenge and completion, whatever happens.
             key = f"{source}:{self.member_id}:{occasion}"
-            receipt = self.service.ledger.apply_in(self.conn, self.program_id, [Operation(earn, key, self.at)])[0]
+            receipt: Any = {}
+            if self.write:
+                receipt = self.service.ledger.apply_in(self.conn, self.program_id, [Operation(earn, key, self.at)])[0]
             self.effects["points"].append({"rule_id": source, "points": rewards.points, "member_id": self.member_id,
-                                           "transaction": receipt.get("transaction")})
+                                           "to": "member", "transaction": receipt.get("transaction"),
+                                           "log": receipt.get("log", [])})
             granted["points"] = rewards.points
         if rewards.badge and self.badge(rewards.badge, source):
             granted["badge"] = rewards.badge
@@ -266,21 +273,3 @@ def occurrence_of(event: Any) -> Occurrence:
         return Occurrence(str(event["type"]), int(amount["amount"] if isinstance(amount, Mapping) else amount), items)
     return Occurrence(str(event.type), int(getattr(event, "amount", 0) or 0),
                       categories=tuple(getattr(event, "categories", ()) or ()))
-
-
-def _check_profile(profile: Profile) -> None:
-    if profile.display_name is not None and not 1 <= len(profile.display_name.strip()) <= 100:
-        raise InvalidRequest("a display name is 1 to 100 characters")
-    if profile.leaderboard_opt_in and not profile.display_name:
-        raise InvalidRequest("opting in to leaderboards needs a display name")
-    if (profile.birthday_month is None) != (profile.birthday_day is None):
-        raise InvalidRequest("a birthday needs both month and day")
-    if profile.birthday_month is not None and profile.birthday_day is not None:
-        try:
-            date(2024, profile.birthday_month, profile.birthday_day)  # a leap year: 29 February is a birthday
-        except ValueError:
-            raise InvalidRequest("no such birthday") from None
-    try:
-        ZoneInfo(profile.time_zone)
-    except (ValueError, KeyError):
-        raise InvalidRequest(f"unknown time zone {profile.time_zone!r}") from None

@@ -23,12 +23,14 @@ from ..domain.errors import (CurrencyMismatch, DomainError, IdempotencyConflict,
                              ProgramMismatch, RefundExceedsOrder, UnknownMember, UnknownOrder)
 from ..rules import BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset, evaluate
 from ..storage.bulk import mark
+from ..tiers import Activity
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
 from ..storage.facts_repository import FactsRepository, LockedMember
 from ..storage.ledger_repository import LedgerRepository
-from . import extensions, member_facts as mf, receipts
+from . import member_facts as mf, receipts
 from .event_scope import EventScope
+from .extensions import Extensions
 from .ledger import CLOCK_SKEW, LARGE_BATCH, LedgerService, Operation, _collector_paused
 from .reads import _Scratch
 from .referrals import record_referral, referrer_for
@@ -108,14 +110,17 @@ class _Judgement:
     receipts: list[dict[str, Any]] = field(default_factory=list)
     reversal: dict[str, Any] | None = None
     rule_event: Event | None = None
+    ruleset: Ruleset | None = None
 
 
 class EventService:
-    def __init__(self, db: Database, clock: Clock | None, ledger: LedgerService, rulesets: RulesetService) -> None:
+    def __init__(self, db: Database, clock: Clock | None, ledger: LedgerService, rulesets: RulesetService,
+                 extensions: Extensions | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.ledger = ledger
         self.rulesets = rulesets
+        self.extensions = extensions or Extensions()  # tiers and engagement (container.py wires them)
 
     def record(self, program_id: str, event: EventInput) -> dict[str, Any]:
         self._check(event)
@@ -261,7 +266,7 @@ class EventService:
             raise CurrencyMismatch(f"the event is in {event.amount.currency}; program {program_id} counts in "
                                    f"{program.currency}")
         facts = FactsRepository(conn)
-        judgement = _Judgement(program_id, event, at, digest, event.member_id or "", write)
+        judgement = _Judgement(program_id, event, at, digest, event.member_id or "", write, ruleset=ruleset)
         member = self._member(conn, scope, judgement)
         referrer = scope.referrer_of(member.id) if member.enrolled_at is not None else None
         budget_keys = [f"program/{rule.id}/budget/points" for phase in ruleset.phases(event.type)
@@ -282,7 +287,7 @@ class EventService:
         profile = scope.profile(member.id)
         time_zone = profile.time_zone or scope.policy.default_time_zone
         state = mf.member_state(member.id, member.enrolled_at or at, profile, time_zone,
-                                extensions.member_tier(conn, program_id, member.id, at), counters, at,
+                                self.extensions.member_tier(conn, program_id, member.id, at), counters, at,
                                 event.type == "purchase")
         rule_event = Event(event.type, event.amount.amount if event.amount else 0,
                            event.amount.currency if event.amount else None, event.order_id,
@@ -437,19 +442,21 @@ class EventService:
         points = [{"rule_id": award.rule_id, "points": award.points, "member_id": award.member_id,
                    "to": award.to.value, "transaction": receipt.get("transaction"), "log": receipt.get("log", [])}
                   for award, receipt in zip(awards, earn_receipts)]
-        engagement = extensions.engagement_effects(conn, judgement.program_id, judgement.member_id,
-                                                   judgement.rule_event, judgement.evaluation, judgement.at,
-                                                   write=judgement.write)
-        tiers = extensions.tier_changes(conn, judgement.program_id, sorted({judgement.member_id,
-                                                                           *(a.member_id for a in awards)}),
-                                        judgement.at, write=judgement.write)
+        engagement = self.extensions.engagement_effects(conn, judgement.program_id, judgement.member_id,
+                                                        judgement.rule_event, judgement.evaluation, judgement.at,
+                                                        write=judgement.write, ruleset=judgement.ruleset)
+        points += engagement.pop("points", [])  # challenge rewards: earns of the same event
+        tiers = self.extensions.tier_changes(conn, judgement.program_id, sorted({judgement.member_id,
+                                                                                *(p["member_id"] for p in points)}),
+                                             judgement.at, write=judgement.write,
+                                             **({} if judgement.write else _quoted(judgement, points)))
         withheld = [{"rule_id": w.rule_id, "reason": w.reason, "points": w.points}
-                    for w in judgement.evaluation.withheld] + judgement.extra_withheld
+                    for w in judgement.evaluation.withheld] + judgement.extra_withheld + engagement.pop("withheld", [])
         result: dict[str, Any] = {
             "event_id": judgement.event.event_id, "recorded": judgement.write, "ruleset": judgement.ruleset_hash,
             "type": judgement.event.type, "member_id": judgement.member_id, "occurred_at": receipts.iso(judgement.at),
             "effects": {"points": points, **engagement, "tier_changes": tiers},
-            "total_points": sum(a.points for a in awards if a.member_id == judgement.member_id),
+            "total_points": sum(p["points"] for p in points if p["member_id"] == judgement.member_id),
             "withheld": withheld, "balance": _balance(conn, judgement.member_id),
         }
         if judgement.enrolled is not None:
@@ -483,6 +490,21 @@ class _Counters(Mapping[str, int]):
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+def _quoted(judgement: _Judgement, points: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a quoted event would add to its members' tier activity (it is not in the ledger):
+    each earn, the purchase's money on the member's first."""
+    event = judgement.event
+    quoted, members = [], []
+    money_placed = event.type != "purchase" or event.amount is None
+    for award in points:
+        spend = 0
+        if award["member_id"] == judgement.member_id and not money_placed:  # as `_earns` places it
+            spend, money_placed = event.amount.amount if event.amount else 0, True
+        quoted.append(Activity(judgement.at, spend=spend, points=award["points"], purchases=1 if spend else 0))
+        members.append(award["member_id"])
+    return {"quoted": quoted, "quoted_for": members}
 
 
 def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

@@ -51,10 +51,20 @@ def effects_of(result: dict[str, Any]) -> dict[str, Any]:
     if reversal is not None:
         receipt = reversal.get("refund_receipt", {}).get("refund", {})
         refund = (reversal["refund"], receipt.get("clawed_back", 0) + receipt.get("uncollected", 0))
+    effects = result["effects"]
     return {"ruleset": result["ruleset"], "member_id": result["member_id"],
-            "points": [(p["rule_id"], p["member_id"], p["points"]) for p in result["effects"]["points"]],
-            "coupons": result["effects"]["coupons"], "badges": result["effects"]["badges"],
-            "challenges": result["effects"]["challenges"], "withheld": result["withheld"], "refund": refund}
+            "points": [(p["rule_id"], p["member_id"], p["points"]) for p in effects["points"]],
+            "coupons": [{**c, "code": None} for c in effects["coupons"]], "badges": effects["badges"],
+            "challenges": [_without_code(c) for c in effects["challenges"]], "withheld": result["withheld"],
+            "tier_changes": effects.get("tier_changes", []), "refund": refund}
+
+
+def _without_code(challenge: dict[str, Any]) -> dict[str, Any]:
+    """A coupon's code is drawn at random when it is issued: replay compares all but it."""
+    rewards = challenge.get("rewards")
+    if not rewards or rewards.get("coupon") is None:
+        return challenge
+    return {**challenge, "rewards": {**rewards, "coupon": "(issued)"}}
 
 
 class ReplayCheck:

@@ -26,6 +26,8 @@ from ..rules.loader import load_ruleset
 from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import PublishedRuleset, RulePolicy, RulesetRepository
+from ..transparency.entry import RulesetEntry
+from .log_writer import LogWriter
 from .receipts import iso
 from .remembered import Remembered
 
@@ -231,8 +233,11 @@ class RulesetService:
 
 
 def on_published(conn: Connection, published: PublishedRuleset) -> None:
-    """Extension point, inside the publishing transaction: the transparency log appends its
-    `ruleset` entry here (issue 4)."""
+    """Inside the publishing transaction: the ruleset's entry in the transparency log (its
+    `version` is the publication number; its `document` the canonical JSON the hash is of)."""
+    LogWriter().append_ruleset(conn, RulesetEntry(
+        published.program_id, published.hash, published.number, published.effective_from, published.published_at,
+        published.urgent, json.loads(published.document)))
 
 
 def require_time_zone(name: str) -> None:

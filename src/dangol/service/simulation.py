@@ -22,7 +22,6 @@ from ..rules import canonical_json, ruleset_hash
 from ..storage.events_repository import EventsRepository
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import PublishedRuleset, RulesetRepository
-from . import extensions
 from .container import Services
 from .events import EventInput
 from .replay import scratch_services
@@ -120,7 +119,7 @@ class Simulation:
                     if progress is not None:
                         progress(done, len(events))
                 with scratch.db.read() as conn:
-                    report.tiers = extensions.tier_distribution(conn, program_id, end)
+                    report.tiers = scratch.events.extensions.tier_distribution(conn, program_id, end)
             finally:
                 scratch.db.dispose()
         return report

@@ -3,8 +3,9 @@ what a member sees. The policy is the pure `dangol.tiers`; this module loads a m
 standing and qualifying activity, advances it, and stores the standing and its history.
 
 The ladder comes from `ladders(conn, program_id, at)`: the `tiers:` section of the ruleset
-in force. Until rulesets are published in the database, ladders are registered per
-process with `use_ladder` (the CLI's `--ruleset`, tests)."""
+in force (the container wires it to the published rulesets). A ladder registered for this
+process with `use_ladder` overrides it: the CLI's `--ruleset FILE`, to recalculate or show
+under a ladder not published yet."""
 
 from __future__ import annotations
 
@@ -64,7 +65,11 @@ class TierService:
         self.clock = clock or SystemClock()
         self.batch_size = batch_size
         self._registered: dict[str, Ladder] = {}
-        self.ladders: LadderSource = ladders or (lambda conn, program_id, at: self._registered.get(program_id))
+        self._published: LadderSource = ladders or (lambda conn, program_id, at: None)
+
+    def ladders(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
+        """The ladder registered for this process, else the one of the ruleset in force."""
+        return self._registered.get(program_id) or self._published(conn, program_id, at)
 
     def use_ladder(self, program_id: str, ladder: Ladder | None) -> None:
         """Registers (or, with None, removes) a program's ladder for this process."""
@@ -84,6 +89,16 @@ class TierService:
             return []
         return self._advance(conn, ladder, program_id, list(dict.fromkeys(member_ids)), as_utc(at))
 
+    def preview_activity(self, conn: Connection, program_id: str, member_ids: Sequence[str], at: datetime,
+                         extra: dict[str, list[Activity]]) -> list[dict[str, Any]]:
+        """`after_activity` for a quote: the changes `extra` activity (not in the ledger)
+        would bring, written nowhere."""
+        ladder = self.ladders(conn, program_id, at)
+        if ladder is None or not member_ids:
+            return []
+        found = self._evaluate(conn, ladder, program_id, list(dict.fromkeys(member_ids)), as_utc(at), extra=extra)
+        return [change_json(m, ladder, c) for m, f in found.items() for c in f.transitions]
+
     def member_tiers(self, conn: Connection, program_id: str, member_ids: Sequence[str],
                      at: datetime) -> dict[str, str | None]:
         """`MemberState.tier` for each member at `at`: one query for the stored standings
@@ -100,12 +115,16 @@ class TierService:
         return {m: ladder.tier(stored[m].tier if m in stored else None).name for m in member_ids}
 
     def _evaluate(self, conn: Connection, ladder: Ladder, program_id: str, member_ids: list[str],
-                  at: datetime, step: Step = advance) -> dict[str, _Evaluated]:
+                  at: datetime, step: Step = advance,
+                  extra: dict[str, list[Activity]] | None = None) -> dict[str, _Evaluated]:
         """Each member's stored standing, the standing at `at` (by `step`), the transitions
-        between, and the activity they were computed from. Writes nothing."""
+        between, and the activity they were computed from (plus `extra`). Writes nothing."""
         standings = repo.load_standings(conn, program_id, member_ids)
         since = min(needed_from(ladder, standings.get(m), at) for m in member_ids)
         activities = repo.load_activities(conn, program_id, member_ids, since, at)
+        for member_id, more in (extra or {}).items():
+            if member_id in activities:
+                activities[member_id] = [*activities[member_id], *more]
         found: dict[str, _Evaluated] = {}
         for m in member_ids:
             new, transitions = step(ladder, standings.get(m), activities[m], at)

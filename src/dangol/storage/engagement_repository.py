@@ -61,11 +61,13 @@ class EngagementRepository:
 
     # ---------------------------------------------------------------- badges
 
+    def has_badge(self, program_id: str, member_id: str, badge: str) -> bool:
+        return self.conn.execute(select(B.c.badge).where(
+            B.c.program_id == program_id, B.c.member_id == member_id, B.c.badge == badge)).first() is not None
+
     def award_badge(self, program_id: str, member_id: str, badge: str, source: str, at: datetime) -> bool:
         """True when the member did not have the badge yet (a badge is awarded once)."""
-        exists = self.conn.execute(select(B.c.badge).where(
-            B.c.program_id == program_id, B.c.member_id == member_id, B.c.badge == badge)).first()
-        if exists is not None:
+        if self.has_badge(program_id, member_id, badge):
             return False
         self.conn.execute(insert(B).values(program_id=program_id, member_id=member_id, badge=badge, source=source,
                                            awarded_at=at))
@@ -87,8 +89,7 @@ class EngagementRepository:
 
     def profiles(self, program_id: str, member_ids: Sequence[str] | None = None,
                  with_birthday: bool = False) -> list[Profile]:
-        """Profile data, read here and in ProgressBook.load only. (When the events area's
-        member_profiles is merged, point `F` at it.)"""
+        """Profile data as engagement reads it (one writer: service/profiles.py)."""
         query = select(F).where(F.c.program_id == program_id)
         if member_ids is not None:
             query = query.where(F.c.member_id.in_(list(member_ids)))
@@ -96,15 +97,6 @@ class EngagementRepository:
             query = query.where(F.c.birthday_month.is_not(None), F.c.birthday_day.is_not(None))
         return [Profile(r.member_id, r.display_name, bool(r.leaderboard_opt_in), r.birthday_month, r.birthday_day,
                         r.time_zone or "UTC") for r in self.conn.execute(query.order_by(F.c.member_id))]
-
-    def save_profile(self, program_id: str, profile: Profile, at: datetime) -> None:
-        values = dict(display_name=profile.display_name, leaderboard_opt_in=profile.leaderboard_opt_in,
-                      birthday_month=profile.birthday_month, birthday_day=profile.birthday_day,
-                      time_zone=profile.time_zone, updated_at=at)
-        changed = self.conn.execute(update(F).where(F.c.program_id == program_id, F.c.member_id == profile.member_id)
-                                    .values(**values)).rowcount
-        if not changed:
-            self.conn.execute(insert(F).values(program_id=program_id, member_id=profile.member_id, tags="[]", **values))
 
     # ---------------------------------------------------------------- leaderboards
 

@@ -47,6 +47,13 @@ class EventsRepository:
             found.update((row.event_id, _event(row)) for row in rows)
         return found
 
+    def recorded_ids(self, program_id: str, event_ids: list[str]) -> set[str]:
+        """Which of `event_ids` the program has recorded."""
+        if not event_ids:
+            return set()
+        return set(self.conn.execute(select(t.events.c.event_id).where(
+            t.events.c.program_id == program_id, t.events.c.event_id.in_(event_ids))).scalars())
+
     def add(self, program_id: str, event_id: str, kind: str, member_id: str | None, order_id: str | None,
             occurred_at: datetime, recorded_at: datetime, fingerprint: str, body: str, ruleset_hash: str | None,
             result: dict[str, Any]) -> None:

@@ -135,3 +135,10 @@ def advance_run(conn: Connection, program_id: str, at: datetime, after_member: s
 def finish_run(conn: Connection, program_id: str, at: datetime, now: datetime) -> None:
     r = t.tier_recalculations
     conn.execute(update(r).where(r.c.program_id == program_id, r.c.at == at).values(finished_at=now))
+
+
+def stored_tiers(conn: Connection, program_id: str) -> dict[str, int]:
+    """Members per stored tier (members never upgraded have no row)."""
+    mt = t.member_tiers
+    rows = conn.execute(select(mt.c.tier, func.count()).where(mt.c.program_id == program_id).group_by(mt.c.tier))
+    return {tier: number for tier, number in rows}
