@@ -126,9 +126,9 @@ def run_ledger(target: Any, workload: Any, batch: int) -> float:
     """The foundation's plain ledger ingest (bench/ingest.py's code path, its template "tpl"): earns/s."""
     from . import ingest
 
-    url = target.snapshot("tpl", "ledger-run")
+    url = target.snapshot("tpl", "ledger_run")
     elapsed, _ = ingest.run_service(url, workload, batch)
-    target.drop("ledger-run")
+    target.drop("ledger_run")
     return workload.events / elapsed
 
 
@@ -166,14 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{'one by one (record)' if args.one_by_one else f'record_many in batches of {args.batch:,}'}, "
           f"{args.repeat} run(s)")
     began = time.perf_counter()
-    url = target.create("events-tpl")
+    url = target.create("events_tpl")
     member_ids = prepare(url, args.members, args.seed)
-    analyze(target, "events-tpl")
+    analyze(target, "events_tpl")
     print(f"  template prepared in {time.perf_counter() - began:.1f} s (untimed)")
 
     if args.profile:
         events = make_events(member_ids, args.events, args.seed, 0)
-        url = target.snapshot("events-tpl", "run")
+        url = target.snapshot("events_tpl", "run")
         profiler = cProfile.Profile()
         profiler.enable()
         elapsed, _ = run_events(url, events, args.batch, args.one_by_one)
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ledger_rates: list[float] = []
     for run in range(args.repeat):
         events = make_events(member_ids, args.events, args.seed, run)
-        url = target.snapshot("events-tpl", "run")
+        url = target.snapshot("events_tpl", "run")
         elapsed, points = run_events(url, events, args.batch, args.one_by_one)
         target.drop("run")
         rates.append(args.events / elapsed)
