@@ -25,7 +25,7 @@ from ..storage.events_repository import EventsRepository
 from ..storage.facts_repository import FactsRepository, LockedMember, Profile
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import RulePolicy, RulesetRepository
-from .rulesets import PARSED
+from .rulesets import parsed
 
 _MISSING = object()
 
@@ -59,12 +59,7 @@ class EventScope:
         """As RulesetService.in_force: the latest effective by `at`, the last published of a tie."""
         for effective_from, _, digest in self.timeline:
             if effective_from <= at:
-                ruleset = PARSED.cached(digest)
-                if ruleset is None:
-                    published = RulesetRepository(self.conn).by_hash(self.program.id, digest)
-                    assert published is not None
-                    ruleset = PARSED.get(published)
-                return digest, ruleset
+                return digest, parsed(self.conn, self.program.id, digest)
         return None
 
     # ------------------------------------------------------------ members
