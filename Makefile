@@ -48,7 +48,7 @@ clean:
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
 .PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
-	bench-transparency bench-rules bench-audit bench-log-proofs
+	bench-transparency bench-rules bench-audit bench-log-proofs bench-events bench-events-postgres
 
 bench-ingest: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
@@ -75,6 +75,13 @@ bench-transparency: $(BENCH_INSTALLED)
 # The rules core (dangol.rules), in memory: evaluations/s, example and 200-rule rulesets, against rule-engine.
 bench-rules: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.rules $(BENCH_ARGS)
+
+# Purchase events through the example ruleset (EventService.record_many), against the plain ledger ingest.
+bench-events: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.events $(BENCH_ARGS)
+
+bench-events-postgres: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.events --postgres $(BENCH_ARGS)
 
 # The full audit of a synthetic 1,000,000-entry log mirror (dangol verify audit), against read + SHA-256 + json.loads.
 bench-audit: $(BENCH_INSTALLED)

@@ -48,3 +48,29 @@ def test_send_a_file_of_events_then_quote(tmp_path: Path, database_url: str) -> 
          "amount": {"amount": 25000, "currency": "KRW"}}), "--json").stdout)
     assert as_json["recorded"] is False and as_json["total_points"] == 1250
     assert json.loads(dangol(database_url, "balance", "m_cust1", "--json").stdout)["balance"]["available"] == 3600
+
+
+def test_send_in_batches_reports_each_refusal_on_its_line(tmp_path: Path, database_url: str) -> None:
+    """A batch holds good events and refused ones: each refusal is named by its line, the
+    batch's other events are recorded (the refused one leaves nothing behind)."""
+    _setup(tmp_path, database_url)
+    events = [
+        {"event_id": "s1", "type": "signup", "external_ref": "cust-1", "member_id": "m_cust1"},
+        {"event_id": "p1", "type": "purchase", "member_id": "m_nobody", "order_id": "o1",
+         "amount": {"amount": 30000, "currency": "KRW"}},
+        {"event_id": "p2", "type": "purchase", "member_id": "m_cust1", "order_id": "o2",
+         "amount": {"amount": 30000, "currency": "KRW"}},
+        {"event_id": "r1", "type": "refund", "member_id": "m_cust1", "order_id": "o2",
+         "amount": {"amount": 90000, "currency": "KRW"}},
+        {"event_id": "v1", "type": "review", "member_id": "m_cust1", "order_id": "o2"},
+    ]
+    file = tmp_path / "events.jsonl"
+    file.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    result = dangol(database_url, "events", "send", str(file), "--batch", "2")
+    assert result.exit_code == 1
+    # 1,000 welcome + 1,500 + 1,000 first purchase + 100 review; the refund exceeds the order.
+    assert "3 recorded, 2 refused, 3,600 points awarded" in result.stdout
+    assert result.stderr.splitlines()[0].startswith("refused: line 2: no member 'm_nobody'")
+    assert result.stderr.splitlines()[1].startswith("refused: line 4: refund of 90000 exceeds")
+    balance = json.loads(dangol(database_url, "balance", "m_cust1", "--json").stdout)
+    assert balance["balance"]["available"] == 3600

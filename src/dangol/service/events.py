@@ -8,29 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import Money, Program
 from ..domain import commands as cmd
 from ..domain.clock import Clock, SystemClock, as_utc
-from ..domain.errors import (CurrencyMismatch, IdempotencyConflict, InvalidRequest, NoRulesInForce,
+from ..domain.errors import (CurrencyMismatch, DomainError, IdempotencyConflict, InvalidRequest, NoRulesInForce,
                              ProgramMismatch, RefundExceedsOrder, UnknownMember, UnknownOrder)
 from ..rules import BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset, evaluate
-from ..storage import tables as t
+from ..storage.bulk import mark
 from ..tiers import Activity
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
-from ..storage.facts_repository import CounterView, FactsRepository, LockedMember
+from ..storage.facts_repository import FactsRepository, LockedMember
 from ..storage.ledger_repository import LedgerRepository
-from ..storage.rulesets_repository import RulesetRepository
 from . import member_facts as mf, receipts
+from .event_scope import EventScope
 from .extensions import Extensions
-from .ledger import CLOCK_SKEW, LedgerService, Operation
+from .ledger import CLOCK_SKEW, LARGE_BATCH, LedgerService, Operation, _collector_paused
 from .reads import _Scratch
 from .referrals import record_referral, referrer_for
 from .rulesets import RulesetService
@@ -134,22 +135,106 @@ class EventService:
                         if stored.fingerprint != print_:
                             raise IdempotencyConflict(f"event {event.event_id!r} was recorded with another body")
                         return stored.result
-                    result = self._judge(conn, program_id, event, write=True)
-                    EventsRepository(conn).add(
-                        program_id, event.event_id, event.type, result["member_id"], event.order_id,
-                        datetime.fromisoformat(result["occurred_at"]), self.clock.now(), print_, body,
-                        result["ruleset"], result)
-                    return result
+                    scope = EventScope.open(conn, program_id, self.ledger._programs)
+                    return self._record_in(conn, scope, event, body, print_)
             except IntegrityError:
                 # The same event id (or enrolment, or referral) committed concurrently: look again.
                 races += 1
                 if races > MAX_RACE_RETRIES:
                     raise
 
+    def record_many(self, program_id: str, events: Sequence[EventInput]) -> list[dict[str, Any] | DomainError]:
+        """The events judged in order, in one database transaction, with the results of
+        sending them one by one to `record`: each event's result, or its error in its
+        place. A failing event leaves no trace (it runs in its own savepoint); the others
+        are recorded as if it had never been sent. The program, its ruleset timeline, the
+        batch's members, profiles, referrers and the counters the events read are loaded
+        up front instead of once per event."""
+        outcomes: list[dict[str, Any] | DomainError | None] = [None] * len(events)
+        bodies: list[tuple[str, str]] = []
+        for index, event in enumerate(events):
+            body = event.canonical()
+            bodies.append((body, hashlib.sha256(body.encode("utf-8")).hexdigest()))
+            try:
+                self._check(event)
+            except DomainError as error:
+                outcomes[index] = error
+        races = 0
+        with _collector_paused(len(events) >= LARGE_BATCH):
+            while True:
+                try:
+                    with self.db.write() as conn:
+                        return self._record_batch(conn, program_id, events, bodies, list(outcomes))
+                except IntegrityError:
+                    races += 1  # as in `record`: a concurrent writer took an id first; look again
+                    if races > MAX_RACE_RETRIES:
+                        raise
+
+    def _record_batch(self, conn: Connection, program_id: str, events: Sequence[EventInput],
+                      bodies: list[tuple[str, str]], outcomes: list[dict[str, Any] | DomainError | None],
+                      ) -> list[dict[str, Any] | DomainError]:
+        scope = EventScope.open(conn, program_id, self.ledger._programs)
+        stored = EventsRepository(conn).find_many(program_id, [e.event_id for e in events])
+        seen: dict[str, tuple[str, dict[str, Any]]] = {e: (r.fingerprint, r.result) for e, r in stored.items()}
+        scope.preload(*self._batch_wants(scope, events, outcomes))
+        for index, event in enumerate(events):
+            if outcomes[index] is not None:
+                continue
+            body, print_ = bodies[index]
+            if event.event_id in seen:
+                stored_print, result = seen[event.event_id]
+                outcomes[index] = result if stored_print == print_ else IdempotencyConflict(
+                    f"event {event.event_id!r} was recorded with another body")
+                continue
+            savepoint = conn.begin_nested()
+            try:
+                result = self._record_in(conn, scope, event, body, print_)
+            except DomainError as error:
+                savepoint.rollback()
+                scope.failed()
+                outcomes[index] = error
+                continue
+            savepoint.commit()
+            seen[event.event_id] = (print_, result)
+            outcomes[index] = result
+        return outcomes  # type: ignore[return-value]
+
+    @staticmethod
+    def _batch_wants(scope: EventScope, events: Sequence[EventInput], outcomes: Sequence[Any],
+                     ) -> tuple[set[str], dict[str, set[str]]]:
+        """The batch's members, and per member the counters its events read to state the
+        member (purchases, monthly purchases, quarterly spend, signups) and their orders'."""
+        members = {e.member_id for e, o in zip(events, outcomes) if e.member_id and o is None}
+        profiles = FactsRepository(scope.conn).profiles(sorted(members)) if members else {}
+        wants: dict[str, set[str]] = {}
+        for event, outcome in zip(events, outcomes):
+            if not event.member_id or outcome is not None:
+                continue
+            at = as_utc(event.occurred_at) if event.occurred_at else None
+            keys = wants.setdefault(event.member_id, {mf.PURCHASES_TOTAL, mf.SIGNUPS})
+            if at is not None:
+                profile = profiles.get(event.member_id)
+                zone = (profile.time_zone if profile else None) or scope.policy.default_time_zone
+                keys |= {mf.month_key(at, zone), mf.spend_key(mf.quarter_of(at, zone))}
+            if event.order_id:
+                keys |= {mf.order_key(event.order_id, what) for what in ("spend", "points", "refunded", "quarter")}
+        return members, wants
+
+    def _record_in(self, conn: Connection, scope: EventScope, event: EventInput, body: str,
+                   print_: str) -> dict[str, Any]:
+        """Judges and records one event inside the caller's transaction."""
+        result, increments = self._judge(conn, scope, event, write=True)
+        EventsRepository(conn).add(
+            scope.program.id, event.event_id, event.type, result["member_id"], event.order_id,
+            datetime.fromisoformat(result["occurred_at"]), self.clock.now(), print_, body, result["ruleset"], result)
+        scope.succeeded(increments)
+        return result
+
     def quote(self, program_id: str, event: EventInput) -> dict[str, Any]:
         self._check(event)
         with self.db.read() as conn:
-            return self._judge(conn, program_id, event, write=False)
+            return self._judge(conn, EventScope.open(conn, program_id, self.ledger._programs), event,
+                               write=False)[0]
 
     def _check(self, event: EventInput) -> None:
         if event.occurred_at is not None and as_utc(event.occurred_at) > self.clock.now() + CLOCK_SKEW:
@@ -165,10 +250,12 @@ class EventService:
 
     # ------------------------------------------------------------ judging
 
-    def _judge(self, conn: Connection, program_id: str, event: EventInput, *, write: bool) -> dict[str, Any]:
-        program = LedgerRepository(conn).get_program(program_id)
+    def _judge(self, conn: Connection, scope: EventScope, event: EventInput, *,
+               write: bool) -> tuple[dict[str, Any], list[tuple[str, dict[str, int]]]]:
+        """The event's result, and the counter increments it wrote ((owner, {key: n}) pairs)."""
+        program, program_id = scope.program, scope.program.id
         at = as_utc(event.occurred_at) if event.occurred_at else self.clock.now()
-        found = self.rulesets.in_force(conn, program_id, at)
+        found = scope.in_force(at)
         if found is None:
             raise NoRulesInForce(f"program {program_id} has no ruleset in force at {receipts.iso(at)}")
         digest, ruleset = found
@@ -180,25 +267,25 @@ class EventService:
                                    f"{program.currency}")
         facts = FactsRepository(conn)
         judgement = _Judgement(program_id, event, at, digest, event.member_id or "", write, ruleset=ruleset)
-        member = self._member(conn, judgement)
-        referrer = EventsRepository(conn).referrer_of(member.id) if member.enrolled_at is not None else None
+        member = self._member(conn, scope, judgement)
+        referrer = scope.referrer_of(member.id) if member.enrolled_at is not None else None
         budget_keys = [f"program/{rule.id}/budget/points" for phase in ruleset.phases(event.type)
                        for rule in phase if rule.budget is not None]
         if event.type == "referral":
             budget_keys.append(REFERRAL_LOCK)
-        locked = facts.lock_members([member.id, *([referrer] if referrer else [])]) if write else {}
+        locked = self._lock(scope, [member.id, *([referrer] if referrer else [])]) if write else {}
         if write:
             facts.lock_program_counters(program_id, budget_keys)
-        counters = CounterView(facts, program_id, member.id)
+        counters = _Counters(scope, member.id)
         if event.type == "referral":
             referrer, is_new = referrer_for(conn, program_id, member.id, event.referral_code,
                                             counters.get(mf.PURCHASES_TOTAL, 0))
             if write and is_new:
-                locked |= facts.lock_members([referrer])
+                locked |= self._lock(scope, [referrer])
                 record_referral(conn, program_id, referrer, member.id, event.event_id, at)
-        policy = RulesetRepository(conn).policy(program_id)
-        profile = facts.profile(member.id)
-        time_zone = profile.time_zone or policy.default_time_zone
+                scope.referrers.pop(member.id, None)  # the new relation, read again when asked
+        profile = scope.profile(member.id)
+        time_zone = profile.time_zone or scope.policy.default_time_zone
         state = mf.member_state(member.id, member.enrolled_at or at, profile, time_zone,
                                 self.extensions.member_tier(conn, program_id, member.id, at), counters, at,
                                 event.type == "purchase")
@@ -215,21 +302,29 @@ class EventService:
                 judgement.evaluation = evaluate(ruleset, rule_event, state, counters, at)
             except EvaluationError as error:
                 raise InvalidRequest(str(error)) from None
-        awards = self._payable(conn, judgement, locked)
+        awards = self._payable(scope, judgement, locked)
         operations = [Operation(command, at=at) for command in self._earns(judgement, awards, ruleset)]
         reversal = self._refund(judgement, counters) if event.type == "refund" else None
         if reversal is not None and write:
             operations.append(Operation(reversal[0], at=at))
+        increments: list[tuple[str, dict[str, int]]] = []
         if write:
             outcomes = self.ledger.apply_in(conn, program_id, operations) if operations else []
             judgement.receipts = [dict(o) for o in outcomes]  # type: ignore[arg-type]
-            self._count(facts, judgement, counters, awards, time_zone, reversal)
+            increments = self._count(facts, judgement, counters, awards, time_zone, reversal)
         if reversal is not None:
             receipt = judgement.receipts[-1] if write else self._preview_refund(conn, program, reversal[0], at)
             judgement.reversal = {"order_id": event.order_id, "refund": reversal[1], "refund_receipt": receipt}
-        return self._response(conn, judgement, awards)
+        return self._response(conn, judgement, awards), increments
 
-    def _member(self, conn: Connection, judgement: _Judgement) -> LockedMember:
+    @staticmethod
+    def _lock(scope: EventScope, member_ids: list[str]) -> dict[str, LockedMember]:
+        """The members, locked (PostgreSQL) unless the batch locked them up front."""
+        known = {i: scope.members[i] for i in member_ids if scope.members.get(i) is not None}
+        rest = [i for i in member_ids if i not in known]
+        return known | (FactsRepository(scope.conn).lock_members(rest) if rest else {})  # type: ignore[operator]
+
+    def _member(self, conn: Connection, scope: EventScope, judgement: _Judgement) -> LockedMember:
         event = judgement.event
         repo = LedgerRepository(conn)
         member_id = event.member_id
@@ -246,8 +341,9 @@ class EventService:
                                                [Operation(cmd.Enroll(ref, member_id), at=judgement.at)])[0]
                 judgement.enrolled = receipt["member"]  # type: ignore[index]
                 member_id = judgement.enrolled["id"]  # type: ignore[index]
+                scope.members.pop(member_id, None)  # a batch may have loaded them as absent
         assert member_id is not None
-        found = _member_row(conn, member_id)  # locked below with the referrer, in id order
+        found = scope.member(member_id)  # locked below with the referrer, in id order
         if found is None:
             raise UnknownMember(f"no member {member_id!r} in program {judgement.program_id}")
         if found.program_id != judgement.program_id:
@@ -255,13 +351,13 @@ class EventService:
         judgement.member_id = member_id
         return found
 
-    def _payable(self, conn: Connection, judgement: _Judgement, locked: dict[str, LockedMember]) -> list[Any]:
+    def _payable(self, scope: EventScope, judgement: _Judgement, locked: dict[str, LockedMember]) -> list[Any]:
         """The awards that can be paid: points for a referrer who is no longer active are
         withheld rather than failing the referee's purchase."""
         payable = []
         for award in judgement.evaluation.points:
             if award.to is Beneficiary.REFERRER:
-                row = locked.get(award.member_id) or _member_row(conn, award.member_id)
+                row = locked.get(award.member_id) or scope.member(award.member_id)
                 if row is None or row.status != "active":
                     judgement.extra_withheld.append({"rule_id": award.rule_id, "points": award.points,
                                                      "reason": "the referrer is not an active member"})
@@ -284,7 +380,7 @@ class EventService:
                                   ruleset_hash=judgement.ruleset_hash))
         return earns
 
-    def _refund(self, judgement: _Judgement, counters: CounterView) -> tuple[cmd.Reverse, dict[str, Any]] | None:
+    def _refund(self, judgement: _Judgement, counters: Mapping[str, int]) -> tuple[cmd.Reverse, dict[str, Any]] | None:
         event = judgement.event
         order_id = event.order_id or ""
         spend = counters.get(mf.order_key(order_id, "spend"), 0)
@@ -312,8 +408,9 @@ class EventService:
         refund = ledger.reverse(reverse, at, _Scratch())
         return {"refund": receipts.refund_json(refund), "transaction": None}
 
-    def _count(self, facts: FactsRepository, judgement: _Judgement, counters: CounterView, awards: list[Any],
-               time_zone: str, reversal: tuple[cmd.Reverse, dict[str, Any]] | None) -> None:
+    def _count(self, facts: FactsRepository, judgement: _Judgement, counters: Mapping[str, int], awards: list[Any],
+               time_zone: str, reversal: tuple[cmd.Reverse, dict[str, Any]] | None,
+               ) -> list[tuple[str, dict[str, int]]]:
         event = judgement.event
         mine: dict[str, int] = {}
         theirs: dict[str, int] = {}
@@ -336,6 +433,7 @@ class EventService:
                                **({mf.spend_key(mf.quarter_from_number(quarter)): -amount} if quarter else {})})
         facts.add_member_counters(judgement.member_id, mine)
         facts.add_program_counters(judgement.program_id, theirs)
+        return [(judgement.member_id, mine), (judgement.program_id, theirs)]
 
     # ------------------------------------------------------------ the answer
 
@@ -368,6 +466,32 @@ class EventService:
         return result
 
 
+class _Counters(Mapping[str, int]):
+    """The counters an evaluation reads, through the scope (which remembers them for the
+    transaction); `program/…` keys are the program's, the others the member's."""
+
+    def __init__(self, scope: EventScope, member_id: str) -> None:
+        self.scope = scope
+        self.member_id = member_id
+        self._seen: dict[str, int] = {}
+
+    def get(self, key: str, default: Any = 0) -> Any:  # type: ignore[override]
+        value = self._seen.get(key)
+        if value is None:
+            owner = self.scope.program.id if key.startswith("program/") else self.member_id
+            value = self._seen[key] = self.scope.counter(owner, key)
+        return value if value else default
+
+    def __getitem__(self, key: str) -> int:
+        return int(self.get(key, 0))
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._seen)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
 def _quoted(judgement: _Judgement, points: list[dict[str, Any]]) -> dict[str, Any]:
     """What a quoted event would add to its members' tier activity (it is not in the ledger):
     each earn, the purchase's money on the member's first."""
@@ -390,16 +514,11 @@ def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return merged
 
 
-def _member_row(conn: Connection, member_id: str) -> LockedMember | None:
-    row = conn.execute(select(t.members.c.id, t.members.c.program_id, t.members.c.status, t.members.c.enrolled_at)
-                       .where(t.members.c.id == member_id)).first()
-    return None if row is None else LockedMember(row.id, row.program_id, row.status, row.enrolled_at)
-
-
 def _balance(conn: Connection, member_id: str) -> dict[str, int]:
-    row = conn.execute(select(t.members.c.available, t.members.c.pending, t.members.c.held, t.members.c.debt)
-                       .where(t.members.c.id == member_id)).first()
+    # Driver-level: once per event, and building the statement cost more than running it.
+    m = mark(conn)
+    row = conn.exec_driver_sql(f"SELECT available, pending, held, debt FROM members WHERE id = {m}",
+                               (member_id,)).first()
     if row is None:
         return {"available": 0, "pending": 0, "held": 0, "debt": 0}
-    return {"available": row.available, "pending": row.pending, "held": row.held, "debt": row.debt}
-
+    return {"available": row[0], "pending": row[1], "held": row[2], "debt": row[3]}

@@ -69,6 +69,14 @@ class _ParsedCache:
         self._items: OrderedDict[str, Ruleset] = OrderedDict()
         self._lock = threading.Lock()
 
+    def cached(self, digest: str) -> Ruleset | None:
+        """The parsed ruleset of this hash if this process has it (no database read needed)."""
+        with self._lock:
+            found = self._items.get(digest)
+            if found is not None:
+                self._items.move_to_end(digest)
+            return found
+
     def get(self, published: PublishedRuleset) -> Ruleset:
         with self._lock:
             found = self._items.get(published.hash)
@@ -220,8 +228,20 @@ class RulesetService:
 
     def in_force(self, conn: Connection, program_id: str, at: datetime) -> tuple[str, Ruleset] | None:
         """(hash, parsed ruleset) in force for the program at `at`, inside the caller's transaction."""
-        found = RulesetRepository(conn).in_force(program_id, at)
-        return None if found is None else (found.hash, PARSED.get(found))
+        # The hash first: the parsed ruleset is usually in the process's cache, and the
+        # document and source need not be read for every event.
+        digest = RulesetRepository(conn).hash_in_force(program_id, at)
+        return None if digest is None else (digest, parsed(conn, program_id, digest))
+
+
+def parsed(conn: Connection, program_id: str, digest: str) -> Ruleset:
+    """The parsed ruleset of a published hash: from the process's cache, or read and parsed."""
+    ruleset = PARSED.cached(digest)
+    if ruleset is None:
+        published = RulesetRepository(conn).by_hash(program_id, digest)
+        assert published is not None, digest
+        ruleset = PARSED.get(published)
+    return ruleset
 
 
 def on_published(conn: Connection, published: PublishedRuleset) -> None:

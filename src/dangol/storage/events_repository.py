@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from . import tables as t
+from .ledger_repository import chunked
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,15 @@ class EventsRepository:
                                                        t.events.c.event_id == event_id)).first()
         return None if row is None else _event(row)
 
+    def find_many(self, program_id: str, event_ids: Sequence[str]) -> dict[str, RecordedEvent]:
+        """The recorded events among these ids (a batch looks its events up at once)."""
+        found: dict[str, RecordedEvent] = {}
+        for chunk in chunked(sorted(set(event_ids))):
+            rows = self.conn.execute(select(t.events).where(t.events.c.program_id == program_id,
+                                                            t.events.c.event_id.in_(chunk)))
+            found.update((row.event_id, _event(row)) for row in rows)
+        return found
+
     def recorded_ids(self, program_id: str, event_ids: list[str]) -> set[str]:
         """Which of `event_ids` the program has recorded."""
         if not event_ids:
@@ -47,7 +57,8 @@ class EventsRepository:
     def add(self, program_id: str, event_id: str, kind: str, member_id: str | None, order_id: str | None,
             occurred_at: datetime, recorded_at: datetime, fingerprint: str, body: str, ruleset_hash: str | None,
             result: dict[str, Any]) -> None:
-        self.conn.execute(insert(t.events).values(
+        # One statement with its parameters apart: compiled once and cached, not per event.
+        self.conn.execute(insert(t.events), dict(
             program_id=program_id, event_id=event_id, type=kind, member_id=member_id, order_id=order_id,
             occurred_at=occurred_at, recorded_at=recorded_at, fingerprint=fingerprint, body=body,
             ruleset_hash=ruleset_hash, result=json.dumps(result, ensure_ascii=False, separators=(",", ":"))))
@@ -81,6 +92,14 @@ class EventsRepository:
     def referrer_of(self, referee_id: str) -> str | None:
         table = t.referrals
         return self.conn.execute(select(table.c.referrer_id).where(table.c.referee_id == referee_id)).scalar()
+
+    def referrers_of(self, referee_ids: Sequence[str]) -> dict[str, str]:
+        table = t.referrals
+        found: dict[str, str] = {}
+        for chunk in chunked(sorted(set(referee_ids))):
+            found.update((row[0], row[1]) for row in self.conn.execute(select(table.c.referee_id, table.c.referrer_id)
+                                           .where(table.c.referee_id.in_(chunk))).all())
+        return found
 
     def add_referral(self, program_id: str, referrer_id: str, referee_id: str, event_id: str, at: datetime) -> None:
         self.conn.execute(insert(t.referrals).values(referee_id=referee_id, program_id=program_id,

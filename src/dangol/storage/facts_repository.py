@@ -9,7 +9,7 @@ can never both spend the last of a budget; SQLite has one writer at a time."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from . import tables as t
-from .bulk import mark
+from .bulk import fetch_rows, mark, one_of
+from .ledger_repository import chunked
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,15 @@ class FactsRepository:
     # ------------------------------------------------------------ profiles
 
     def profile(self, member_id: str) -> Profile:
-        row = self.conn.execute(select(t.member_profiles).where(t.member_profiles.c.member_id == member_id)).first()
-        if row is None:
-            return Profile(member_id)
-        return Profile(member_id, row.time_zone, row.birthday_month, row.birthday_day, tuple(json.loads(row.tags)),
-                       row.display_name, row.leaderboard_opt_in)
+        return self.profiles([member_id]).get(member_id) or Profile(member_id)
+
+    def profiles(self, member_ids: Sequence[str]) -> dict[str, Profile]:
+        """The profiles there are of these members (a member without one is absent)."""
+        table = t.member_profiles
+        rows = self.conn.execute(select(table).where(table.c.member_id.in_(member_ids))) if member_ids else ()
+        return {row.member_id: Profile(row.member_id, row.time_zone, row.birthday_month, row.birthday_day,
+                                       tuple(json.loads(row.tags)), row.display_name, row.leaderboard_opt_in)
+                for row in rows}
 
     def save_profile(self, program_id: str, profile: Profile, at: datetime) -> None:
         values = {"time_zone": profile.time_zone, "birthday_month": profile.birthday_month,
@@ -109,6 +114,20 @@ class FactsRepository:
                                         (program_id, key)).first()
         return int(row[0]) if row else 0
 
+    def member_counters(self, member_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], int]:
+        """The stored counters among these keys of these members, in one query (a batch's)."""
+        if not member_ids or not keys:
+            return {}
+        found: dict[tuple[str, str], int] = {}
+        for some_members in chunked(member_ids, 1_000):
+            for some_keys in chunked(keys, 4_000):  # far below SQLite's 32,766 parameters
+                members, member_params = one_of(self.conn, "member_id", some_members)
+                wanted, key_params = one_of(self.conn, "key", some_keys)
+                rows = fetch_rows(self.conn, f"SELECT member_id, key, value FROM member_counters "
+                                  f"WHERE {members} AND {wanted}", member_params + key_params)
+                found.update(((row[0], row[1]), int(row[2])) for row in rows)
+        return found
+
     def add_member_counters(self, member_id: str, increments: Mapping[str, int]) -> None:
         self._add("member_counters", "member_id", member_id, increments)
 
@@ -124,31 +143,3 @@ class FactsRepository:
         self.conn.exec_driver_sql(
             f"INSERT INTO {table} ({owner_column}, key, value) VALUES ({m}, {m}, {m}) "
             f"ON CONFLICT ({owner_column}, key) DO UPDATE SET value = {table}.value + excluded.value", rows)
-
-
-@dataclass
-class CounterView(Mapping[str, int]):
-    """The counters an evaluation reads, looked up as it asks for them (a member's cap
-    windows are many and only the current ones matter), remembered for the evaluation."""
-
-    repo: FactsRepository
-    program_id: str
-    member_id: str
-    _seen: dict[str, int] = field(default_factory=dict)
-
-    def get(self, key: str, default: Any = 0) -> Any:  # type: ignore[override]
-        if key not in self._seen:
-            if key.startswith("program/"):
-                self._seen[key] = self.repo.program_counter(self.program_id, key)
-            else:
-                self._seen[key] = self.repo.member_counter(self.member_id, key)
-        return self._seen[key] if self._seen[key] else default
-
-    def __getitem__(self, key: str) -> int:
-        return int(self.get(key, 0))
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._seen)
-
-    def __len__(self) -> int:
-        return len(self._seen)

@@ -79,6 +79,13 @@ class RulesetRepository:
             t.rulesets.c.program_id == program_id, t.rulesets.c.hash == ruleset_hash)).first()
         return None if row is None else _published(row)
 
+    def hash_in_force(self, program_id: str, at: datetime) -> str | None:
+        """The hash of `in_force`'s ruleset, without its document (read per event)."""
+        table = t.rulesets
+        return self.conn.execute(select(table.c.hash).where(table.c.program_id == program_id,
+                                                            table.c.effective_from <= at)
+                                 .order_by(table.c.effective_from.desc(), table.c.number.desc()).limit(1)).scalar()
+
     def in_force(self, program_id: str, at: datetime) -> PublishedRuleset | None:
         """The ruleset in force at `at`: the latest effective by then (of two effective at the
         same instant, the one published last)."""

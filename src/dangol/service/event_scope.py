@@ -1,0 +1,146 @@
+"""What the events service reads about a program and its members, remembered for the
+length of one write (or read) transaction: the program, its rule policy and its ruleset
+timeline are read once per transaction instead of once per event; a batch
+(`EventService.record_many`) also loads its members, profiles, referrers and the counters
+its events will read in a few queries up front.
+
+Everything remembered while an event is judged is journalled: when the event fails (its
+savepoint is rolled back), what it read or changed is forgotten, so the next event reads
+the database again. Counter increments of an event are added to what is remembered only
+once the event has succeeded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..domain import Program
+from ..rules import Ruleset
+from ..storage import tables as t
+from ..storage.events_repository import EventsRepository
+from ..storage.facts_repository import FactsRepository, LockedMember, Profile
+from ..storage.ledger_repository import LedgerRepository
+from ..storage.rulesets_repository import RulePolicy, RulesetRepository
+from .rulesets import parsed
+
+_MISSING = object()
+
+
+@dataclass
+class EventScope:
+    conn: Connection
+    program: Program
+    policy: RulePolicy
+    # (effective_from, number, hash) of every ruleset of the program, newest first.
+    timeline: list[tuple[datetime, int, str]]
+    members: dict[str, LockedMember | None] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    referrers: dict[str, str | None] = field(default_factory=dict)
+    # (owner, key) -> value; owner is the member id, or the program id for program/… keys.
+    counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    _journal: list[tuple[dict[Any, Any], Any]] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, conn: Connection, program_id: str, programs: dict[str, Program]) -> EventScope:
+        program = LedgerRepository(conn, programs).get_program(program_id)
+        table = t.rulesets
+        rows = conn.execute(select(table.c.effective_from, table.c.number, table.c.hash)
+                            .where(table.c.program_id == program_id)).all()
+        timeline = sorted(((row[0], row[1], row[2]) for row in rows), reverse=True)
+        return cls(conn, program, RulesetRepository(conn).policy(program_id), timeline)
+
+    # ------------------------------------------------------------ rulesets
+
+    def in_force(self, at: datetime) -> tuple[str, Ruleset] | None:
+        """As RulesetService.in_force: the latest effective by `at`, the last published of a tie."""
+        for effective_from, _, digest in self.timeline:
+            if effective_from <= at:
+                return digest, parsed(self.conn, self.program.id, digest)
+        return None
+
+    # ------------------------------------------------------------ members
+
+    def member(self, member_id: str) -> LockedMember | None:
+        found = self.members.get(member_id, _MISSING)
+        if found is _MISSING:
+            row = self.conn.execute(select(t.members.c.id, t.members.c.program_id, t.members.c.status,
+                                           t.members.c.enrolled_at).where(t.members.c.id == member_id)).first()
+            found = None if row is None else LockedMember(row.id, row.program_id, row.status, row.enrolled_at)
+            self._remember(self.members, member_id, found)
+        return found  # type: ignore[return-value]
+
+    def profile(self, member_id: str) -> Profile:
+        found = self.profiles.get(member_id)
+        if found is None:
+            found = FactsRepository(self.conn).profile(member_id)
+            self._remember(self.profiles, member_id, found)
+        return found
+
+    def referrer_of(self, member_id: str) -> str | None:
+        found = self.referrers.get(member_id, _MISSING)
+        if found is _MISSING:
+            found = EventsRepository(self.conn).referrer_of(member_id)
+            self._remember(self.referrers, member_id, found)
+        return found  # type: ignore[return-value]
+
+    def counter(self, owner: str, key: str) -> int:
+        found = self.counters.get((owner, key))
+        if found is None:
+            facts = FactsRepository(self.conn)
+            found = (facts.program_counter(owner, key) if key.startswith("program/")
+                     else facts.member_counter(owner, key))
+            self._remember(self.counters, (owner, key), found)
+        return found
+
+    # ------------------------------------------------------------ a batch, up front
+
+    def preload(self, member_ids: Iterable[str], counter_keys: Mapping[str, set[str]]) -> None:
+        """Members (locked on PostgreSQL, in id order, as one event locks its own), their
+        profiles and referrers, and the named member counters (a key absent from the table is 0)."""
+        ids = sorted(set(member_ids))
+        if not ids:
+            return
+        facts = FactsRepository(self.conn)
+        self.members.update(facts.lock_members(ids))
+        self.members.update({i: None for i in ids if i not in self.members})
+        present = [i for i in ids if self.members[i] is not None]
+        if not present:
+            return
+        found = facts.profiles(present)
+        self.profiles.update({i: found.get(i) or Profile(i) for i in present})
+        referrers = EventsRepository(self.conn).referrers_of(present)
+        self.referrers.update({i: referrers.get(i) for i in present})
+        keys = sorted({key for wanted in counter_keys.values() for key in wanted})
+        if not keys:
+            return
+        for member_id in present:
+            for key in counter_keys.get(member_id, ()):
+                self.counters[(member_id, key)] = 0
+        for (member_id, key), value in facts.member_counters(present, keys).items():
+            if (member_id, key) in self.counters:
+                self.counters[(member_id, key)] = value
+
+    # ------------------------------------------------------------ one event's journal
+
+    def _remember(self, cache: dict[Any, Any], key: Any, value: Any) -> None:
+        cache[key] = value
+        self._journal.append((cache, key))
+
+    def succeeded(self, increments: Sequence[tuple[str, Mapping[str, int]]]) -> None:
+        """The event committed (its savepoint released): keep what it read, and add its
+        counter increments to the counters already known."""
+        self._journal.clear()
+        for owner, changes in increments:
+            for key, amount in changes.items():
+                if (owner, key) in self.counters:
+                    self.counters[(owner, key)] += amount
+
+    def failed(self) -> None:
+        """The event was rolled back: forget all it read."""
+        for cache, key in self._journal:
+            cache.pop(key, None)
+        self._journal.clear()
