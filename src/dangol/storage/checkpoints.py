@@ -11,42 +11,27 @@ safety net (`Database.checkpoint_in_background`), which only a stalled checkpoin
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from sqlalchemy import Engine
+
+from .background import BackgroundThread
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_SECONDS = 0.25
 
 
-class WalCheckpointer:
+class WalCheckpointer(BackgroundThread):
+    """Stopped, it runs a last checkpoint, so that a clean shutdown leaves the database
+    file up to date."""
+
+    name = "dangol-wal-checkpointer"
+
     def __init__(self, engine: Engine, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+        super().__init__()
         self.engine = engine
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="dangol-wal-checkpointer", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stops the thread after a last checkpoint, so that a clean shutdown leaves the
-        database file up to date."""
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join()
-        self._thread = None
 
     def _run(self) -> None:
         connection: Any = self.engine.raw_connection()
