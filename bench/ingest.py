@@ -35,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dangol.service.log_writer import LogWriter
+
 from .common import (
     PROGRAM_ID, add_db_arguments, analyze, create_example_program, fail, fmt_rate, fmt_runs, machine_info, median,
     migrate, percentile, postgres_admin_url, print_machine, save_results, target_from_args, verdict,
@@ -103,7 +105,7 @@ def prepare_template(target: Any, workload: Workload, batch: int) -> float:
 
 # ---------------------------------------------------------------- the service run
 
-class _NoLog:
+class _NoLog(LogWriter):
     """--without-log: the ledger's log writer replaced by one that writes nothing, for the
     figure of the write path without the transparency log."""
 
@@ -130,7 +132,7 @@ def run_service(url: str, workload: Workload, batch: int) -> tuple[float, list[f
     services = Services.open(url, migrate=False)
     ledger = services.ledger
     if WITHOUT_LOG:
-        ledger.log = _NoLog()  # type: ignore[assignment]
+        ledger.log = _NoLog()
     ids, who, amounts = workload.member_ids, workload.event_member, workload.event_amount
     n = workload.events
     batch_seconds: list[float] = []

@@ -30,7 +30,7 @@ def validate(path: FileArg, as_json: Annotated[bool, typer.Option("--json", help
     try:
         ruleset = parse_document(text, fmt)
     except InvalidRulesetDocument as error:
-        problems = list(error.context["problems"])  # type: ignore[call-overload]
+        problems = error.problems
         if as_json:
             print_json({"valid": False, "problems": problems})
         else:

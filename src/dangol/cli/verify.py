@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -25,6 +26,8 @@ from .context import CliError
 from .logclient import LogClient
 from .mirroring import sync, tree_of
 from .output import count_progress, number, out, print_json
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, help="Verify a transparency log: checkpoints, receipts, consistency, "
                                              "mirrors, audits and reports.")
@@ -62,7 +65,7 @@ def witness_keys(values: list[str] | None) -> list[VerifierKey]:
     return [verifier(v, "--witness") for v in values or ()]
 
 
-def opened(signed: bytes, key: VerifierKey, witnesses: list[VerifierKey] = (), quorum: int = 0,  # type: ignore[assignment]
+def opened(signed: bytes, key: VerifierKey, witnesses: Sequence[VerifierKey] = (), quorum: int = 0,
            ) -> VerifiedCheckpoint:
     try:
         return open_checkpoint(signed, key, witnesses=witnesses, quorum=quorum)
@@ -96,7 +99,7 @@ def describe(checkpoint: Checkpoint) -> str:
             f"root {base64.b64encode(checkpoint.root_hash).decode()}")
 
 
-def run(check):  # type: ignore[no-untyped-def]
+def run(check: Callable[[], T]) -> T:
     """Runs a check: a failed verification is one FAILED line and exit code 1."""
     try:
         return check()
@@ -200,7 +203,8 @@ def mirror(log: Annotated[str, typer.Argument(help="The log's URL.")],
     run(check)
 
 
-def audit_mirror(directory: Path, key: str | None, log: str | None, visit=None) -> AuditResult:  # type: ignore[no-untyped-def]
+def audit_mirror(directory: Path, key: str | None, log: str | None,
+                 visit: Callable[[Entry], None] | None = None) -> AuditResult:
     store = Mirror(directory)
     log_key = verifier(key or store.key)
     signed = store.signed_checkpoint()

@@ -97,6 +97,10 @@ class InvalidRulesetDocument(DomainError):
     code = "invalid-ruleset"
     title = "The ruleset document is invalid"
 
+    def __init__(self, detail: str, problems: list[dict[str, object]]) -> None:
+        super().__init__(detail, problems=problems)
+        self.problems = problems
+
 
 class NoticeRequired(DomainError):
     code = "notice-required"

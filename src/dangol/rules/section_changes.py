@@ -19,7 +19,7 @@ instead of every period, fewer points, a badge or coupon removed or changed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .model import Rate
 
@@ -30,7 +30,14 @@ if TYPE_CHECKING:  # the tiers and engagement cores import rules.model: no cycle
 
 Found = list[tuple[str, str, bool]]  # (subject, what, worsens)
 RateAtLeast = Callable[[Rate, Rate], bool]
-T = TypeVar("T")
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=Identified)
 
 
 def section_changes(old: Any, new: Any, rate_at_least: RateAtLeast) -> Found:
@@ -43,8 +50,8 @@ def section_changes(old: Any, new: Any, rate_at_least: RateAtLeast) -> Found:
 
 
 def _by_id(old: Sequence[T], new: Sequence[T], kind: str, changes: Callable[[T, T], list[tuple[str, bool]]]) -> Found:
-    before = {item.id: item for item in old}  # type: ignore[attr-defined]
-    after = {item.id: item for item in new}  # type: ignore[attr-defined]
+    before = {item.id: item for item in old}
+    after = {item.id: item for item in new}
     found: Found = []
     for key in sorted(before.keys() | after.keys()):
         subject = f"{kind}:{key}"

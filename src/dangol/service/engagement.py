@@ -144,14 +144,14 @@ class EngagementService:
     def badges(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             rows = EngagementRepository(conn).badges(program_id, member_id)
-        return [{**row, "awarded_at": iso(row["awarded_at"])} for row in rows]  # type: ignore[arg-type]
+        return [{**row, "awarded_at": iso(row["awarded_at"])} for row in rows]
 
     def challenges(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             rows = EngagementRepository(conn).progress_rows(program_id, member_id)
         return [{"challenge": r["challenge"], "period": r["period"],
                  "progress": r["streak"] if r["period"] == "streak" else r["value"], "target": r["target"],
-                 "completions": r["completions"], "completed_at": iso(r["completed_at"]),  # type: ignore[arg-type]
+                 "completions": r["completions"], "completed_at": iso(r["completed_at"]),
                  **({"week": r["week"], "week_progress": r["value"]} if r["period"] == "streak" else {})}
                 for r in rows]
 

@@ -73,14 +73,14 @@ class EngagementRepository:
                                            awarded_at=at))
         return True
 
-    def badges(self, program_id: str, member_id: str) -> list[dict[str, object]]:
+    def badges(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(B).where(B.c.program_id == program_id, B.c.member_id == member_id)
                                  .order_by(B.c.awarded_at, B.c.badge))
         return [{"badge": r.badge, "awarded_at": r.awarded_at, "source": r.source} for r in rows]
 
     # ---------------------------------------------------------------- challenges
 
-    def progress_rows(self, program_id: str, member_id: str) -> list[dict[str, object]]:
+    def progress_rows(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(P).where(P.c.program_id == program_id, P.c.member_id == member_id)
                                  .order_by(P.c.challenge, P.c.period))
         return [dict(row._mapping) for row in rows]
