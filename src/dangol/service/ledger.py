@@ -26,7 +26,7 @@ from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import (
     Conflict, DomainError, IdempotencyConflict, InvalidRequest, ProgramMismatch, UnknownHold, UnknownMember,
 )
-from ..domain.member_ledger import Balances
+from ..domain.member_ledger import Balances, Recorded
 from ..storage.database import Database
 from ..storage.ids import BlockIdAllocator
 from ..storage.ledger_repository import LedgerRepository
@@ -146,49 +146,9 @@ class LedgerService:
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
                rejected: dict[int, DomainError]) -> list[Outcome]:
-        repo = LedgerRepository(conn, self._programs)
-        program = repo.get_program(program_id)
-        now = self.clock.now()
-        ids = TransactionTracker(BlockIdAllocator(conn))  # notes each operation's transactions, for the log
-        prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
-        remembered = repo.idempotent_responses(
-            program_id, sorted({op.idempotency_key for op in operations if op.idempotency_key}))
-        batch = _Batch(self, repo, program, operations, rejected)
-        ids.reserve("transaction", len(operations))
-        ids.reserve("lot", len(operations))
-        outcomes: list[Outcome] = []
-        taken: list[list[int] | None] = []  # the transaction ids each fresh operation took
-        txn_keys: dict[int, str] = {}
-        to_remember: list[tuple[str, str, Any]] = []
-        for index, op in enumerate(operations):
-            taken.append(None)
-            if index in rejected:
-                outcomes.append(rejected[index])
-                continue
-            key = op.idempotency_key
-            if key and key in remembered:
-                stored_print, receipt = remembered[key]
-                if stored_print != prints[index]:
-                    raise _Failed(index, IdempotencyConflict(
-                        f"idempotency key {key!r} was used for a different request"))
-                outcomes.append(receipt)
-                continue
-            taken[index] = ids.start()
-            try:
-                receipt = batch.apply(op.command, as_utc(op.at) if op.at else now, ids)  # type: ignore[arg-type]
-            except DomainError as error:
-                raise _Failed(index, error) from None
-            outcomes.append(receipt)
-            if key:
-                txn_keys.update(dict.fromkeys(ids.current, key))
-                remembered[key] = (prints[index], receipt)
-                to_remember.append((key, prints[index], receipt))
-        repo.add_members(batch.new_members)
-        self.log.enrol(conn, batch.new_members)
-        repo.save(batch.ledgers.values(), now)
-        # The log entries, in this same transaction; receipts get theirs before they are remembered.
-        add_log_receipts(outcomes, taken, self.log.append(conn, batch.ledgers.values(), txn_keys))
-        repo.remember_responses(program_id, to_remember, now)
+        session = LedgerSession(self, conn, program_id)
+        outcomes = session.apply(operations, rejected)
+        session.flush()
         return outcomes
 
     # ------------------------------------------------------------ inside another transaction
@@ -202,19 +162,108 @@ class LedgerService:
         except _Failed as failure:
             raise failure.error from None
 
+    def session(self, conn: Connection, program_id: str) -> LedgerSession:
+        """Operations applied in memory across many calls and written once, at `flush`
+        (the events service's batches: a thousand events, one ledger write)."""
+        return LedgerSession(self, conn, program_id)
 
-class _Batch:
-    """The member ledgers one batch touches, loaded (and locked) up front."""
 
-    def __init__(self, service: LedgerService, repo: LedgerRepository, program: Program,
-                 operations: Sequence[Operation], rejected: dict[int, DomainError]) -> None:
+class LedgerSession:
+    """Member ledgers loaded (and locked) once in a write transaction, the operations of
+    one or many `apply` calls applied to them in memory, and everything written at
+    `flush`: transactions, lots, balances, log entries and idempotency keys, each table in
+    one multi-row statement. Receipts get their `log` items at `flush`.
+
+    A DomainError from `apply` leaves the session's ledgers partly changed: the caller
+    must roll the transaction back (as `execute` does, re-running the batch without the
+    failed operation)."""
+
+    def __init__(self, service: LedgerService, conn: Connection, program_id: str) -> None:
         self.service = service
-        self.repo = repo
-        self.program = program
+        self.conn = conn
+        self.repo = LedgerRepository(conn, service._programs)
+        self.program = self.repo.get_program(program_id)
+        self.now = service.clock.now()
+        self.ids = TransactionTracker(BlockIdAllocator(conn))  # notes each operation's transactions, for the log
+        self.ledgers: dict[str, MemberLedger] = {}
         self.new_members: list[Member] = []
-        commands = [op.command for i, op in enumerate(operations) if i not in rejected]
-        hold_ids = [c.hold_id for c in commands if isinstance(c, (cmd.CaptureHold, cmd.VoidHold))]
-        self.hold_owners = repo.hold_members(hold_ids) if hold_ids else {}
+        self.enrolled: dict[str, str] = {}  # external ref -> member id, of the refs looked up
+        self.taken_member_ids: set[str] = set()
+        self.hold_owners: dict[int, tuple[str, str]] = {}
+        self.remembered: dict[str, tuple[str, Any]] = {}
+        # Every fresh receipt and the transaction ids its operation took: `flush` adds their log items.
+        self._fresh: list[tuple[Receipt, list[int]]] = []
+        self._txn_keys: dict[int, str] = {}
+        self._to_remember: list[tuple[str, str, Any]] = []
+
+    def apply(self, operations: Sequence[Operation], rejected: dict[int, DomainError] | None = None,
+              ) -> list[Outcome]:
+        """Each operation's receipt, or its error from `rejected`, in order. The first
+        other failure raises `_Failed(index, error)`."""
+        rejected = rejected or {}
+        prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
+        keys = {op.idempotency_key for op in operations if op.idempotency_key} - self.remembered.keys()
+        if keys:
+            self.remembered.update(self.repo.idempotent_responses(self.program.id, sorted(keys)))
+        self._load([op.command for i, op in enumerate(operations) if i not in rejected])
+        self.ids.reserve("transaction", len(operations))
+        self.ids.reserve("lot", len(operations))
+        outcomes: list[Outcome] = []
+        for index, op in enumerate(operations):
+            if index in rejected:
+                outcomes.append(rejected[index])
+                continue
+            key = op.idempotency_key
+            if key and key in self.remembered:
+                stored_print, receipt = self.remembered[key]
+                if stored_print != prints[index]:
+                    raise _Failed(index, IdempotencyConflict(
+                        f"idempotency key {key!r} was used for a different request"))
+                outcomes.append(receipt)
+                continue
+            taken = self.ids.start()
+            try:
+                receipt = self._apply_one(op.command, as_utc(op.at) if op.at else self.now)
+            except DomainError as error:
+                raise _Failed(index, error) from None
+            outcomes.append(receipt)
+            self._fresh.append((receipt, taken))
+            if key:
+                self._txn_keys.update(dict.fromkeys(taken, key))
+                self.remembered[key] = (prints[index], receipt)
+                self._to_remember.append((key, prints[index], receipt))
+        return outcomes
+
+    def balances(self, member_id: str) -> dict[str, int] | None:
+        """The member's balances as this session leaves them, if it holds their ledger."""
+        ledger = self.ledgers.get(member_id)
+        return None if ledger is None else receipts.balances_json(ledger.balances)
+
+    def flush(self) -> None:
+        """Writes what the applied operations recorded; the session can go on after it."""
+        repo, conn, log = self.repo, self.conn, self.service.log
+        repo.add_members(self.new_members)
+        log.enrol(conn, self.new_members)
+        repo.save(self.ledgers.values(), self.now)
+        # The log entries, in this same transaction; receipts get theirs before they are remembered.
+        written = log.append(conn, self.ledgers.values(), self._txn_keys)
+        add_log_receipts([r for r, _ in self._fresh], [taken for _, taken in self._fresh], written)
+        repo.remember_responses(self.program.id, self._to_remember, self.now)
+        for ledger in self.ledgers.values():
+            ledger.recorded = Recorded()  # written: the ledger is now what the database holds
+        self.new_members, self._fresh, self._txn_keys, self._to_remember = [], [], {}, []
+
+    # ------------------------------------------------------------ loading
+
+    def _load(self, commands: Sequence[Command]) -> None:
+        """Loads the ledgers the commands need that the session does not hold yet. A held
+        ledger loaded without the lots (or the order) a command needs is written out
+        and loaded again, whole."""
+        repo = self.repo
+        hold_ids = [c.hold_id for c in commands if isinstance(c, (cmd.CaptureHold, cmd.VoidHold))
+                    and c.hold_id not in self.hold_owners]
+        if hold_ids:
+            self.hold_owners.update(repo.hold_members(hold_ids))
         member_ids: set[str] = set()
         with_lots: set[str] = set()
         order_refs: dict[str, set[str]] = {}
@@ -229,14 +278,28 @@ class _Batch:
                 with_lots.add(member_id)
             if isinstance(command, cmd.Reverse):
                 order_refs.setdefault(member_id, set()).add(command.order_ref)
-        refs = [c.external_ref for c in commands if isinstance(c, cmd.Enroll)]
-        self.enrolled = repo.member_ids_for_refs(program.id, refs) if refs else {}
+        stale = {m for m in with_lots if m in self.ledgers and not self._complete(self.ledgers[m], order_refs.get(m))}
+        if stale:
+            self.flush()
+            for member_id in stale:
+                del self.ledgers[member_id]
+        refs = [c.external_ref for c in commands if isinstance(c, cmd.Enroll) and c.external_ref not in self.enrolled]
+        if refs:
+            self.enrolled.update(repo.member_ids_for_refs(self.program.id, refs))
         # Ids that enrolments bring along, looked up at once: one query per enrolment was
         # a round trip each on PostgreSQL (an import of a brand's customers is all enrolments).
         wanted = [c.member_id for c in commands if isinstance(c, cmd.Enroll) and c.member_id]
-        self.taken_member_ids = repo.existing_member_ids(wanted) if wanted else set()
-        self.ledgers: dict[str, MemberLedger] = repo.load_ledgers(
-            program, member_ids, with_lots=with_lots, order_refs=order_refs)
+        if wanted:
+            self.taken_member_ids |= repo.existing_member_ids(wanted)
+        missing = member_ids - self.ledgers.keys()
+        if missing:
+            self.ledgers.update(repo.load_ledgers(self.program, missing, with_lots=with_lots & missing,
+                                                  order_refs={m: r for m, r in order_refs.items() if m in missing}))
+
+    @staticmethod
+    def _complete(ledger: MemberLedger, order_refs: set[str] | None) -> bool:
+        """Whether the ledger has its lots and the orders a refund needs."""
+        return ledger.lots_loaded and (ledger.orders_complete or all(r in ledger.orders for r in order_refs or ()))
 
     def _member_of(self, command: Command) -> str | None:
         if isinstance(command, (cmd.CaptureHold, cmd.VoidHold)):
@@ -268,7 +331,8 @@ class _Batch:
                 ledger.holds[hold_id] = closed
         return ledger
 
-    def apply(self, command: Command, at: datetime, ids: BlockIdAllocator) -> Receipt:
+    def _apply_one(self, command: Command, at: datetime) -> Receipt:
+        ids = self.ids
         if isinstance(command, cmd.Enroll):
             return self._enroll(command, at)
         if isinstance(command, (cmd.CaptureHold, cmd.VoidHold)):
