@@ -4,10 +4,10 @@ timeline are read once per transaction instead of once per event; a batch
 (`EventService.record_many`) also loads its members, profiles, referrers and the counters
 its events will read in a few queries up front.
 
-Everything remembered while an event is judged is journalled: when the event fails (its
-savepoint is rolled back), what it read or changed is forgotten, so the next event reads
-the database again. Counter increments of an event are added to what is remembered only
-once the event has succeeded."""
+Everything remembered while an event is judged is journalled: when the event fails, what
+it read is forgotten, so the next event reads the database again. Counter increments of
+an event are added to what is remembered, and to what the transaction writes at its end,
+only once the event has succeeded."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ class EventScope:
     referrers: dict[str, str | None] = field(default_factory=dict)
     # (owner, key) -> value; owner is the member id, or the program id for program/… keys.
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    # What the transaction's events added and the database does not have yet (written at the end).
+    increments: dict[tuple[str, str], int] = field(default_factory=dict)
     _journal: list[tuple[dict[Any, Any], Any]] = field(default_factory=list)
 
     @classmethod
@@ -92,7 +94,7 @@ class EventScope:
         if found is None:
             facts = FactsRepository(self.conn)
             found = (facts.program_counter(owner, key) if key.startswith("program/")
-                     else facts.member_counter(owner, key))
+                     else facts.member_counter(owner, key)) + self.increments.get((owner, key), 0)
             self._remember(self.counters, (owner, key), found)
         return found
 
@@ -131,16 +133,26 @@ class EventScope:
         self._journal.append((cache, key))
 
     def succeeded(self, increments: Sequence[tuple[str, Mapping[str, int]]]) -> None:
-        """The event committed (its savepoint released): keep what it read, and add its
-        counter increments to the counters already known."""
+        """The event succeeded: keep what it read, and add its counter increments to the
+        counters already known and to those the transaction will write."""
         self._journal.clear()
         for owner, changes in increments:
             for key, amount in changes.items():
+                if not amount:
+                    continue
                 if (owner, key) in self.counters:
                     self.counters[(owner, key)] += amount
+                self.increments[(owner, key)] = self.increments.get((owner, key), 0) + amount
+
+    def take_increments(self) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+        """The increments to write, members' and program's, as (owner, key, amount) rows in
+        key order (the order rows are locked in on PostgreSQL); forgotten once taken."""
+        rows = sorted((owner, key, amount) for (owner, key), amount in self.increments.items() if amount)
+        self.increments = {}
+        return ([r for r in rows if not r[1].startswith("program/")], [r for r in rows if r[1].startswith("program/")])
 
     def failed(self) -> None:
-        """The event was rolled back: forget all it read."""
+        """The event failed before it changed anything: forget all it read."""
         for cache, key in self._journal:
             cache.pop(key, None)
         self._journal.clear()

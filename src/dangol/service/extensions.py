@@ -1,11 +1,12 @@
-"""Where the events service hands over to tiers and engagement (issue 3's other parts),
-inside the event's transaction, after the ledger writes:
+"""Where the events service hands over to tiers and engagement (issue 3's other parts).
+`Extensions.open` gives one transaction's `ExtensionSession`, whose state is loaded once
+for the batch's members and written at its end:
 
-- `member_tier`: the member's tier for the rules (`MemberState.tier`), from the stored
-  standing (`TierService.member_tiers`);
+- `member_tier`: the member's tier for the rules (`MemberState.tier`);
 - `engagement_effects`: coupons, badges, challenge progress and completion rewards
-  (`EngagementService.apply`); a reward's points are earns in the same transaction;
-- `tier_changes`: immediate upgrades after the event's earns (`TierService.after_activity`);
+  (`EngagementSession`); a reward's points are earns in the same ledger session;
+- `tier_changes`: immediate upgrades after the event's earns (`TierSession.advance`), which
+  count the activity the ledger session made (`note_activity`) before it is written;
 - `tier_distribution`: members per tier (what simulation reports for a candidate).
 
 With `write=False` (a quote) nothing is written: engagement says what it would do, and the
@@ -16,18 +17,18 @@ the evaluation's own effects and no tiers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
 from ..rules import Evaluation, Event, Ruleset
 from ..storage import tier_repository
 from ..tiers import Activity
-
-if TYPE_CHECKING:  # the services import nothing of this module
-    from .engagement import EngagementService
-    from .tiers import TierService
+from .engagement import EngagementService, EngagementSession
+from .ledger import Operation
+from .tiers import TierService, TierSession
 
 
 class Extensions:
@@ -35,44 +36,14 @@ class Extensions:
         self.tiers = tiers
         self.engagement = engagement
 
-    def member_tier(self, conn: Connection, program_id: str, member_id: str, at: datetime) -> str | None:
-        if self.tiers is None:
-            return None
-        return self.tiers.member_tiers(conn, program_id, [member_id], at)[member_id]
-
-    def engagement_effects(self, conn: Connection, program_id: str, member_id: str, event: Event,
-                           evaluation: Evaluation, at: datetime, *, write: bool,
-                           ruleset: Ruleset | None = None) -> dict[str, list[dict[str, Any]]]:
-        """`coupons`, `badges`, `challenges`, and the completion rewards' `points` and
-        `withheld` (the events service merges those two into its own)."""
-        if self.engagement is None:
-            return {
-                "coupons": [{"rule_id": c.rule_id, "template": c.template} for c in evaluation.coupons],
-                "badges": [{"rule_id": b.rule_id, "badge": b.badge} for b in evaluation.badges],
-                "challenges": [{"rule_id": c.rule_id, "challenge": c.challenge, "amount": c.amount}
-                               for c in evaluation.challenges],
-                "points": [], "withheld": [],
-            }
-        effects = self.engagement.apply(conn, program_id, member_id, event, evaluation, at, ruleset, write=write)
-        for award in effects["points"]:  # the shape of the events service's own points
-            award.setdefault("to", "member")
-            award.setdefault("log", [])
-        return effects
-
-    def tier_changes(self, conn: Connection, program_id: str, member_ids: list[str], at: datetime, *,
-                     write: bool, quoted: list[Activity] | None = None,
-                     quoted_for: list[str] | None = None) -> list[dict[str, Any]]:
-        """With `write`, the upgrades the event's earns (already in the ledger) bring. A
-        quote's earns are not in the ledger: `quoted[i]` is member `quoted_for[i]`'s
-        activity the event would add."""
-        if self.tiers is None:
-            return []
-        if write:
-            return self.tiers.after_activity(conn, program_id, member_ids, at)
-        extra: dict[str, list[Activity]] = {}
-        for member, activity in zip(quoted_for or [], quoted or []):
-            extra.setdefault(member, []).append(activity)
-        return self.tiers.preview_activity(conn, program_id, member_ids, at, extra)
+    def open(self, conn: Connection, program_id: str, *, write: bool,
+             earn: Callable[[Operation], dict[str, Any]]) -> ExtensionSession:
+        """The hooks of one transaction of the events service. `earn` applies a challenge
+        reward's earn in that transaction's ledger session."""
+        return ExtensionSession(
+            None if self.tiers is None else TierSession(self.tiers, conn, program_id, write=write),
+            None if self.engagement is None else EngagementSession(self.engagement, conn, program_id, write=write,
+                                                                   earn=earn))
 
     def tier_distribution(self, conn: Connection, program_id: str, at: datetime) -> dict[str, int] | None:
         """Members per tier at `at` (the stored standings; members never upgraded are in the
@@ -89,3 +60,64 @@ class Extensions:
             counts[ladder.tier(name).name] += number
         counts[ladder.lowest.name] += members - sum(stored.values())
         return counts
+
+
+class ExtensionSession:
+    """Tiers and engagement for one transaction of the events service: their state loaded
+    once for its members (`preload`), kept in memory while its events are judged, written
+    at `flush`."""
+
+    def __init__(self, tiers: TierSession | None, engagement: EngagementSession | None) -> None:
+        self.tiers = tiers
+        self.engagement = engagement
+
+    def preload(self, member_ids: Collection[str], rulesets: Sequence[Ruleset], earliest: datetime,
+                latest: datetime) -> None:
+        for ruleset in rulesets:
+            if self.tiers is not None and (ladder := self.tiers.ladder(latest, ruleset.tiers)) is not None:
+                self.tiers.preload(ladder, member_ids, earliest, latest)
+            if self.engagement is not None:
+                self.engagement.preload(member_ids, ruleset)
+
+    def member_tier(self, member_id: str, at: datetime, ruleset: Ruleset) -> str | None:
+        """`MemberState.tier`: the member's tier at `at`; None without a ladder."""
+        if self.tiers is None or (ladder := self.tiers.ladder(at, ruleset.tiers)) is None:
+            return None
+        return self.tiers.tier_of(ladder, member_id, at)
+
+    def note_activity(self, member_id: str, activity: Activity) -> None:
+        """An earn or reversal the ledger session made (not in the database yet)."""
+        if self.tiers is not None:
+            self.tiers.note(member_id, activity)
+
+    def engagement_effects(self, member_id: str, event: Event, evaluation: Evaluation, at: datetime,
+                           ruleset: Ruleset) -> dict[str, list[dict[str, Any]]]:
+        """`coupons`, `badges`, `challenges`, and the completion rewards' `points` and
+        `withheld` (the events service merges those two into its own)."""
+        if self.engagement is None:
+            return {
+                "coupons": [{"rule_id": c.rule_id, "template": c.template} for c in evaluation.coupons],
+                "badges": [{"rule_id": b.rule_id, "badge": b.badge} for b in evaluation.badges],
+                "challenges": [{"rule_id": c.rule_id, "challenge": c.challenge, "amount": c.amount}
+                               for c in evaluation.challenges],
+                "points": [], "withheld": [],
+            }
+        effects = self.engagement.apply(member_id, event, evaluation, at, ruleset)
+        for award in effects["points"]:  # the shape of the events service's own points
+            award.setdefault("to", "member")
+            award.setdefault("log", [])
+        return effects
+
+    def tier_changes(self, member_ids: Sequence[str], at: datetime, ruleset: Ruleset,
+                     quoted: dict[str, list[Activity]] | None = None) -> list[dict[str, Any]]:
+        """The upgrades (and any downgrade that fell due) the event's activity brings. A
+        quote's activity is not in the ledger session: `quoted` is what it would add."""
+        if self.tiers is None or (ladder := self.tiers.ladder(at, ruleset.tiers)) is None:
+            return []
+        return self.tiers.advance(ladder, member_ids, at, quoted)
+
+    def flush(self) -> None:
+        if self.tiers is not None:
+            self.tiers.flush()
+        if self.engagement is not None:
+            self.engagement.flush()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,7 +54,7 @@ class Operation:
 
 
 @contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
+def collector_paused(pause: bool) -> Iterator[None]:
     """A large batch allocates hundreds of thousands of short-lived, acyclic objects;
     the cyclic garbage collector would scan them over and over (a third of the time of
     a batch, measured). Reference counting frees them all the same."""
@@ -113,7 +113,7 @@ class LedgerService:
                     raise
                 rejected[index] = error
         races = 0
-        with _collector_paused(len(operations) >= LARGE_BATCH):
+        with collector_paused(len(operations) >= LARGE_BATCH):
             while True:
                 try:
                     with self.db.write() as conn:
@@ -278,11 +278,6 @@ class LedgerSession:
                 with_lots.add(member_id)
             if isinstance(command, cmd.Reverse):
                 order_refs.setdefault(member_id, set()).add(command.order_ref)
-        stale = {m for m in with_lots if m in self.ledgers and not self._complete(self.ledgers[m], order_refs.get(m))}
-        if stale:
-            self.flush()
-            for member_id in stale:
-                del self.ledgers[member_id]
         refs = [c.external_ref for c in commands if isinstance(c, cmd.Enroll) and c.external_ref not in self.enrolled]
         if refs:
             self.enrolled.update(repo.member_ids_for_refs(self.program.id, refs))
@@ -291,10 +286,24 @@ class LedgerSession:
         wanted = [c.member_id for c in commands if isinstance(c, cmd.Enroll) and c.member_id]
         if wanted:
             self.taken_member_ids |= repo.existing_member_ids(wanted)
-        missing = member_ids - self.ledgers.keys()
+        self.load(member_ids, with_lots=with_lots, order_refs=order_refs)
+
+    def load(self, member_ids: Collection[str], *, with_lots: set[str] | None = None,
+             order_refs: dict[str, set[str]] | None = None) -> None:
+        """Loads (and locks) the members' ledgers the session does not hold yet; `with_lots`
+        also need their lots, and `order_refs` the histories of those orders. A held ledger
+        loaded without the lots (or an order) now needed is written out and loaded again."""
+        with_lots, order_refs = with_lots or set(), order_refs or {}
+        stale = {m for m in with_lots if m in self.ledgers and not self._complete(self.ledgers[m], order_refs.get(m))}
+        if stale:
+            self.flush()
+            for member_id in stale:
+                del self.ledgers[member_id]
+        missing = set(member_ids) - self.ledgers.keys()
         if missing:
-            self.ledgers.update(repo.load_ledgers(self.program, missing, with_lots=with_lots & missing,
-                                                  order_refs={m: r for m, r in order_refs.items() if m in missing}))
+            self.ledgers.update(self.repo.load_ledgers(
+                self.program, missing, with_lots=with_lots & missing,
+                order_refs={m: r for m, r in order_refs.items() if m in missing}))
 
     @staticmethod
     def _complete(ledger: MemberLedger, order_refs: set[str] | None) -> bool:

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from sqlalchemy import Connection, insert, select
 
 from . import tables as t
+from .bulk import insert_rows
 from .ledger_repository import chunked
+from .types import to_micros
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,10 @@ class RecordedEvent:
     body: dict[str, Any]
     ruleset_hash: str | None
     result: dict[str, Any]
+
+
+EVENT_COLUMNS = ("program_id", "event_id", "type", "member_id", "order_id", "occurred_at", "recorded_at",
+                 "fingerprint", "body", "ruleset_hash", "result")
 
 
 class EventsRepository:
@@ -54,14 +62,15 @@ class EventsRepository:
         return set(self.conn.execute(select(t.events.c.event_id).where(
             t.events.c.program_id == program_id, t.events.c.event_id.in_(event_ids))).scalars())
 
-    def add(self, program_id: str, event_id: str, kind: str, member_id: str | None, order_id: str | None,
-            occurred_at: datetime, recorded_at: datetime, fingerprint: str, body: str, ruleset_hash: str | None,
-            result: dict[str, Any]) -> None:
-        # One statement with its parameters apart: compiled once and cached, not per event.
-        self.conn.execute(insert(t.events), dict(
-            program_id=program_id, event_id=event_id, type=kind, member_id=member_id, order_id=order_id,
-            occurred_at=occurred_at, recorded_at=recorded_at, fingerprint=fingerprint, body=body,
-            ruleset_hash=ruleset_hash, result=json.dumps(result, ensure_ascii=False, separators=(",", ":"))))
+    def add_many(self, rows: Sequence[tuple[str, str, str, str | None, str | None, datetime, datetime, str, str,
+                                            str | None, dict[str, Any]]]) -> None:
+        """Records events, each (program id, event id, type, member id, order id, occurred at,
+        recorded at, fingerprint, body, ruleset hash, result), in one multi-row statement."""
+        insert_rows(self.conn, t.events, EVENT_COLUMNS, [
+            (program_id, event_id, kind, member_id, order_id, to_micros(occurred_at), to_micros(recorded_at),
+             fingerprint, body, ruleset_hash, orjson.dumps(result).decode())
+            for program_id, event_id, kind, member_id, order_id, occurred_at, recorded_at, fingerprint, body,
+            ruleset_hash, result in rows])
 
     def in_order(self, program_id: str, start: datetime | None = None, end: datetime | None = None,
                  ) -> Iterator[RecordedEvent]:

@@ -128,18 +128,19 @@ class FactsRepository:
                 found.update(((row[0], row[1]), int(row[2])) for row in rows)
         return found
 
-    def add_member_counters(self, member_id: str, increments: Mapping[str, int]) -> None:
-        self._add("member_counters", "member_id", member_id, increments)
+    def add_member_counter_rows(self, rows: Sequence[tuple[str, str, int]]) -> None:
+        """Adds each (member id, key, amount) to the member's counter."""
+        self._add("member_counters", "member_id", rows)
 
-    def add_program_counters(self, program_id: str, increments: Mapping[str, int]) -> None:
-        self._add("program_counters", "program_id", program_id, increments)
+    def add_program_counter_rows(self, rows: Sequence[tuple[str, str, int]]) -> None:
+        """Adds each (program id, key, amount) to the program's counter."""
+        self._add("program_counters", "program_id", rows)
 
-    def _add(self, table: str, owner_column: str, owner: str, increments: Mapping[str, int]) -> None:
-        rows = [(owner, key, amount) for key, amount in sorted(increments.items()) if amount]
+    def _add(self, table: str, owner_column: str, rows: Sequence[tuple[str, str, int]]) -> None:
         if not rows:
             return
         m = mark(self.conn)
-        # One upsert per key, in key order (the order rows are locked in on PostgreSQL).
+        # One upsert per row; callers give them in key order (the order rows are locked in on PostgreSQL).
         self.conn.exec_driver_sql(
             f"INSERT INTO {table} ({owner_column}, key, value) VALUES ({m}, {m}, {m}) "
             f"ON CONFLICT ({owner_column}, key) DO UPDATE SET value = {table}.value + excluded.value", rows)
