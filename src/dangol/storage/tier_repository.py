@@ -4,7 +4,9 @@ activity read from the ledger's transactions.
 The activity query reads earn and reverse transactions of a set of members through the
 transactions' member index (`ix_transactions_member_id_id`): a member's lookup and a batch
 of a whole program's recalculation (`member_id IN (...)`) are index searches, and no index
-is added to the ledger's hottest table. tests/storage/test_tier_queries.py checks the plan."""
+is added to the ledger's hottest table. tests/tiers/test_queries.py checks the plan. The
+reads and writes of a batch (service/tiers.py's `TierSession`) are each one statement per
+2,000 members."""
 
 from __future__ import annotations
 
@@ -16,38 +18,55 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 
 from ..tiers import Activity, Standing, Transition, Window
 from . import tables as t
+from .bulk import fetch_rows, insert_rows, mark, one_of
+from .ledger_repository import chunked
+from .types import from_micros, to_micros
 
 EARN, REVERSE = "earn", "reverse"
+QUALIFYING = (EARN, REVERSE)  # the ledger's transaction kinds that move the tier metric
 
 
-def activity_query(program_id: str, member_ids: Sequence[str], since: datetime, until: datetime) -> Any:
-    tx = t.transactions
-    return (select(tx.c.member_id, tx.c.kind, tx.c.occurred_at, tx.c.points, tx.c.amount_minor)
-            .where(tx.c.member_id.in_(list(member_ids)), tx.c.program_id == program_id,
-                   tx.c.kind.in_((EARN, REVERSE)), tx.c.occurred_at >= since, tx.c.occurred_at <= until))
+def activity_of(kind: str, at: datetime, points: int, amount: int | None) -> Activity:
+    """A ledger transaction as tier activity: an earn carrying money is a purchase (spend =
+    its amount); a reversal (a refund) takes back its money and its points (both stored
+    positive on the reversal). Shared by the loader and callers holding transactions that
+    are not in the database yet."""
+    if kind == EARN:
+        return Activity(at, spend=amount or 0, points=points, purchases=0 if amount is None else 1)
+    if kind == REVERSE:
+        return Activity(at, spend=-(amount or 0), points=-points)
+    raise ValueError(f"a {kind!r} transaction is not tier activity (only {', '.join(QUALIFYING)})")
 
 
 def load_activities(conn: Connection, program_id: str, member_ids: Sequence[str], since: datetime,
                     until: datetime) -> dict[str, list[Activity]]:
-    """Each member's qualifying activity in [since, until]: an earn carrying money is a
-    purchase (spend = its amount); a reversal (refund) takes back its money and points."""
+    """Each member's qualifying activity in [since, until] (`activity_of`)."""
     found: dict[str, list[Activity]] = {m: [] for m in member_ids}
-    if not member_ids:
-        return found
-    for member_id, kind, at, points, amount in conn.execute(activity_query(program_id, member_ids, since, until)):
-        if kind == EARN:
-            activity = Activity(at, spend=amount or 0, points=points, purchases=0 if amount is None else 1)
-        else:
-            activity = Activity(at, spend=-(amount or 0), points=-points)
-        found[member_id].append(activity)
+    m = mark(conn)
+    for chunk in chunked(list(found)):
+        # Driver-level: a batch of events or of a recalculation reads thousands of rows.
+        members, params = one_of(conn, "member_id", chunk)
+        sql = (f"SELECT member_id, kind, occurred_at, points, amount_minor FROM transactions "
+               f"WHERE {members} AND program_id = {m} AND kind IN ('{EARN}', '{REVERSE}') "
+               f"AND occurred_at >= {m} AND occurred_at <= {m}")
+        rows = fetch_rows(conn, sql, (*params, program_id, to_micros(since), to_micros(until)))
+        for member_id, kind, at, points, amount in rows:
+            found[member_id].append(activity_of(kind, from_micros(at), points, amount))
     return found
 
 
 def load_standings(conn: Connection, program_id: str, member_ids: Sequence[str]) -> dict[str, Standing]:
-    mt = t.member_tiers
-    rows = conn.execute(select(mt).where(mt.c.program_id == program_id, mt.c.member_id.in_(list(member_ids))))
-    return {row.member_id: Standing(row.tier, row.since, Window(row.window_start, row.window_end),
-                                    row.evaluated_at, row.grace_until) for row in rows}
+    """The stored standings of those of `member_ids` that have one."""
+    found: dict[str, Standing] = {}
+    m = mark(conn)
+    for chunk in chunked(list(dict.fromkeys(member_ids))):
+        members, params = one_of(conn, "member_id", chunk)
+        sql = (f"SELECT member_id, tier, since, window_start, window_end, evaluated_at, grace_until "
+               f"FROM member_tiers WHERE program_id = {m} AND {members}")
+        for member_id, tier, since, start, end, evaluated, grace in fetch_rows(conn, sql, (program_id, *params)):
+            found[member_id] = Standing(tier, from_micros(since), Window(from_micros(start), from_micros(end)),
+                                        from_micros(evaluated), None if grace is None else from_micros(grace))
+    return found
 
 
 def tier_names(conn: Connection, program_id: str, member_ids: Sequence[str]) -> dict[str, str]:
@@ -58,24 +77,39 @@ def tier_names(conn: Connection, program_id: str, member_ids: Sequence[str]) -> 
     return {member_id: tier for member_id, tier in rows}
 
 
-def save_standing(conn: Connection, program_id: str, member_id: str, standing: Standing, exists: bool) -> None:
-    values = {"tier": standing.tier, "since": standing.since, "window_start": standing.window.start,
-              "window_end": standing.window.end, "grace_until": standing.grace_until,
-              "evaluated_at": standing.evaluated_at}
-    mt = t.member_tiers
-    if exists:
-        conn.execute(update(mt).where(mt.c.program_id == program_id, mt.c.member_id == member_id).values(**values))
-    else:
-        conn.execute(insert(mt).values(program_id=program_id, member_id=member_id, **values))
+STANDING_COLUMNS = ("tier", "since", "window_start", "window_end", "grace_until", "evaluated_at")
+HISTORY_COLUMNS = ("program_id", "member_id", "from_tier", "to_tier", "reason", "metric", "at", "window_start",
+                   "window_end", "recorded_at")
 
 
-def add_history(conn: Connection, program_id: str, member_id: str, changes: Iterable[Transition],
-                recorded_at: datetime) -> None:
-    rows = [{"program_id": program_id, "member_id": member_id, "from_tier": c.from_tier, "to_tier": c.to_tier,
-             "reason": c.reason.value, "metric": c.metric, "at": c.at, "window_start": c.window.start,
-             "window_end": c.window.end, "recorded_at": recorded_at} for c in changes]
-    if rows:
-        conn.execute(insert(t.tier_history), rows)
+def save_standings(conn: Connection, program_id: str, new: Sequence[tuple[str, Standing]],
+                   changed: Sequence[tuple[str, Standing]]) -> None:
+    """Inserts the standings of members without a row (`new`) and updates the others'
+    (`changed`), each in one multi-row statement or executemany."""
+    insert_rows(conn, t.member_tiers, ("program_id", "member_id", *STANDING_COLUMNS),
+                [(program_id, member_id, *_standing_row(s)) for member_id, s in new])
+    if changed:
+        # An executemany (bulk.update_rows takes one key column; this key is two).
+        m = mark(conn)
+        assignments = ", ".join(f"{column} = {m}" for column in STANDING_COLUMNS)
+        conn.exec_driver_sql(f"UPDATE member_tiers SET {assignments} WHERE program_id = {m} AND member_id = {m}",
+                             [(*_standing_row(s), program_id, member_id) for member_id, s in changed])
+
+
+def add_history(conn: Connection, program_id: str, changes: Iterable[tuple[str, Transition, datetime]]) -> None:
+    """Each (member, transition, recorded at), in one multi-row insert, in order."""
+    insert_rows(conn, t.tier_history, HISTORY_COLUMNS, [
+        (program_id, member_id, c.from_tier, c.to_tier, c.reason.value, c.metric, to_micros(c.at),
+         to_micros(c.window.start), to_micros(c.window.end), to_micros(recorded_at))
+        for member_id, c, recorded_at in changes])
+
+
+def _standing_row(standing: Standing) -> tuple[Any, ...]:
+    """`STANDING_COLUMNS` as the driver takes them (instants as integer microseconds)."""
+    grace = standing.grace_until
+    return (standing.tier, to_micros(standing.since), to_micros(standing.window.start),
+            to_micros(standing.window.end), None if grace is None else to_micros(grace),
+            to_micros(standing.evaluated_at))
 
 
 def history(conn: Connection, program_id: str, member_id: str, before: int | None, limit: int) -> list[Any]:
