@@ -32,7 +32,7 @@ from ..storage.bulk import mark
 from ..storage.events_repository import EventsRepository
 from ..storage.facts_repository import FactsRepository, LockedMember
 from ..storage.ledger_repository import LedgerRepository
-from ..storage.tier_repository import activity_of
+from ..storage.tier_repository import QUALIFYING, activity_of
 from ..tiers import Activity
 from . import member_facts as mf, receipts
 from .event_scope import EventScope
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from .events import EventInput, EventService
 
 REFERRAL_LOCK = "program/referrals/lock"  # serialises referral events of a program: loops are checked whole
-_TIER_KINDS = ("earn", "reverse")
 
 
 class EventFailed(Exception):
@@ -238,7 +237,7 @@ class EventBatch:
         for outcome in outcomes:
             assert isinstance(outcome, dict)
             txn = outcome.get("transaction")
-            if txn and txn["kind"] in _TIER_KINDS:
+            if txn and txn["kind"] in QUALIFYING:
                 money = txn["money"]
                 self.hooks.note_activity(txn["member_id"], activity_of(txn["kind"], at, txn["points"],
                                                                        money["amount"] if money else None))

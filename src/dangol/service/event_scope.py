@@ -116,15 +116,9 @@ class EventScope:
         self.profiles.update({i: found.get(i) or Profile(i) for i in present})
         referrers = EventsRepository(self.conn).referrers_of(present)
         self.referrers.update({i: referrers.get(i) for i in present})
-        keys = sorted({key for wanted in counter_keys.values() for key in wanted})
-        if not keys:
-            return
-        for member_id in present:
-            for key in counter_keys.get(member_id, ()):
-                self.counters[(member_id, key)] = 0
-        for (member_id, key), value in facts.member_counters(present, keys).items():
-            if (member_id, key) in self.counters:
-                self.counters[(member_id, key)] = value
+        pairs = sorted((member_id, key) for member_id in present for key in counter_keys.get(member_id, ()))
+        self.counters.update(dict.fromkeys(pairs, 0))  # a key absent from the table is 0
+        self.counters.update(facts.member_counters(pairs))
 
     # ------------------------------------------------------------ one event's journal
 

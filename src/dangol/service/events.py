@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from ..domain import Money
 from ..domain.clock import Clock, SystemClock, as_utc
@@ -123,7 +122,7 @@ class EventService:
                         return self._record_batch(conn, program_id, events, bodies, list(outcomes))
                 except EventFailed as failure:
                     outcomes[failure.index] = failure.error  # rolled back: run again without it
-                except IntegrityError:
+                except self.db.unique_violations:
                     races += 1  # a concurrent writer took an event id (or enrolment) first: look again
                     if races > MAX_RACE_RETRIES:
                         raise

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from ..domain import Member, MemberLedger, MemberStatus, Program
 from ..domain import commands as cmd
@@ -122,18 +121,13 @@ class LedgerService:
                     if stop_on_error:
                         raise failure.error from None
                     rejected[failure.index] = failure.error
-                except self._unique_violations:
+                except self.db.unique_violations:
                     # A concurrent batch committed the same idempotency key, or enrolled the
                     # same customer, after we looked (PostgreSQL): run again and see its row,
                     # to answer with its receipt or a Conflict instead of a database error.
                     races += 1
                     if races > MAX_RACE_RETRIES:
                         raise
-
-    @property
-    def _unique_violations(self) -> tuple[type[Exception], ...]:
-        # The bulk writes go to the driver directly (COPY), so its own error class shows up too.
-        return (IntegrityError, self.db.engine.dialect.loaded_dbapi.IntegrityError)
 
     def _validate(self, op: Operation) -> None:
         key = op.idempotency_key
@@ -226,6 +220,8 @@ class LedgerSession:
                 receipt = self._apply_one(op.command, as_utc(op.at) if op.at else self.now)
             except DomainError as error:
                 raise _Failed(index, error) from None
+            # Its log items arrive at `flush`, into this very list: whoever kept the receipt sees them.
+            receipt["log"] = []
             outcomes.append(receipt)
             self._fresh.append((receipt, taken))
             if key:

@@ -156,4 +156,4 @@ def add_log_receipts(outcomes: Sequence[Any], taken: Sequence[list[int]],
     for outcome, txn_ids in zip(outcomes, taken):
         if txn_ids is None or not isinstance(outcome, dict):
             continue
-        outcome["log"] = [log_receipt(*written[i]) for i in txn_ids if i in written]
+        outcome.setdefault("log", []).extend(log_receipt(*written[i]) for i in txn_ids if i in written)

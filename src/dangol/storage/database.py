@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from .checkpoints import WalCheckpointer
@@ -120,6 +121,12 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def unique_violations(self) -> tuple[type[Exception], ...]:
+        """What a write that lost a race for a unique key raises: SQLAlchemy's error, and
+        the driver's own from the bulk writes that go to it directly (COPY)."""
+        return (IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -9,7 +9,7 @@ can never both spend the last of a budget; SQLite has one writer at a time."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -114,18 +114,22 @@ class FactsRepository:
                                         (program_id, key)).first()
         return int(row[0]) if row else 0
 
-    def member_counters(self, member_ids: Sequence[str], keys: Sequence[str]) -> dict[tuple[str, str], int]:
-        """The stored counters among these keys of these members, in one query (a batch's)."""
-        if not member_ids or not keys:
-            return {}
+    def member_counters(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The stored counters among these (member id, key) pairs, in a query per few
+        thousand pairs (a batch's): each pair a primary-key search. A member's keys differ
+        (each order has its own), so members IN (...) AND keys IN (...) would search their
+        cross product."""
         found: dict[tuple[str, str], int] = {}
-        for some_members in chunked(member_ids, 1_000):
-            for some_keys in chunked(keys, 4_000):  # far below SQLite's 32,766 parameters
-                members, member_params = one_of(self.conn, "member_id", some_members)
-                wanted, key_params = one_of(self.conn, "key", some_keys)
-                rows = fetch_rows(self.conn, f"SELECT member_id, key, value FROM member_counters "
-                                  f"WHERE {members} AND {wanted}", member_params + key_params)
-                found.update(((row[0], row[1]), int(row[2])) for row in rows)
+        for chunk in chunked(list(pairs), 2_000):  # 4,000 parameters on SQLite
+            if self.conn.dialect.name == "postgresql":
+                wanted, join, params = "SELECT * FROM unnest(%s::text[], %s::text[])", "JOIN", (
+                    [m for m, _ in chunk], [k for _, k in chunk])
+            else:  # CROSS JOIN: SQLite's way to say "the pairs outside, the table's key inside"
+                wanted, join = f"VALUES {', '.join(['(?, ?)'] * len(chunk))}", "CROSS JOIN"
+                params = tuple(value for pair in chunk for value in pair)
+            rows = fetch_rows(self.conn, f"WITH v(m, k) AS ({wanted}) SELECT c.member_id, c.key, c.value FROM v "
+                              f"{join} member_counters c ON c.member_id = v.m AND c.key = v.k", params)
+            found.update(((row[0], row[1]), int(row[2])) for row in rows)
         return found
 
     def add_member_counter_rows(self, rows: Sequence[tuple[str, str, int]]) -> None:
