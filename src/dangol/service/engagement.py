@@ -5,14 +5,19 @@ coupon, and a member's coupons, badges and challenges.
 Challenges progress from their own goals (every event `apply` sees is offered to every
 challenge of the ruleset) plus what rules' `advance_challenge` actions add; see
 engagement/challenges.py. A completed challenge's points go through the ledger in the
-same transaction, as an earn with rule id `challenge:<id>` and the ruleset's hash."""
+same transaction, as an earn with rule id `challenge:<id>` and the ruleset's hash.
+
+`EngagementSession` is the one implementation: the events of one transaction on the
+members' state in memory, written at its `flush`, the rewards' earns through the caller's
+`earn` (the events service defers its ledger writes to the end of a batch); `apply` and
+`apply_many` are a session each."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -27,12 +32,13 @@ from ..engagement import (BenefitKind, Challenge, CouponError, CouponTemplate, I
                           PeriodKind, Profile, advance, contribution)
 from ..rules import Evaluation, Ruleset, ruleset_hash
 from ..storage.database import Database
-from ..storage.engagement_repository import EngagementRepository, ProgressBook
+from ..storage.engagement_repository import EngagementBook, EngagementRepository
 from ..storage.ledger_repository import LedgerRepository
 from .ledger import LedgerService, Operation
 from .receipts import iso
 
 Effects = dict[str, list[dict[str, Any]]]
+Earn = Callable[[Operation], dict[str, Any]]  # applies one ledger Operation, returns its receipt
 RulesetSource = Callable[[str, datetime], Ruleset | None]
 
 
@@ -72,29 +78,20 @@ class EngagementService:
     def apply_many(self, conn: Connection, program: Any, items: Sequence[tuple[str, Any, Evaluation, datetime]],
                    ruleset: Ruleset | None = None, *, write: bool = True) -> list[Effects]:
         """`apply` for a batch of events (member id, event, evaluation, time), in order, with
-        the same effects as one call each; the challenge progress of the whole batch is read
-        in one query and written in two (an import, a replay)."""
+        the same effects as one call each: one `EngagementSession`, its members read in a few
+        queries and its rows written in a few statements (an import, a replay)."""
         if not items:
             return []
         program_id = program if isinstance(program, str) else str(program.id)
         ruleset = ruleset or self.rulesets(program_id, items[0][3])
         if ruleset is None:
             raise InvalidRequest(f"no ruleset in force for program {program_id}")
-        repo, book = EngagementRepository(conn), ProgressBook(conn, program_id)
-        moves = [_moves(ruleset, event, evaluation) for _, event, evaluation, _ in items]
-        book.load({item[0] for item, moved in zip(items, moves) if moved}, {c.id for c in ruleset.challenges})
-        results = []
-        for (member_id, _, evaluation, at), moved in zip(items, moves):
-            run = _Run(self, repo, book, conn, program_id, member_id, ruleset, at, write)
-            for coupon in evaluation.coupons:
-                run.issue(coupon.template, coupon.rule_id)
-            for badge in evaluation.badges:
-                run.badge(badge.badge, badge.rule_id)
-            for challenge, amount in moved:
-                run.challenge(challenge, amount)
-            results.append(run.effects)
-        if write:
-            book.flush()
+        session = EngagementSession(self, conn, program_id, write=write)
+        if len(items) > 1:  # one event: reading on first need reads only what it needs
+            session.preload({member_id for member_id, *_ in items}, ruleset)
+        results = [session.apply(member_id, event, evaluation, at, ruleset)
+                   for member_id, event, evaluation, at in items]
+        session.flush()
         return results
 
     # ------------------------------------------------------------ coupons
@@ -161,14 +158,76 @@ class EngagementService:
         return found[0] if found else Profile(member_id)
 
 
+class EngagementSession:
+    """Engagement for the events of one transaction (a batch of the events service): what
+    it reads of a member is read once (`preload` for the batch, or on first need), what the
+    events change is kept in memory, so that each event sees the ones before it, and
+    written at `flush`. A challenge's points go through `earn`, which applies one ledger
+    Operation and returns its receipt; by default `ledger.apply_in` in `conn`, at once."""
+
+    def __init__(self, service: EngagementService, conn: Connection, program_id: str, *, write: bool,
+                 earn: Earn | None = None) -> None:
+        self.service, self.conn, self.program_id, self.write = service, conn, program_id, write
+        self.earn: Earn = earn or self._apply_in
+        self.book = EngagementBook(conn, program_id, write=write)
+        self._rulesets: dict[int, _RulesetView] = {}
+
+    def preload(self, member_ids: Collection[str], ruleset: Ruleset) -> None:
+        """Reads the members' progress in the ruleset's challenges, their badges, coupons
+        issued and time zones: a few queries for all of them."""
+        self.book.load(member_ids, [c.id for c in ruleset.challenges])
+
+    def apply(self, member_id: str, event: Any, evaluation: Evaluation, at: datetime, ruleset: Ruleset) -> Effects:
+        """`EngagementService.apply` of one event, on the session's memory."""
+        moved = _moves(ruleset, event, evaluation)
+        if moved:  # the member's progress in all of them in one query, when not read yet
+            self.book.load_progress([member_id], [c.id for c, _ in moved])
+        run = _Run(self, member_id, self._view(ruleset), at)
+        for coupon in evaluation.coupons:
+            run.issue(coupon.template, coupon.rule_id)
+        for badge in evaluation.badges:
+            run.badge(badge.badge, badge.rule_id)
+        for challenge, amount in moved:
+            run.challenge(challenge, amount)
+        return run.effects
+
+    def flush(self) -> None:
+        """Writes the coupons, badges and progress of the events applied since the last
+        flush (nothing with `write=False`)."""
+        if self.write:
+            self.book.flush()
+
+    def _view(self, ruleset: Ruleset) -> _RulesetView:
+        view = self._rulesets.get(id(ruleset))  # a view holds its ruleset: the id is not reused meanwhile
+        if view is None:
+            view = self._rulesets[id(ruleset)] = _RulesetView(ruleset)
+        return view
+
+    def _apply_in(self, operation: Operation) -> dict[str, Any]:
+        outcome = self.service.ledger.apply_in(self.conn, self.program_id, [operation])[0]
+        if isinstance(outcome, DomainError):  # apply_in raises its failures; this keeps the type honest
+            raise outcome
+        return outcome
+
+
+class _RulesetView:
+    """What events read of a ruleset, worked out once per session."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.templates: dict[str, CouponTemplate] = {t.id: t for t in ruleset.coupons}
+
+    @cached_property
+    def hash(self) -> str:
+        return ruleset_hash(self.ruleset)
+
+
 class _Run:
     """One event's engagement: the effects gathered as they happen."""
 
-    def __init__(self, service: EngagementService, repo: EngagementRepository, book: ProgressBook, conn: Connection,
-                 program_id: str, member_id: str, ruleset: Ruleset, at: datetime, write: bool = True) -> None:
-        self.service, self.repo, self.book, self.conn, self.write = service, repo, book, conn, write
-        self.program_id, self.member_id, self.ruleset, self.at = program_id, member_id, ruleset, at
-        self.templates = {t.id: t for t in ruleset.coupons}
+    def __init__(self, session: EngagementSession, member_id: str, view: _RulesetView, at: datetime) -> None:
+        self.session, self.book, self.write = session, session.book, session.write
+        self.member_id, self.view, self.at = member_id, view, at
         self.effects: Effects = {"coupons": [], "badges": [], "challenges": [], "points": [], "withheld": []}
 
     @cached_property
@@ -177,29 +236,25 @@ class _Run:
         return self.at.astimezone(ZoneInfo(self.book.time_zone(self.member_id))).date()
 
     def issue(self, template_id: str, source: str) -> str | None:
-        template: CouponTemplate | None = self.templates.get(template_id)
+        template: CouponTemplate | None = self.view.templates.get(template_id)
         if template is None:  # validation refuses this; an evaluation from another ruleset would not
             self.effects["withheld"].append({"rule_id": source, "reason": f"no coupon template {template_id}"})
             return None
-        if not template.may_issue(self.repo.issued_count(self.program_id, self.member_id, template_id)):
+        if not template.may_issue(self.book.issued_count(self.member_id, template_id)):
             self.effects["withheld"].append({"rule_id": source, "reason": f"coupon {template_id}: at most "
                                              f"{template.per_member} per member"})
             return None
-        coupon = IssuedCoupon(self.service.codes() if self.write else "", template.id, self.member_id,
+        coupon = IssuedCoupon(self.session.service.codes() if self.write else "", template.id, self.member_id,
                               template.gives, self.at, template.expiry(self.at), source)
+        self.book.add_coupon(coupon, template.name)  # a quote's counts too: its next events see it
         if not self.write:  # a quote: the coupon it would issue, without a code
             self.effects["coupons"].append({**coupon_json(coupon, template.name, self.at), "code": None})
             return None
-        self.repo.add_coupon(self.program_id, coupon, template.name)
         self.effects["coupons"].append(coupon_json(coupon, template.name, self.at))
         return coupon.code
 
     def badge(self, badge: str, source: str) -> bool:
-        if self.write:
-            new = self.repo.award_badge(self.program_id, self.member_id, badge, source, self.at)
-        else:
-            new = not self.repo.has_badge(self.program_id, self.member_id, badge)
-        if not new:
+        if not self.book.award_badge(self.member_id, badge, source, self.at):
             return False  # once per member: already has it
         self.effects["badges"].append({"badge": badge, "source": source, "awarded_at": iso(self.at)})
         return True
@@ -226,12 +281,10 @@ class _Run:
         granted: dict[str, Any] = {"points": 0, "badge": None, "coupon": None}
         if rewards.points:
             earn = cmd.Earn(self.member_id, points=rewards.points, reason=f"challenge {challenge.id} completed",
-                            rule_id=source, ruleset_hash=ruleset_hash(self.ruleset))
+                            rule_id=source, ruleset_hash=self.view.hash)
             # The key makes the reward once per member, challenge and completion, whatever happens.
             key = f"{source}:{self.member_id}:{occasion}"
-            receipt: Any = {}
-            if self.write:
-                receipt = self.service.ledger.apply_in(self.conn, self.program_id, [Operation(earn, key, self.at)])[0]
+            receipt = self.session.earn(Operation(earn, key, self.at)) if self.write else {}
             self.effects["points"].append({"rule_id": source, "points": rewards.points, "member_id": self.member_id,
                                            "to": "member", "transaction": receipt.get("transaction"),
                                            "log": receipt.get("log", [])})

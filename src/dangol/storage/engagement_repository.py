@@ -1,10 +1,11 @@
 """Engagement rows: issued coupons, badges, challenge progress, and the profile fields
 engagement reads. Used inside the caller's transaction (the events endpoint's, or the
-engagement service's own)."""
+engagement service's own). What events change goes through an `EngagementBook`: read per
+batch, changed in memory, written in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,13 @@ _UPDATE_PROGRESS = update(P).where(
     P.c.period == bindparam("period_")).values({name: bindparam(f"{name}_") for name in _PROGRESS_FIELDS})
 _TIME_ZONES = select(F.c.member_id, F.c.time_zone).where(
     F.c.program_id == bindparam("p"), F.c.member_id.in_(bindparam("members", expanding=True)))
+_BADGES_OF = select(B.c.member_id, B.c.badge).where(
+    B.c.program_id == bindparam("p"), B.c.member_id.in_(bindparam("members", expanding=True)))
+_ISSUED_OF = (select(C.c.member_id, C.c.template, func.count())
+              .where(C.c.program_id == bindparam("p"), C.c.member_id.in_(bindparam("members", expanding=True)))
+              .group_by(C.c.member_id, C.c.template))
+_INSERT_COUPON = insert(C)
+_INSERT_BADGE = insert(B)
 
 
 class EngagementRepository:
@@ -33,17 +41,6 @@ class EngagementRepository:
         self.conn = conn
 
     # ---------------------------------------------------------------- coupons
-
-    def issued_count(self, program_id: str, member_id: str, template: str) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(C).where(
-            C.c.program_id == program_id, C.c.member_id == member_id, C.c.template == template)).scalar_one())
-
-    def add_coupon(self, program_id: str, coupon: IssuedCoupon, name: str) -> None:
-        gives = coupon.gives
-        self.conn.execute(insert(C).values(
-            code=coupon.code, program_id=program_id, member_id=coupon.member_id, template=coupon.template, name=name,
-            benefit=gives.kind.value, value=gives.value, cap=gives.cap, source=coupon.source,
-            issued_at=coupon.issued_at, expires_at=coupon.expires_at, redeemed_at=None))
 
     def coupon(self, program_id: str, code: str, lock: bool = False) -> tuple[IssuedCoupon, str] | None:
         """The coupon and its template's name."""
@@ -60,18 +57,6 @@ class EngagementRepository:
         return [(_coupon(row), row.name) for row in rows]
 
     # ---------------------------------------------------------------- badges
-
-    def has_badge(self, program_id: str, member_id: str, badge: str) -> bool:
-        return self.conn.execute(select(B.c.badge).where(
-            B.c.program_id == program_id, B.c.member_id == member_id, B.c.badge == badge)).first() is not None
-
-    def award_badge(self, program_id: str, member_id: str, badge: str, source: str, at: datetime) -> bool:
-        """True when the member did not have the badge yet (a badge is awarded once)."""
-        if self.has_badge(program_id, member_id, badge):
-            return False
-        self.conn.execute(insert(B).values(program_id=program_id, member_id=member_id, badge=badge, source=source,
-                                           awarded_at=at))
-        return True
 
     def badges(self, program_id: str, member_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(B).where(B.c.program_id == program_id, B.c.member_id == member_id)
@@ -117,51 +102,151 @@ class EngagementRepository:
 
 ProgressKey = tuple[str, str, str]  # member, challenge, period
 
+# Members per IN list: SQLite builds older than 3.32 allow 999 parameters a statement.
+_CHUNK = 500
 
-class ProgressBook:
-    """Challenge progress of the members of a batch of events: read in one query (with their
-    time zones in another), changed in memory event after event, written with one insert
-    and one update statement (executemany) at `flush`."""
 
-    def __init__(self, conn: Connection, program_id: str) -> None:
-        self.conn, self.program_id = conn, program_id
+def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield list(items[start:start + _CHUNK])
+
+
+class EngagementBook:
+    """What engagement knows of the members of one transaction's events: their challenge
+    progress, badges, issued coupons per template and time zones. Read a few queries per
+    batch (`load`), or per member and kind on first need; changed in memory event after
+    event; the new rows written in bulk at `flush`. With `write=False` (a quote) the changes
+    stay in memory and `flush` writes nothing.
+
+    A row already read is never read again: a later load would overwrite changes not yet
+    flushed."""
+
+    def __init__(self, conn: Connection, program_id: str, *, write: bool = True) -> None:
+        self.conn, self.program_id, self.write = conn, program_id, write
         self.rows: dict[ProgressKey, Progress] = {}
         self.stored: set[ProgressKey] = set()
         self.done: set[tuple[str, str]] = set()  # (member, challenge) completed in some period
+        self.progress_read: set[tuple[str, str]] = set()  # (member, challenge) pairs read
+        self.held_badges: dict[str, set[str]] = {}  # a member's key: read
+        self.issued: dict[str, dict[str, int]] = {}  # member -> template -> coupons ever issued
         self.zones: dict[str, str] = {}
         self.dirty: dict[ProgressKey, tuple[int, datetime]] = {}
+        self.new_coupons: list[dict[str, Any]] = []
+        self.new_badges: list[dict[str, Any]] = []
 
-    def load(self, member_ids: set[str], challenge_ids: set[str]) -> None:
-        if not member_ids or not challenge_ids:
+    # ---------------------------------------------------------------- reading
+
+    def load(self, member_ids: Collection[str], challenge_ids: Collection[str]) -> None:
+        """Everything engagement reads of these members, for these challenges."""
+        self.load_progress(member_ids, challenge_ids)
+        self.load_badges(member_ids)
+        self.load_issued(member_ids)
+        self.load_zones(member_ids)
+
+    def load_progress(self, member_ids: Collection[str], challenge_ids: Collection[str]) -> None:
+        wanted = {(m, c) for m in member_ids for c in challenge_ids} - self.progress_read
+        if not wanted:
             return
-        members = sorted(member_ids)
-        for row in self.conn.execute(_PROGRESS_OF, {"p": self.program_id, "members": members,
-                                                    "challenges": sorted(challenge_ids)}):
-            key = (row.member_id, row.challenge, row.period)
-            self.rows[key] = Progress(row.period, row.value, row.streak, row.week, row.completions, row.completed_at)
-            self.stored.add(key)
-            if row.completions > 0:
-                self.done.add((row.member_id, row.challenge))
-        self.zones.update({m: z for m, z in self.conn.execute(_TIME_ZONES, {"p": self.program_id, "members": members})
-                           if z})
+        challenges = sorted({c for _, c in wanted})
+        for members in _chunks(sorted({m for m, _ in wanted})):
+            for row in self.conn.execute(_PROGRESS_OF, {"p": self.program_id, "members": members,
+                                                        "challenges": challenges}):
+                if (row.member_id, row.challenge) not in wanted:
+                    continue
+                key = (row.member_id, row.challenge, row.period)
+                self.rows[key] = Progress(row.period, row.value, row.streak, row.week, row.completions,
+                                          row.completed_at)
+                self.stored.add(key)
+                if row.completions > 0:
+                    self.done.add((row.member_id, row.challenge))
+        self.progress_read |= wanted
+
+    def load_badges(self, member_ids: Collection[str]) -> None:
+        for members in _chunks(sorted(set(member_ids) - self.held_badges.keys())):
+            self.held_badges.update({m: set() for m in members})
+            for member_id, badge in self.conn.execute(_BADGES_OF, {"p": self.program_id, "members": members}):
+                self.held_badges[member_id].add(badge)
+
+    def load_issued(self, member_ids: Collection[str]) -> None:
+        for members in _chunks(sorted(set(member_ids) - self.issued.keys())):
+            self.issued.update({m: {} for m in members})
+            for member_id, template, number in self.conn.execute(_ISSUED_OF, {"p": self.program_id,
+                                                                              "members": members}):
+                self.issued[member_id][template] = int(number)
+
+    def load_zones(self, member_ids: Collection[str]) -> None:
+        for members in _chunks(sorted(set(member_ids) - self.zones.keys())):
+            self.zones.update({m: "UTC" for m in members})  # no profile, or none chosen: UTC
+            self.zones.update({m: z for m, z in self.conn.execute(_TIME_ZONES, {"p": self.program_id,
+                                                                                "members": members}) if z})
+
+    # ---------------------------------------------------------------- the view, read on first need
 
     def time_zone(self, member_id: str) -> str:
-        return self.zones.get(member_id, "UTC")
+        if member_id not in self.zones:
+            self.load_zones([member_id])
+        return self.zones[member_id]
 
     def get(self, member_id: str, challenge: str, period: str) -> Progress | None:
+        self.load_progress([member_id], [challenge])
         return self.rows.get((member_id, challenge, period))
 
     def completed(self, member_id: str, challenge: str) -> bool:
+        self.load_progress([member_id], [challenge])
         return (member_id, challenge) in self.done
+
+    def issued_count(self, member_id: str, template: str) -> int:
+        if member_id not in self.issued:
+            self.load_issued([member_id])
+        return self.issued[member_id].get(template, 0)
+
+    def has_badge(self, member_id: str, badge: str) -> bool:
+        if member_id not in self.held_badges:
+            self.load_badges([member_id])
+        return badge in self.held_badges[member_id]
+
+    # ---------------------------------------------------------------- changing
 
     def put(self, member_id: str, challenge: str, target: int, progress: Progress, at: datetime) -> None:
         key = (member_id, challenge, progress.period)
         self.rows[key] = progress
-        self.dirty[key] = (target, at)
+        if self.write:
+            self.dirty[key] = (target, at)
         if progress.completions > 0:
             self.done.add((member_id, challenge))
 
+    def add_coupon(self, coupon: IssuedCoupon, name: str) -> None:
+        if coupon.member_id not in self.issued:
+            self.load_issued([coupon.member_id])
+        counts = self.issued[coupon.member_id]
+        counts[coupon.template] = counts.get(coupon.template, 0) + 1
+        if self.write:
+            gives = coupon.gives
+            self.new_coupons.append({
+                "code": coupon.code, "program_id": self.program_id, "member_id": coupon.member_id,
+                "template": coupon.template, "name": name, "benefit": gives.kind.value, "value": gives.value,
+                "cap": gives.cap, "source": coupon.source, "issued_at": coupon.issued_at,
+                "expires_at": coupon.expires_at, "redeemed_at": coupon.redeemed_at})
+
+    def award_badge(self, member_id: str, badge: str, source: str, at: datetime) -> bool:
+        """True when the member did not have the badge yet (a badge is awarded once)."""
+        if self.has_badge(member_id, badge):
+            return False
+        self.held_badges[member_id].add(badge)
+        if self.write:
+            self.new_badges.append({"program_id": self.program_id, "member_id": member_id, "badge": badge,
+                                    "source": source, "awarded_at": at})
+        return True
+
+    # ---------------------------------------------------------------- writing
+
     def flush(self) -> None:
+        """Writes the coupons, badges and progress changed since the last flush: one
+        statement each (executemany), two for progress (new rows, changed rows)."""
+        if self.new_coupons:
+            self.conn.execute(_INSERT_COUPON, self.new_coupons)
+        if self.new_badges:
+            self.conn.execute(_INSERT_BADGE, self.new_badges)
         inserts, updates = [], []
         for key, (target, at) in self.dirty.items():
             member_id, challenge, period = key
@@ -180,6 +265,7 @@ class ProgressBook:
             self.conn.execute(_UPDATE_PROGRESS, updates)
         self.stored.update(self.dirty)
         self.dirty.clear()
+        self.new_coupons, self.new_badges = [], []
 
 
 def _progress_key(program_id: str, member_id: str, challenge: str, period: str) -> tuple[object, ...]:
