@@ -148,3 +148,50 @@ def test_a_grace_longer_than_a_rolling_window_keeps_the_history_in_order() -> No
         (Reason.UPGRADE, "silver", "2025-01-01"), (Reason.GRACE, "silver", "2025-01-15"),
         (Reason.DOWNGRADE, "bronze", "2025-02-04")]
     assert standing.window.start >= datetime(2025, 2, 4, tzinfo=timezone.utc)
+
+
+# A rolling window at an instant holds the last N days, `instant - N days < at <= instant`:
+# an activity counts for exactly N days and is out of the window once it is N days old.
+ROLLING = Ladder((Tier("bronze", 0), Tier("silver", 300)), window=WindowKind.ROLLING, rolling_days=30)
+JAN1_NOON = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
+JAN31_NOON = JAN1_NOON + timedelta(days=30)
+TICK = timedelta(microseconds=1)
+
+
+def test_a_rolling_window_counts_an_activity_for_exactly_n_days() -> None:
+    log = [buy(JAN1_NOON, 100)]
+    standing = advance(ROLLING, None, log, JAN1_NOON)[0]
+    assert progress(ROLLING, standing, log, JAN1_NOON).metric == 100
+    assert progress(ROLLING, standing, log, JAN31_NOON - TICK).metric == 100
+    view = progress(ROLLING, standing, log, JAN31_NOON)
+    assert view.metric == 0 and JAN1_NOON not in view.window and JAN31_NOON in view.window
+
+
+def test_a_refund_leaving_a_rolling_window_upgrades_at_that_instant() -> None:
+    # A refund of 100 on 1 January noon, a purchase of 350 on 10 January: 250, bronze. At 31
+    # January noon the refund is 30 days old and out of the window: 350, silver at once,
+    # though nothing happens at that instant.
+    log = [refund(JAN1_NOON, 100), buy(datetime(2025, 1, 10, tzinfo=timezone.utc), 350)]
+    start = initial(ROLLING, JAN1_NOON)
+    assert tier_at(ROLLING, start, log, JAN31_NOON - TICK).name == "bronze"
+    standing, changes = advance(ROLLING, start, log, datetime(2025, 2, 5, tzinfo=timezone.utc))
+    assert [(c.to_tier, c.reason, c.metric, c.at) for c in changes] == [("silver", Reason.UPGRADE, 350, JAN31_NOON)]
+    assert (standing.since, standing.window.end) == (JAN31_NOON, JAN31_NOON + timedelta(days=30))
+    # Evaluated on the way, just before, at and just after that instant: the same history.
+    stepwise, seen = start, []
+    for at in (JAN31_NOON - TICK, JAN31_NOON, JAN31_NOON + TICK, datetime(2025, 2, 5, tzinfo=timezone.utc)):
+        stepwise, more = advance(ROLLING, stepwise, log, at)
+        seen += more
+    assert (stepwise, seen) == (standing, changes)
+
+
+def test_a_rolling_review_counts_its_first_instant_and_not_its_end() -> None:
+    # Silver by 300 on 1 January noon: reviewed on 31 January noon over [1 January noon, 31
+    # January noon). A refund of 300 at exactly 31 January noon belongs to the next window:
+    # the finished one holds 300 and confirms silver (downgrade at the next review).
+    log = [buy(JAN1_NOON, 300), refund(JAN31_NOON, 300)]
+    standing, changes = advance(ROLLING, None, log, JAN31_NOON)
+    assert standing.tier == "silver" and [c.reason for c in changes] == [Reason.UPGRADE]
+    assert standing.window.start == JAN31_NOON
+    later, more = advance(ROLLING, standing, log, JAN31_NOON + timedelta(days=30))
+    assert [(c.reason, c.to_tier, c.metric) for c in more] == [(Reason.DOWNGRADE, "bronze", -300)]

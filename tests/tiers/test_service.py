@@ -19,6 +19,7 @@ from dangol.rules.loader import load_example
 from dangol.service.container import Services
 from dangol.service.tiers import NoTierLadder
 from dangol.storage import tables
+from dangol.tiers import Ladder, Tier, WindowKind
 
 KST = timezone(timedelta(hours=9))
 LADDER = load_example().tiers
@@ -202,3 +203,34 @@ def test_the_rules_see_the_tier_and_its_bonus(market: Services, member: str, buy
     state = MemberState(member, datetime(2025, 3, 1, tzinfo=KST), "Asia/Seoul", tier=tier, purchases_total=1)
     result = evaluate(load_example(), Event("purchase", 100_000, "KRW", "o2"), state, {}, clock.now())
     assert {a.rule_id: a.points for a in result.points} == {"base-earn": 5_000, "tier:나무": 2_000}
+
+
+def test_on_a_rolling_ladder_a_refund_leaving_the_window_upgrades_where_it_leaves(
+        services: Services, program_id: str, clock: FixedClock) -> None:
+    # The last 30 days; silver from 300,000. 1 January 200,000 (o1); 3 February 100,000 of
+    # o1 refunded (o1 itself is out of the 30 days): -100,000. 10 February 350,000: 250,000,
+    # bronze. 5 March, 30 days after the refund, it leaves the window: 350,000, silver then,
+    # though nothing happens at that instant. The rules see silver on 6 March, and the
+    # evaluation that writes it down dates the upgrade 5 March.
+    services.tiers.use_ladder(program_id, Ladder((Tier("bronze", 0), Tier("silver", 300_000)),
+                                                 window=WindowKind.ROLLING, rolling_days=30))
+    clock.set(datetime(2024, 12, 1, tzinfo=KST))
+    member = str(services.ledger.run("market", Enroll("alice"))["member"]["id"])
+    for day, command in [((1, 1), Earn(member, money=Money(200_000, "KRW"), order_ref="o1")),
+                         ((2, 3), Reverse(member, "o1", Money(100_000, "KRW"))),
+                         ((2, 10), Earn(member, money=Money(350_000, "KRW"), order_ref="o2"))]:
+        clock.set(datetime(2025, *day, tzinfo=KST))
+        services.ledger.run("market", command)
+        with services.db.write() as conn:
+            assert services.tiers.after_activity(conn, "market", [member], clock.now()) == []
+    clock.set(datetime(2025, 3, 5, tzinfo=KST) - timedelta(microseconds=1))
+    with services.db.read() as conn:
+        assert services.tiers.member_tiers(conn, "market", [member], clock.now()) == {member: "bronze"}
+    clock.set(datetime(2025, 3, 6, tzinfo=KST))
+    with services.db.read() as conn:
+        assert services.tiers.member_tiers(conn, "market", [member], clock.now()) == {member: "silver"}
+    view = services.tiers.member_view("market", member)
+    assert (view["tier"]["name"], view["metric"]["value"]) == ("silver", 350_000)
+    assert services.tiers.recalculate("market").by_reason["upgrade"] == 1
+    assert [(h["to"], h["metric"], h["at"]) for h in services.tiers.history("market", member).items] == [
+        ("silver", 350_000, "2025-03-04T15:00:00Z")]  # 5 March 00:00 KST

@@ -24,7 +24,7 @@ from ..domain.errors import DomainError, InvalidRequest
 from ..storage import tier_repository as repo
 from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
-from ..tiers import Activity, Ladder, Reason, Standing, Tier, Transition, advance, progress
+from ..tiers import Activity, Ladder, Reason, Standing, Tier, Transition, WindowKind, advance, progress
 from ..tiers.policy import TICK, needed_from, set_manually
 from .reads import Page, _check_member, _cursor, _limit
 from .receipts import iso
@@ -282,12 +282,15 @@ class TierSession:
     def tiers(self, ladder: Ladder, member_ids: Sequence[str], at: datetime) -> dict[str, str]:
         """Each member's tier at `at`: the standing's (the ladder's lowest for a member never
         upgraded); a member whose window ended and whose review is not applied yet (rare:
-        once a window) is evaluated, and that evaluation is not kept."""
+        once a window) is evaluated, and that evaluation is not kept. On a rolling ladder
+        every member is evaluated (reading their activity): a refund leaving the last N days
+        raises the metric, and may upgrade, at an instant no activity marks."""
         at = as_utc(at)
         ids = list(dict.fromkeys(member_ids))
         self._know(ids)
         standings = {m: self._members[m].standing for m in ids}
-        due = [m for m, s in standings.items() if s is not None and (s.grace_until or s.window.end) <= at]
+        due = ids if ladder.window is WindowKind.ROLLING else [
+            m for m, s in standings.items() if s is not None and (s.grace_until or s.window.end) <= at]
         if due:
             standings.update({m: found.new for m, found in self.evaluate(ladder, due, at).items()})
         return {m: ladder.tier(s.tier if s is not None else None).name for m, s in standings.items()}

@@ -1,7 +1,9 @@
 """The evaluation policy, as pure functions over a member's qualifying activity.
 
-Upgrades are immediate: at every activity (and at the evaluation instant) the metric of
-the window so far is compared with the ladder, and a higher tier is taken at once.
+Upgrades are immediate: at every activity, at the instant a refund or claw-back leaves a
+rolling window (the metric rises then), and at the evaluation instant, the metric of the
+window so far is compared with the ladder, and a higher tier is taken at once. Which
+instants a caller advances through changes nothing.
 Downgrades happen only at the end of the window under review: the finished window's
 metric decides; if it qualifies for less than the member holds, the member keeps the tier
 through the grace period (a `grace` transition at the window end), then drops to the
@@ -88,12 +90,20 @@ def metric_between(ladder: Ladder, activities: Sequence[Activity], start: dateti
 
 
 def so_far(ladder: Ladder, activities: Sequence[Activity], moment: datetime) -> tuple[Window, int]:
-    """The current window at `moment` and its metric, `moment` included."""
+    """The current window at `moment` and its metric, `moment` included. A rolling window
+    at `moment` holds the activity of the last N days, `moment - N days < at <= moment`:
+    an activity counts for exactly N days, and no longer at the instant it is N days old
+    (`expiry`)."""
     if ladder.window is WindowKind.ROLLING:
         window = Window(moment - timedelta(days=ladder.rolling_days) + TICK, moment + TICK)
     else:
         window = Window(window_at(ladder, moment).start, moment + TICK)
     return window, metric_between(ladder, activities, window.start, window.end)
+
+
+def expiry(ladder: Ladder, activity: Activity) -> datetime:
+    """The first instant at which a rolling window no longer holds `activity`."""
+    return activity.at + timedelta(days=ladder.rolling_days)
 
 
 def origin(ladder: Ladder, at: datetime) -> datetime:
@@ -105,7 +115,9 @@ def origin(ladder: Ladder, at: datetime) -> datetime:
 
 
 def needed_from(ladder: Ladder, standing: Standing | None, at: datetime) -> datetime:
-    """The earliest activity `advance` and `progress` look at."""
+    """The earliest activity `advance` and `progress` look at (inclusive). Rolling: N days
+    before the earliest instant evaluated, which also holds every refund that leaves the
+    window after `standing.evaluated_at`."""
     start = origin(ladder, at) if standing is None else min(standing.window.start, standing.evaluated_at)
     return start - timedelta(days=ladder.rolling_days) if ladder.window is WindowKind.ROLLING else start
 
@@ -123,7 +135,7 @@ def advance(ladder: Ladder, standing: Standing | None, activities: Sequence[Acti
     if at <= state.evaluated_at:
         return state, []
     grace = timedelta(days=ladder.grace_days)
-    instants = sorted({a.at for a in activities if state.evaluated_at < a.at <= at} | {at})
+    instants = _rises(ladder, activities, state.evaluated_at, at)
     changes: list[Transition] = []
     for moment in instants:
         # Window ends (and grace ends) up to this moment come first: an activity at a window's
@@ -135,6 +147,17 @@ def advance(ladder: Ladder, standing: Standing | None, activities: Sequence[Acti
             state = _review(ladder, state, activities, grace, changes)
         state = _upgrade(ladder, state, activities, moment, changes)
     return replace(state, evaluated_at=at), changes
+
+
+def _rises(ladder: Ladder, activities: Sequence[Activity], after: datetime, at: datetime) -> list[datetime]:
+    """The instants in (after, at] at which the metric so far can rise, and `at`: every
+    activity, and in a rolling window also the expiry of a refund or claw-back, which
+    raises the metric as it leaves. An upgrade is due at the first of them that qualifies,
+    whichever instants a caller advances through."""
+    found = {a.at for a in activities if after < a.at <= at} | {at}
+    if ladder.window is WindowKind.ROLLING:
+        found |= {e for a in activities if a.value(ladder.metric) < 0 and after < (e := expiry(ladder, a)) <= at}
+    return sorted(found)
 
 
 def tier_at(ladder: Ladder, standing: Standing | None, activities: Sequence[Activity], at: datetime) -> Tier:
