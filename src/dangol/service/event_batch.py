@@ -43,6 +43,9 @@ from .referrals import record_referral, referrer_for
 if TYPE_CHECKING:
     from .events import EventInput, EventService
 
+# Ids reserved ahead per event: a purchase of the example program makes 2-3 earns (one per
+# rule that pays: base, tier bonus, category, ...), now and then a challenge reward.
+TRANSACTIONS_PER_EVENT = 3
 REFERRAL_LOCK = "program/referrals/lock"  # serialises referral events of a program: loops are checked whole
 
 
@@ -118,6 +121,7 @@ class EventBatch:
         rulesets = {found[0]: found[1] for at in sorted(set(times)) if (found := self.scope.in_force(at))}
         if self.ledger is not None:
             self.ledger.load(present, with_lots=set(refunds) & set(present), order_refs=refunds)
+            self.ledger.reserve(TRANSACTIONS_PER_EVENT * len(events))
             budgets = {key for ruleset in rulesets.values() for key in _budget_keys(ruleset, None)}
             if any(e.type == "referral" for e in events):
                 budgets.add(REFERRAL_LOCK)

@@ -230,6 +230,12 @@ class LedgerSession:
                 self._to_remember.append((key, prints[index], receipt))
         return outcomes
 
+    def reserve(self, transactions: int) -> None:
+        """Ids for about this many transactions (and lots) ahead: on PostgreSQL, one
+        sequence query for them instead of one per `apply` (unused ids are gaps)."""
+        self.ids.reserve("transaction", transactions)
+        self.ids.reserve("lot", transactions)
+
     def balances(self, member_id: str) -> dict[str, int] | None:
         """The member's balances as this session leaves them, if it holds their ledger."""
         ledger = self.ledgers.get(member_id)
