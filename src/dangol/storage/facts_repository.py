@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from . import tables as t
-from .bulk import fetch_rows, mark, one_of
+from .bulk import fetch_rows, mark
 from .ledger_repository import chunked
 
 
@@ -143,8 +142,12 @@ class FactsRepository:
     def _add(self, table: str, owner_column: str, rows: Sequence[tuple[str, str, int]]) -> None:
         if not rows:
             return
-        m = mark(self.conn)
-        # One upsert per row; callers give them in key order (the order rows are locked in on PostgreSQL).
-        self.conn.exec_driver_sql(
-            f"INSERT INTO {table} ({owner_column}, key, value) VALUES ({m}, {m}, {m}) "
-            f"ON CONFLICT ({owner_column}, key) DO UPDATE SET value = {table}.value + excluded.value", rows)
+        # Callers give the rows in key order (the order rows are locked in on PostgreSQL), one per key.
+        upsert = f"ON CONFLICT ({owner_column}, key) DO UPDATE SET value = {table}.value + excluded.value"
+        if self.conn.dialect.name == "postgresql":  # one statement for them all, not one per row
+            self.conn.exec_driver_sql(
+                f"INSERT INTO {table} ({owner_column}, key, value) "
+                f"SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[]) {upsert}",
+                ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
+            return
+        self.conn.exec_driver_sql(f"INSERT INTO {table} ({owner_column}, key, value) VALUES (?, ?, ?) {upsert}", rows)
