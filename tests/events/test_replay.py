@@ -81,3 +81,35 @@ def test_replay_check_from_the_cli(services: Services, published: str, clock: Fi
     result = dangol(database_url, "replay", "--check")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("OK: 9 events of market replayed; 13 ledger transactions follow")
+
+
+def test_an_event_recorded_before_it_happened_is_refused_even_among_later_ones(
+        services: Services, published: str, clock: FixedClock) -> None:
+    """Replay judges events in batches at the latest recording time of the batch; an event
+    edited to have happened after it was recorded is still judged at its own recording
+    time, and refused as from the future, as it was when replay sent events one by one."""
+    _history(services, clock)  # p-1 was recorded on 4 March; the last events on 20 March
+    with services.db.write() as conn:
+        conn.execute(update(t.events).where(t.events.c.event_id == "p-1").values(
+            occurred_at=datetime(2025, 3, 10, 3, tzinfo=timezone.utc)))
+    report = ReplayCheck(services).run("market")
+    assert report.differences[0] == ("event 'p-1' (#5, purchase): was recorded, but replaying it is refused: "
+                                     "an event cannot happen in the future")
+
+
+def test_replay_stops_at_the_most_differences_asked_for(services: Services, published: str,
+                                                       clock: FixedClock) -> None:
+    _history(services, clock)
+    with services.db.write() as conn:  # two answers rewritten: p-2 (#6) and v-1 (#7)
+        for event_id, before, after in (("p-2", '"points":617', '"points":618'),
+                                        ("v-1", '"points":100', '"points":101')):
+            row = conn.execute(t.events.select().where(t.events.c.event_id == event_id)).first()
+            conn.execute(update(t.events).where(t.events.c.event_id == event_id).values(
+                result=row.result.replace(before, after)))
+    report = ReplayCheck(services).run("market", max_differences=1)
+    assert [d.split(":")[0] for d in report.differences] == ["event 'p-2' (#6, purchase)"]
+    assert report.events == 6  # judged up to the first difference, not the rest of its batch
+    everything = ReplayCheck(services).run("market")
+    assert [d.split(":")[0] for d in everything.differences[:2]] == ["event 'p-2' (#6, purchase)",
+                                                                     "event 'v-1' (#7, review)"]
+    assert everything.events == 9

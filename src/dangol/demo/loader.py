@@ -3,7 +3,8 @@ brand would run it: the example ruleset published (effective from the history's 
 the business events (signups, purchases, reviews, referrals, refunds, birthdays) sent
 through the events service, which applies the rules, tiers and engagement, and what no rule
 decides (redemptions, holds, gifts, adjustments, closures) imported as ledger events; then
-an expiry run."""
+an expiry run. Consecutive business events go in batches (`record_many`), in the history's
+order with the ledger events between them."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from .program import PROGRAM_ID, ensure_program
 from .totals import ProgramTotals, program_totals
 
 RULESET = "market.yaml"  # src/dangol/rules/examples/
+BATCH = 1_000  # business events sent in one transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +73,17 @@ def load_demo(services: Services, members: int = 300, seed: int = 42, *, events_
     codes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="dangol-demo-") as scratch:
         chunk: list[dict[str, Any]] = []
+        pending: list[tuple[int, EventInput]] = []
         for done, event in enumerate(events, start=1):
             if event["type"] not in BUSINESS:
+                _send(services, pending, report)
                 chunk.append(event)
-                continue
-            _import(importer, chunk, Path(scratch) / "ledger.jsonl", report)
-            _record(services, event, done, recorded, codes, report)
+            else:
+                _import(importer, chunk, Path(scratch) / "ledger.jsonl", report)
+                _queue(services, event, done, recorded, codes, pending, report)
             if progress is not None and done % 50 == 0:
                 progress(done, len(events))
+        _send(services, pending, report)
         _import(importer, chunk, Path(scratch) / "ledger.jsonl", report)
     if progress is not None:
         progress(len(events), len(events))
@@ -112,24 +117,44 @@ def _import(importer: Importer, chunk: list[dict[str, Any]], path: Path, report:
     report.rejects += part.rejects[:max(0, 20 - len(report.rejects))]
 
 
-def _record(services: Services, event: dict[str, Any], line: int, recorded: set[str], codes: dict[str, str],
-            report: ImportReport) -> None:
-    body = {k: v for k, v in event.items() if k != "referrer"}
+def _queue(services: Services, event: dict[str, Any], line: int, recorded: set[str], codes: dict[str, str],
+           pending: list[tuple[int, EventInput]], report: ImportReport) -> None:
+    """The business event, queued to be sent with the ones after it (the queue is sent when
+    it is full, and before anything that must see its effects)."""
     report.events += 1
     if event["event_id"] in recorded:  # an earlier load: its history ended at another `now`
         report.replayed += 1
         return
-    try:
-        if event["type"] == "referral":
-            referrer = str(event["referrer"])
-            if referrer not in codes:
+    body = {k: v for k, v in event.items() if k != "referrer"}
+    if event["type"] == "referral":
+        referrer = str(event["referrer"])
+        if referrer not in codes:
+            _send(services, pending, report)  # a referral code needs its member enrolled: perhaps by a queued signup
+            try:
                 codes[referrer] = services.referrals.code_for(PROGRAM_ID, referrer)["referral_code"]
-            body["referral_code"] = codes[referrer]
-        services.events.record(PROGRAM_ID, EventInput.from_json(body))
-    except DomainError as error:
-        report.rejected += 1
-        if len(report.rejects) < 20:
-            report.rejects.append(Reject(line, str(event["event_id"]), error.code, error.detail))
-        return
-    report.applied += 1
+            except DomainError as error:
+                _reject(report, line, str(event["event_id"]), error)
+                return
+        body["referral_code"] = codes[referrer]
+    pending.append((line, EventInput.from_json(body)))
+    if len(pending) >= BATCH:
+        _send(services, pending, report)
 
+
+def _send(services: Services, pending: list[tuple[int, EventInput]], report: ImportReport) -> None:
+    """The queued business events, in one batch: each counted as if it had been sent alone."""
+    if not pending:
+        return
+    outcomes = services.events.record_many(PROGRAM_ID, [event for _, event in pending])
+    for (line, event), outcome in zip(pending, outcomes):
+        if isinstance(outcome, DomainError):
+            _reject(report, line, event.event_id, outcome)
+        else:
+            report.applied += 1
+    pending.clear()
+
+
+def _reject(report: ImportReport, line: int, event_id: str, error: DomainError) -> None:
+    report.rejected += 1
+    if len(report.rejects) < 20:
+        report.rejects.append(Reject(line, event_id, error.code, error.detail))

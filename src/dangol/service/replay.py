@@ -9,7 +9,8 @@ with the recomputed member, points, rule and ruleset. The first difference is na
 
 The tiers job's recorded runs are replayed too, each before the first event recorded after
 it started: a downgrade the job applied is then not found again by the next purchase (whose
-`tier_changes` would otherwise differ from the recorded answer)."""
+`tier_changes` would otherwise differ from the recorded answer). The events between two of
+its runs are judged in batches (`record_many`: the results of sending them one by one)."""
 
 from __future__ import annotations
 
@@ -24,16 +25,19 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from ..domain import FixedClock
+from ..domain.clock import as_utc
 from ..domain.errors import DomainError
 from ..storage import tables as t
 from ..storage.events_repository import EventsRepository, RecordedEvent
 from ..storage.ledger_repository import LedgerRepository
 from .container import Services
 from .events import EventInput
+from .ledger import CLOCK_SKEW
 
 # The tables copied into the scratch database: what the judgement of events reads and no
 # event writes. Referral relations are not copied: the referral events make them again.
 _COPIED = (t.member_profiles, t.referral_codes)
+BATCH = 1_000  # events judged again in one scratch transaction
 
 
 @dataclass
@@ -107,54 +111,94 @@ class ReplayCheck:
                 rule_earns: dict[int, Any], report: ReplayReport,
                 progress: Callable[[int, int], None] | None, max_differences: int,
                 runs: Sequence[tuple[datetime, datetime]] = ()) -> set[int]:
-        clock = scratch.clock
-        assert isinstance(clock, FixedClock)
         produced: set[int] = set()
         pending_runs = list(runs)
-        for done, recorded in enumerate(events, start=1):
-            if len(report.differences) >= max_differences:
-                break
-            while pending_runs and pending_runs[0][0] <= recorded.recorded_at:
-                started_at, at = pending_runs.pop(0)
-                clock.set(started_at)
-                try:
-                    scratch.tiers.recalculate(program_id, at)
-                except DomainError as error:
-                    report.differences.append(f"the tiers job of {at.isoformat()}: replaying it is refused: "
-                                              f"{error.detail}")
-            report.events += 1
-            clock.set(recorded.recorded_at)
-            event = dataclasses.replace(EventInput.from_json(recorded.body), occurred_at=recorded.occurred_at)
-            where = f"event {recorded.event_id!r} (#{recorded.seq}, {recorded.type})"
-            try:
-                again = scratch.events.record(program_id, event)
-            except DomainError as error:
-                report.differences.append(f"{where}: was recorded, but replaying it is refused: {error.detail}")
-                continue
-            before, after = effects_of(recorded.result), effects_of(again)
-            if before != after:
-                changed = next(key for key in before if before[key] != after.get(key))
-                report.differences.append(f"{where}: recorded {changed} {before[changed]!r}, the rules give "
-                                          f"{after[changed]!r}")
-                continue
-            for award in recorded.result["effects"]["points"]:
-                txn = award.get("transaction") or {}
-                row = rule_earns.get(txn.get("id"))
-                report.transactions += 1
-                if row is None:
-                    report.differences.append(f"{where}: its transaction {txn.get('id')} ({award['rule_id']}) is "
-                                              "not in the ledger")
+        start = 0
+        while start < len(events) and len(report.differences) < max_differences:
+            while pending_runs and pending_runs[0][0] <= events[start].recorded_at:
+                self._tiers_job(scratch, program_id, *pending_runs.pop(0), report)
+            end = batch_end(events, start, pending_runs[0][0] if pending_runs else None)
+            for offset, again in enumerate(judge_again(scratch, program_id, events[start:end])):
+                if offset and len(report.differences) >= max_differences:
                     break
-                produced.add(row.id)
-                actual = (row.kind, row.member_id, row.points, row.rule_id, row.ruleset_hash)
-                expected = ("earn", award["member_id"], award["points"], award["rule_id"], recorded.result["ruleset"])
-                if actual != expected:
-                    report.differences.append(f"{where}: ledger transaction {row.id} is {_describe(actual)}; the "
-                                              f"rules give {_describe(expected)}")
-                    break
-            if progress is not None:
-                progress(done, len(events))
+                report.events += 1
+                self._compare(events[start + offset], again, rule_earns, report, produced)
+                if progress is not None:
+                    progress(start + offset + 1, len(events))
+            start = end
         return produced
+
+    @staticmethod
+    def _tiers_job(scratch: Services, program_id: str, started_at: datetime, at: datetime,
+                   report: ReplayReport) -> None:
+        assert isinstance(scratch.clock, FixedClock)
+        scratch.clock.set(started_at)
+        try:
+            scratch.tiers.recalculate(program_id, at)
+        except DomainError as error:
+            report.differences.append(f"the tiers job of {at.isoformat()}: replaying it is refused: {error.detail}")
+
+    @staticmethod
+    def _compare(recorded: RecordedEvent, again: dict[str, Any] | DomainError, rule_earns: dict[int, Any],
+                 report: ReplayReport, produced: set[int]) -> None:
+        """The event's judgement again against its recorded answer and the ledger's earns."""
+        where = f"event {recorded.event_id!r} (#{recorded.seq}, {recorded.type})"
+        if isinstance(again, DomainError):
+            report.differences.append(f"{where}: was recorded, but replaying it is refused: {again.detail}")
+            return
+        before, after = effects_of(recorded.result), effects_of(again)
+        if before != after:
+            changed = next(key for key in before if before[key] != after.get(key))
+            report.differences.append(f"{where}: recorded {changed} {before[changed]!r}, the rules give "
+                                      f"{after[changed]!r}")
+            return
+        for award in recorded.result["effects"]["points"]:
+            txn = award.get("transaction") or {}
+            row = rule_earns.get(txn.get("id"))
+            report.transactions += 1
+            if row is None:
+                report.differences.append(f"{where}: its transaction {txn.get('id')} ({award['rule_id']}) is "
+                                          "not in the ledger")
+                return
+            produced.add(row.id)
+            actual = (row.kind, row.member_id, row.points, row.rule_id, row.ruleset_hash)
+            expected = ("earn", award["member_id"], award["points"], award["rule_id"], recorded.result["ruleset"])
+            if actual != expected:
+                report.differences.append(f"{where}: ledger transaction {row.id} is {_describe(actual)}; the "
+                                          f"rules give {_describe(expected)}")
+                return
+
+
+def batch_end(events: Sequence[RecordedEvent], start: int, before: datetime | None = None) -> int:
+    """Where the batch of events judged again from `start` ends: after at most BATCH
+    events, before the first recorded at or after `before` (a tiers job's start, which
+    runs between them). An event that says it happened after it was recorded goes alone:
+    judged at its own recording time, it is refused as the future, as it would be sent
+    on its own."""
+    if _ahead(events[start]):
+        return start + 1
+    end = start + 1
+    while end < len(events) and end - start < BATCH and not _ahead(events[end]) and \
+            (before is None or events[end].recorded_at < before):
+        end += 1
+    return end
+
+
+def judge_again(scratch: Services, program_id: str, batch: Sequence[RecordedEvent],
+                ) -> list[dict[str, Any] | DomainError]:
+    """The events judged again in one transaction of the scratch ledger, each at the time
+    it happened. The clock is the batch's latest recording time: judging reads the clock
+    only to refuse events from the future (which `batch_end` keeps alone) and to stamp
+    what is written (which no comparison reads)."""
+    assert isinstance(scratch.clock, FixedClock)
+    scratch.clock.set(max(recorded.recorded_at for recorded in batch))
+    return scratch.events.record_many(program_id, [
+        dataclasses.replace(EventInput.from_json(recorded.body), occurred_at=recorded.occurred_at)
+        for recorded in batch])
+
+
+def _ahead(recorded: RecordedEvent) -> bool:
+    return as_utc(recorded.occurred_at) > as_utc(recorded.recorded_at) + CLOCK_SKEW
 
 
 def scratch_services(services: Services, directory: Path, program_id: str,

@@ -19,12 +19,11 @@ from typing import Any
 from ..domain.clock import as_utc
 from ..domain.errors import DomainError, InvalidRequest
 from ..rules import canonical_json, ruleset_hash
-from ..storage.events_repository import EventsRepository
+from ..storage.events_repository import EventsRepository, RecordedEvent
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import PublishedRuleset, RulesetRepository
 from .container import Services
-from .events import EventInput
-from .replay import scratch_services
+from .replay import batch_end, judge_again, scratch_services
 from .rulesets import parse_document
 
 
@@ -99,30 +98,33 @@ class Simulation:
                     repo.add(PublishedRuleset(program_id, repo.next_number(program_id), digest, candidate.version,
                                               start, start, False, None, [], canonical_json(candidate).decode(),
                                               candidate_text))
-                clock = scratch.clock
-                for done, recorded in enumerate(events, start=1):
-                    clock.set(recorded.recorded_at)  # type: ignore[attr-defined]
-                    event = dataclasses.replace(EventInput.from_json(recorded.body),
-                                                occurred_at=recorded.occurred_at)
-                    in_period = recorded.occurred_at >= start
-                    try:
-                        again = scratch.events.record(program_id, event)
-                    except DomainError:
-                        again = None
-                    if in_period:
-                        report.events += 1
-                        _tally(report.current, recorded.result)
-                        if again is None:
-                            report.simulated.refused += 1
-                        else:
-                            _tally(report.simulated, again)
-                    if progress is not None:
-                        progress(done, len(events))
+                _judge_period(scratch, events, report, progress)
                 with scratch.db.read() as conn:
                     report.tiers = scratch.events.extensions.tier_distribution(conn, program_id, end)
             finally:
                 scratch.db.dispose()
         return report
+
+
+def _judge_period(scratch: Services, events: list[RecordedEvent], report: SimulationReport,
+                  progress: Callable[[int, int], None] | None) -> None:
+    """Every event judged again on the scratch ledger, in batches; those of the period
+    tallied, as recorded and as judged now."""
+    begin = 0
+    while begin < len(events):
+        end = batch_end(events, begin)
+        outcomes = judge_again(scratch, report.program_id, events[begin:end])
+        for done, recorded, again in zip(range(begin + 1, end + 1), events[begin:end], outcomes):
+            if recorded.occurred_at >= report.start:
+                report.events += 1
+                _tally(report.current, recorded.result)
+                if isinstance(again, DomainError):
+                    report.simulated.refused += 1
+                else:
+                    _tally(report.simulated, again)
+            if progress is not None:
+                progress(done, len(events))
+        begin = end
 
 
 def _tally(side: Side, result: dict[str, Any]) -> None:
