@@ -172,6 +172,51 @@ def test_custom_event_types_declared_by_the_ruleset(writer: Api, admin: Api, ser
     assert '"fields":{"hours":3,"workshop":"pottery"}' in body
 
 
+CHECKINS = """\
+program: market
+version: check-ins
+effective_from: "2025-02-01T00:00:00Z"
+currency: KRW
+event_types:
+  - name: app_checkin
+    fields: {streak: integer, channel: string}
+rules:
+  - id: week-streak
+    on: app_checkin
+    when: event.fields.streak >= 7
+    actions: [{award_points: {fixed: 700}}]
+  - id: welcome
+    on: signup
+    actions: [{award_points: {fixed: 10}}]
+"""
+
+
+def test_custom_event_fields_feed_the_rules(writer: Api, admin: Api, services: Services, market: str) -> None:
+    # A field the ruleset does not declare is a mistake with its line and field.
+    typo = admin.post("/v1/programs/market/rulesets", {"document": CHECKINS.replace("fields.streak", "fields.streek")})
+    problem = assert_problem(typo, 422, "invalid-ruleset")
+    assert [(e["line"], e["field"]) for e in problem["problems"]] == [(11, "rules[0].when")]
+    assert admin.post("/v1/programs/market/rulesets", {"document": CHECKINS}).status_code == 201
+    member = signup(writer, "cust-1")
+
+    def checkin(event_id: str, fields: dict[str, Any]) -> Any:
+        return writer.post(EVENTS, {"event_id": event_id, "type": "app_checkin", "member_id": member, "fields": fields})
+
+    assert writer.post(f"{EVENTS}/quote", {"event_id": "c1", "type": "app_checkin", "member_id": member,
+                                           "fields": {"streak": 7}}).json()["total_points"] == 700
+    earned = checkin("c1", {"streak": 7, "channel": "ios", "note": "unread"}).json()
+    assert [(p["rule_id"], p["points"]) for p in earned["effects"]["points"]] == [("week-streak", 700)]
+    assert earned["effects"]["points"][0]["transaction"]["ruleset_hash"] == earned["ruleset"]
+    assert checkin("c2", {"streak": 6}).json()["total_points"] == 0
+    assert checkin("c3", {"channel": "ios"}).json()["total_points"] == 0  # no streak: None, not >= 7
+    refused = assert_problem(checkin("c4", {"streak": "7"}), 422, "validation-error")
+    assert refused["detail"] == "field 'streak' of the 'app_checkin' event must be an integer (or null), not '7'"
+    assert checkin("c5", {"streak": 14}).json()["balance"]["available"] == 10 + 700 + 700
+    with services.db.read() as conn:
+        recorded = set(conn.execute(select(t.events.c.event_id).where(t.events.c.type == "app_checkin")).scalars())
+    assert recorded == {"c1", "c2", "c3", "c5"}  # the refused event left no trace
+
+
 def test_profiles_feed_the_rules_and_show_on_the_member(writer: Api, published: str, clock: FixedClock) -> None:
     member = signup(writer, "cust-1")
     path = f"/v1/programs/market/members/{member}"

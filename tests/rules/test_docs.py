@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
-from dangol.rules import compile_expression
+import pytest
+
+from dangol.rules import Event, EvaluationError, InvalidRuleset, MemberState, compile_expression, evaluate
 from dangol.rules.loader import load_ruleset
 from dangol.rules.vocabulary import Type
 
@@ -34,3 +37,33 @@ def test_the_documents_caps_are_valid() -> None:
     caps = next(b for b in blocks("yaml") if b.startswith("caps:"))
     header = 'program: p\nversion: v\neffective_from: "2025-01-01T00:00:00Z"\ncurrency: KRW\nrules:\n  - id: r\n    on: review\n    actions: [{award_points: {fixed: 1}}]\n'
     load_ruleset(header + "".join("    " + line + "\n" for line in caps.splitlines()))
+
+
+def test_the_custom_fields_example_works_as_its_table_says() -> None:
+    block = next(b for b in blocks("yaml") if b.startswith("event_types:"))
+    header = 'program: p\nversion: v\neffective_from: "2025-03-01T00:00:00+09:00"\ncurrency: KRW\n'
+    ruleset = load_ruleset(header + block)
+    # The problems the page quotes, from the mistakes it names.
+    quoted = next(b for b in blocks("text") if "event.fields.streek" in b).splitlines()
+    with pytest.raises(InvalidRuleset) as caught:
+        load_ruleset(header + block.replace("fields.streak", "fields.streek").replace("first_time == True",
+                                                                                        'first_time == "yes"'))
+    assert [str(p) for p in caught.value.problems] == quoted
+    # The table: four check-ins in one ISO week, the counters carried from one to the next.
+    member = MemberState("m1", datetime(2025, 3, 1, tzinfo=timezone.utc), "Asia/Seoul")
+    counters: dict[str, int] = {}
+    earned, withheld = [], []
+    for day, fields in enumerate([{"streak": 7, "channel": "ios", "first_time": True},
+                                  {"streak": 8, "channel": "web"}, {"mood": "happy"}]):
+        event = Event("app_checkin", fields=tuple(sorted(fields.items())))  # type: ignore[arg-type]
+        result = evaluate(ruleset, event, member, counters, datetime(2025, 3, 3 + day, 3, tzinfo=timezone.utc))
+        for use in result.counters:
+            counters[use.key] = counters.get(use.key, 0) + use.amount
+        earned.append(sorted((a.rule_id, a.points) for a in result.points))
+        withheld.append([(w.rule_id, w.reason) for w in result.withheld])
+    assert earned == [[("checkin-streak", 700), ("first-phone-checkin", 100)], [], []]
+    assert withheld == [[], [("checkin-streak", "cap: 1 time(s) per week")], []]
+    refused = r"field 'streak' of the 'app_checkin' event must be an integer \(or null\), not '9'"
+    with pytest.raises(EvaluationError, match=refused):
+        evaluate(ruleset, Event("app_checkin", fields=(("streak", "9"),)), member, counters,
+                 datetime(2025, 3, 6, 3, tzinfo=timezone.utc))

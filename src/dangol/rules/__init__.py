@@ -9,14 +9,15 @@ from .errors import InvalidRuleset, RulesetProblem
 from .evaluation import EvaluationError, evaluate
 from .expressions import Expression, ExpressionError, compile_expression
 from .facts import BUILTIN_EVENT_TYPES, Event, MemberState
-from .model import (Action, AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, IssueCoupon,
-                    Period, Rate, Rounding, Ruleset)
+from .model import (Action, AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, EventField,
+                    IssueCoupon, Period, Rate, Rounding, Ruleset)
 from .outcome import BadgeAward, ChallengeProgress, CouponIssue, CounterUse, Evaluation, PointsAward, Withheld
 from .validation import build_ruleset
 
 __all__ = [
     "BUILTIN_EVENT_TYPES", "Action", "AdvanceChallenge", "AwardBadge", "AwardPoints", "BadgeAward", "Beneficiary", "Cap",
     "ChallengeProgress", "CouponIssue", "CounterUse", "EarningRule", "Evaluation", "EvaluationError", "Event",
+    "EventField",
     "Expression", "ExpressionError", "InvalidRuleset", "IssueCoupon", "MemberState", "Period", "PointsAward", "Rate",
     "Rounding", "Ruleset", "RulesetProblem", "Withheld", "build_ruleset", "canonical_json", "compile_expression",
     "evaluate", "ruleset_hash",

@@ -2,8 +2,9 @@
 
 Canonical JSON here is: the model (not the document) written with every default made
 explicit, rules sorted by id, lists that are sets sorted, expressions in their canonical
-text (`ast.unparse`), keys sorted, no insignificant whitespace, UTF-8 (not \\u escapes),
-integers only (no floats anywhere in the model). So YAML vs JSON, key order, rule order,
+text (`ast.unparse`), custom event fields as {type: {field: type}} (only when some are
+declared), keys sorted, no insignificant whitespace, UTF-8 (not \\u escapes), integers
+only (no floats anywhere in the model). So YAML vs JSON, key order, rule order,
 comments, quoting and spacing never change the hash, and every semantic field does."""
 
 from __future__ import annotations
@@ -34,10 +35,20 @@ def _ruleset(r: Ruleset) -> dict[str, object]:
         "event_types": list(r.event_types), "rules": [_rule(rule) for rule in r.rules],
         # Engagement sections only when present, so a ruleset without them keeps its hash.
         **({"challenges": [challenge_json(c) for c in r.challenges]} if r.challenges else {}),
-        **({"coupons": [coupon_json(t) for t in r.coupons]} if r.coupons else {})}
+        **({"coupons": [coupon_json(t) for t in r.coupons]} if r.coupons else {}),
+        # Only when some custom type declares fields: every other ruleset keeps its hash.
+        **({"event_fields": _event_fields(r)} if r.event_fields else {})}
     if r.tiers is not None:  # only when present: rulesets without tiers keep their hashes
         document["tiers"] = r.tiers.canonical()
     return document
+
+
+def _event_fields(r: Ruleset) -> dict[str, dict[str, str]]:
+    """{event type: {field: type}}: the declarations, whatever their order in the document."""
+    found: dict[str, dict[str, str]] = {}
+    for declared in r.event_fields:
+        found.setdefault(declared.event_type, {})[declared.name] = declared.type.value
+    return found
 
 
 def _rule(rule: EarningRule) -> dict[str, object]:

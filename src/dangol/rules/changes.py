@@ -5,15 +5,17 @@ addition or a strict improvement for every member and every event. The notice po
 (service/rulesets.py) makes a worsening change wait out the program's notice period.
 
 Not worsening: a new rule that is not exclusive; a removed condition (`when`); an event type
-added to a rule's `on` or to the ruleset; a higher rate (same base, same rounding or a more
-generous one), fixed amount or multiplier; an added action; a raised or removed cap or budget;
-a widened validity; a changed description or version label.
+added to a rule's `on` or to the ruleset; a custom event field declared, or removed or
+retyped while no rule on its event type reads it; a higher rate (same base, same rounding
+or a more generous one), fixed amount or multiplier; an added action; a raised or removed
+cap or budget; a widened validity; a changed description or version label.
 
 Worsening: a removed rule or action; a new exclusive rule (it may stop others); a changed or
 added condition; a changed priority, group or exclusivity; a lower rate, fixed amount or
 multiplier, a changed rate base (`of`) or a less generous rounding; an action that goes to
-someone else; a new or lower cap or budget; a narrowed validity; a removed event type; another
-currency.
+someone else; a new or lower cap or budget; a narrowed validity; a removed event type; a
+custom event field removed or given another type while a rule on its event type reads it
+(`event.fields.<name>` in its condition or rate base); another currency.
 
 The `tiers:`, `coupons:` and `challenges:` sections are compared by section_changes.py, in
 the same spirit (a tier's threshold raised, a coupon made less generous, a challenge made
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Action, AwardPoints, Cap, EarningRule, Rate, Rounding, Ruleset
+from .model import Action, AwardPoints, Cap, EarningRule, EventField, Rate, Rounding, Ruleset
 from .section_changes import section_changes
 
 _GENEROSITY = {Rounding.FLOOR: 0, Rounding.HALF_UP: 1, Rounding.CEILING: 2}
@@ -48,6 +50,8 @@ def compare(old: Ruleset, new: Ruleset) -> tuple[Change, ...]:
         changes.append(Change(None, f"event type {kind!r} no longer declared", True))
     for kind in sorted(set(new.event_types) - set(old.event_types)):
         changes.append(Change(None, f"event type {kind!r} declared", False))
+    if old.event_fields != new.event_fields:
+        changes.extend(_field_changes(old, new))
     before = {rule.id: rule for rule in old.rules}
     after = {rule.id: rule for rule in new.rules}
     for rule_id in sorted(before.keys() | after.keys()):
@@ -65,6 +69,42 @@ def compare(old: Ruleset, new: Ruleset) -> tuple[Change, ...]:
 
 def worsens(changes: tuple[Change, ...]) -> bool:
     return any(change.worsens for change in changes)
+
+
+def _field_changes(old: Ruleset, new: Ruleset) -> list[Change]:
+    """Field declarations of the custom event types both rulesets declare (a type removed is
+    reported as such, and a type added brings its fields with it)."""
+    both = set(old.event_types) & set(new.event_types)
+
+    def by_key(fields: tuple[EventField, ...]) -> dict[tuple[str, str], EventField]:
+        return {(f.event_type, f.name): f for f in fields if f.event_type in both}
+
+    before, after = by_key(old.event_fields), by_key(new.event_fields)
+    found: list[Change] = []
+    for key in sorted(before.keys() | after.keys()):
+        event_type, name = key
+        label = f"field {name!r} of event type {event_type!r}"
+        if key not in before:
+            found.append(Change(None, f"{label} declared ({after[key].type.value})", False))
+            continue
+        # A rule that read it now sees None (removed), or its comparisons no longer fit (retyped).
+        readers = [rule.id for rule in old.rules if event_type in rule.on and name in _fields_read(rule)]
+        read = f" (read by {', '.join(readers)})" if readers else ""
+        if key not in after:
+            found.append(Change(None, f"{label} no longer declared{read}", bool(readers)))
+        elif before[key].type is not after[key].type:
+            found.append(Change(None, f"{label}: {before[key].type.value} -> {after[key].type.value}{read}",
+                                bool(readers)))
+    return found
+
+
+def _fields_read(rule: EarningRule) -> frozenset[str]:
+    """The custom event fields a rule's condition and rate bases read."""
+    read = rule.when.fields if rule.when is not None else frozenset()
+    for action in rule.actions:
+        if isinstance(action, AwardPoints) and action.rate is not None and action.rate.of is not None:
+            read |= action.rate.of.fields
+    return read
 
 
 def _rule_changes(old: EarningRule, new: EarningRule) -> list[Change]:

@@ -13,17 +13,28 @@ base = event.amount or the rate's `of` expression; fixed: the number; multiplier
 then limited by its caps (per event, order, day, week or month of the member's time
 zone, counted for the event's member) and its budget (program-wide); what is held back
 is reported as Withheld, and the counters consumed as CounterUse.
+
+Custom fields. The fields of an event that its type declares (`Ruleset.fields_of`) must
+hold the declared type or null, or the event is refused (EvaluationError); conditions read
+them as `event.fields.<name>`, None when not sent. Fields the type does not declare are
+never seen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 
-from .facts import BUILTIN_EVENT_TYPES, Event, Facts, MemberState, Moment, ProgramFacts
+from .facts import BUILTIN_EVENT_TYPES, Event, Facts, FieldValue, MemberState, Moment, ProgramFacts
 from .model import (AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, IssueCoupon, Period,
                     Rate, Rounding, Ruleset)
 from .outcome import (BadgeAward, ChallengeProgress, CouponIssue, CounterUse, Evaluation, PointsAward, Withheld)
+from .vocabulary import Type
+
+_NO_VALUES: Mapping[str, FieldValue] = MappingProxyType({})
+_PYTHON_TYPES = {Type.INT: int, Type.STR: str, Type.BOOL: bool}
+_NAMES = {Type.INT: "an integer", Type.STR: "a string", Type.BOOL: "a boolean (true or false)"}
 
 
 class EvaluationError(ValueError):
@@ -36,6 +47,8 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
         raise EvaluationError("now must be an aware datetime (with a time zone)")
     if event.type not in ruleset.event_types and event.type not in BUILTIN_EVENT_TYPES:
         raise EvaluationError(f"event type {event.type!r} is neither built in nor declared by the ruleset")
+    declared = ruleset.fields_of(event.type)
+    fields = _declared_values(event, declared) if declared else _NO_VALUES
     if event.currency is not None and event.currency != ruleset.currency:
         raise EvaluationError(f"the event is in {event.currency}; the ruleset counts in {ruleset.currency}")
     if now < ruleset.effective_from:
@@ -45,7 +58,8 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
     tier = ruleset.tiers.tier(member.tier) if ruleset.tiers is not None and event.type == "purchase" else None
     if not base_rules and not multiplier_rules and tier is None:
         return Evaluation()
-    facts = Facts(event, member, Moment.of(now, member.time_zone), ProgramFacts(ruleset.program, ruleset.currency))
+    facts = Facts(event, member, Moment.of(now, member.time_zone), ProgramFacts(ruleset.program, ruleset.currency),
+                  fields)
     run = _Run(facts, counters)
     run.phase(base_rules)
     if tier is not None and tier.benefits.earn_bonus is not None:  # last of the base phase
@@ -57,6 +71,22 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
         run.grant(f"tier:{tier.name}", (tier.benefits.multiplier - 1) * run.base_points)
     return Evaluation(tuple(run.points), tuple(run.coupons), tuple(run.badges), tuple(run.challenges),
                       tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
+
+
+def _declared_values(event: Event, declared: Mapping[str, Type]) -> dict[str, FieldValue]:
+    """The event's fields its type declares, by name, each checked against its declared type:
+    what `event.fields.<name>` reads. Fields the type does not declare stay unseen (recorded
+    with the event only); a null is a field not sent."""
+    found: dict[str, FieldValue] = {}
+    for name, value in event.fields:
+        kind = declared.get(name)
+        if kind is None or value is None:
+            continue
+        if type(value) is not _PYTHON_TYPES[kind]:  # `type is`: True is an int to isinstance
+            raise EvaluationError(f"field {name!r} of the {event.type!r} event must be {_NAMES[kind]} (or null), "
+                                  f"not {value!r}")
+        found[name] = value
+    return found
 
 
 class _Run:

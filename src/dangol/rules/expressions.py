@@ -2,10 +2,11 @@
 
 Text is parsed by Python's own parser (`ast.parse(mode="eval")`), then every node is
 checked against a whitelist and compiled into a tree of closures. Nothing is ever passed
-to eval/exec/compile, names resolve only to the declared fields of `vocabulary.ROOTS`,
-calls only to `functions.FUNCTIONS`, and arithmetic only on integers. With bounded text
-length, node count, depth and literal size, an expression can neither run code nor run
-(or allocate) without bound: the largest value a valid expression can compute is about
+to eval/exec/compile, names resolve only to the declared fields of `vocabulary.ROOTS` and
+to the custom event fields the caller declares (`event.fields.<name>`), calls only to
+`functions.FUNCTIONS`, and arithmetic only on integers. With bounded text length, node
+count, depth and literal size, an expression can neither run code nor run (or allocate)
+without bound: the largest value a valid expression can compute is about
 (10**15) ** 100, and every evaluation visits each node at most once.
 """
 
@@ -14,13 +15,14 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from .facts import Facts
 from .functions import FUNCTIONS, Getter
-from .vocabulary import ROOTS, Field, Type
+from .vocabulary import EVENT_FIELDS, ROOTS, Field, Type, event_field
 
 MAX_LENGTH = 1_000  # characters of expression text
 MAX_NODES = 200
@@ -28,7 +30,7 @@ MAX_DEPTH = 32
 MAX_INT = 10**15  # literal integers; 10**15 KRW is more than any order
 MAX_STR = 200  # characters of a literal string
 MAX_ITEMS = 100  # elements of a literal list or tuple
-
+NO_FIELDS: Mapping[str, Type] = MappingProxyType({})  # no custom event fields declared
 
 
 class ExpressionError(ValueError):
@@ -46,11 +48,13 @@ class ExpressionError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Expression:
     """A validated, compiled expression. `source` is its canonical text (`ast.unparse`),
-    so that formatting never changes a ruleset's hash; equality compares the source only."""
+    so that formatting never changes a ruleset's hash; equality compares the source only.
+    `fields`: the custom event fields it reads (what a change of their declaration touches)."""
 
     source: str
     type: Type
     evaluate: Getter = field(compare=False, repr=False)
+    fields: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __call__(self, facts: Facts) -> object:
         return self.evaluate(facts)
@@ -86,8 +90,10 @@ _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.
 _COLLECTIONS = {Type.STRS: Type.STR, Type.INTS: Type.INT}
 
 
-def compile_expression(text: object, expect: Type = Type.BOOL) -> Expression:
-    """Parse, validate and compile `text`; raises ExpressionError (with a column)."""
+def compile_expression(text: object, expect: Type = Type.BOOL, event_fields: Mapping[str, Type] = NO_FIELDS,
+                       ) -> Expression:
+    """Parse, validate and compile `text`; raises ExpressionError (with a column).
+    `event_fields`: the custom fields `event.fields.<name>` may read, with their declared types."""
     if not isinstance(text, str):
         raise ExpressionError("an expression must be a string")
     if len(text) > MAX_LENGTH:
@@ -103,12 +109,13 @@ def compile_expression(text: object, expect: Type = Type.BOOL) -> Expression:
     except (ValueError, RecursionError, MemoryError) as error:  # e.g. null bytes; absurd nesting
         raise ExpressionError(f"not a valid expression: {error}") from None
     _check_size(tree)
-    typed = _Compiler().compile(tree.body)
+    compiler = _Compiler(event_fields)
+    typed = compiler.compile(tree.body)
     if typed.type is not expect:
         raise ExpressionError(f"the expression gives a {typed.type.value}; a {expect.value} is needed", 1)
     if typed.nullable:
         raise ExpressionError(f"the expression may be missing (None); a {expect.value} is always needed", 1)
-    return Expression(ast.unparse(tree), typed.type, typed.get)
+    return Expression(ast.unparse(tree), typed.type, typed.get, frozenset(compiler.read))
 
 
 def _check_size(tree: ast.AST) -> None:
@@ -135,6 +142,10 @@ def _fail(node: ast.AST, message: str) -> ExpressionError:
 
 
 class _Compiler:
+    def __init__(self, event_fields: Mapping[str, Type]) -> None:
+        self.event_fields = event_fields
+        self.read: set[str] = set()  # the custom event fields the expression reads
+
     def compile(self, node: ast.expr) -> _Typed:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
@@ -185,14 +196,36 @@ class _Compiler:
     def _Attribute(self, node: ast.Attribute) -> _Typed:
         if node.attr.startswith("_"):
             raise _fail(node, f"`{node.attr}`: names starting with an underscore are not allowed")
-        if not isinstance(node.value, ast.Name) or node.value.id not in ROOTS:
-            raise _fail(node, "fields are read only as root.field, e.g. event.amount")
-        fields = ROOTS[node.value.id]
+        inner = node.value
+        if isinstance(inner, ast.Attribute) and inner.attr == EVENT_FIELDS and isinstance(inner.value, ast.Name) \
+                and inner.value.id == "event":
+            return self._event_field(node)
+        if not isinstance(inner, ast.Name) or inner.id not in ROOTS:
+            raise _fail(node, "fields are read only as root.field (e.g. event.amount) or event.fields.<name>")
+        if inner.id == "event" and node.attr == EVENT_FIELDS:
+            example = next(iter(sorted(self.event_fields)), "streak")
+            raise _fail(node, f"`event.fields` holds the event's custom fields; read one, e.g. event.fields.{example}")
+        fields = ROOTS[inner.id]
         declared: Field | None = fields.get(node.attr)
         if declared is None:
-            raise ExpressionError(f"`{node.value.id}` has no field `{node.attr}`; it has: {', '.join(sorted(fields))}",
-                                  (node.end_col_offset or 0) - len(node.attr) + 1)
+            also = ", and fields.<name> (custom fields)" if inner.id == "event" else ""
+            raise ExpressionError(f"`{inner.id}` has no field `{node.attr}`; it has: {', '.join(sorted(fields))}{also}",
+                                  _attribute_column(node))
         return _Typed(operator.attrgetter(declared.path), declared.type, declared.nullable)
+
+    def _event_field(self, node: ast.Attribute) -> _Typed:
+        """`event.fields.<name>`: a custom field declared for the event types of the rule,
+        of its declared type, None when the event does not carry it."""
+        name = node.attr
+        kind = self.event_fields.get(name)
+        if kind is None:
+            known = (f"they declare: {', '.join(sorted(self.event_fields))}" if self.event_fields
+                     else "they declare none (see event_types)")
+            raise ExpressionError(f"`event.fields.{name}` is not declared for the rule's event types; {known}",
+                                  _attribute_column(node))
+        self.read.add(name)
+        declared = event_field(name, kind)
+        return _Typed(lambda f: f.fields.get(name), declared.type, declared.nullable)
 
     # ---- operators
 
@@ -252,8 +285,8 @@ class _Compiler:
     def _comparison(self, op: ast.cmpop, left: _Typed, right: _Typed, where: ast.AST) -> Getter:
         a, b = left.get, right.get
         if isinstance(op, (ast.In, ast.NotIn)):
-            if right.type is Type.STR and left.type is Type.STR:
-                element = Type.STR
+            if right.type is Type.STR:
+                element = Type.STR  # a substring
             elif right.type in _COLLECTIONS:
                 element = _COLLECTIONS[right.type]
             else:
@@ -264,6 +297,11 @@ class _Compiler:
             if right.is_constant:
                 values = right.constant
                 return (lambda f: a(f) not in values) if negate else (lambda f: a(f) in values)
+            if left.nullable or right.nullable:
+                # A missing value is in nothing and holds nothing (`None in "a"` would raise).
+                def within(f: Facts) -> bool:
+                    return (x := a(f)) is not None and (y := b(f)) is not None and x in y
+                return (lambda f: not within(f)) if negate else within
             return (lambda f: a(f) not in b(f)) if negate else (lambda f: a(f) in b(f))
         if isinstance(op, (ast.Is, ast.IsNot)):
             raise _fail(where, "`is` is not allowed; use == or !=")
@@ -318,6 +356,10 @@ class _Compiler:
         typed = self.compile(node)
         if typed.type is not Type.BOOL:
             raise _fail(node, f"`and`, `or`, `not` and `if` need a boolean, not a {typed.type.value}")
+        if typed.nullable:
+            # Whether a missing flag counts as false is the author's to say, not ours to guess.
+            raise _fail(node, "`and`, `or`, `not` and `if` need a boolean that is always there; this one may be "
+                              "missing (None): compare it, e.g. `== True`")
         return typed
 
     def _integer(self, node: ast.expr) -> _Typed:
@@ -326,6 +368,11 @@ class _Compiler:
             raise _fail(node, f"arithmetic needs integers, not a {'possibly missing ' if typed.nullable else ''}"
                               f"{typed.type.value}")
         return typed
+
+
+def _attribute_column(node: ast.Attribute) -> int:
+    """Where the attribute's name starts (1-based), e.g. `tierx` in `member.tierx`."""
+    return (node.end_col_offset or 0) - len(node.attr) + 1
 
 
 def _constant(value: object, kind: Type, nullable: bool = False) -> _Typed:

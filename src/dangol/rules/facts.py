@@ -4,19 +4,24 @@ clock, a database or the environment, so the same facts always give the same res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 # The event types every program knows; a ruleset may declare more (`event_types`).
 BUILTIN_EVENT_TYPES = ("birthday", "purchase", "referral", "refund", "review", "signup", "social_share", "survey")
 
+FieldValue = str | int | bool | None  # what a custom event field may hold
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
     """A business event sent by an integration. `amount` is in minor units of `currency`
     (KRW has none: 12,000 KRW is 12000). `referrer` is the member who referred the event's
-    member, when the integration knows one (a purchase by a referred member, a referral)."""
+    member, when the integration knows one (a purchase by a referred member, a referral).
+    `fields` are the custom fields the integration sent, as sorted (name, value) pairs; rules
+    see only those the event's type declares (`event.fields.<name>`)."""
 
     type: str
     amount: int = 0
@@ -26,6 +31,7 @@ class Event:
     item_count: int = 0
     referrer: str | None = None
     tags: tuple[str, ...] = ()
+    fields: tuple[tuple[str, FieldValue], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +87,11 @@ class ProgramFacts:
 
 @dataclass(slots=True)
 class Facts:
-    """The roots an expression resolves its names from."""
+    """The roots an expression resolves its names from. `fields`: the event's custom fields
+    that its type declares, each of its declared type (`evaluate` checks them), by name."""
 
     event: Event
     member: MemberState
     now: Moment
     program: ProgramFacts
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from ..engagement.challenges import Challenge
 from ..engagement.coupons import CouponTemplate
-from .expressions import Expression
+from .expressions import NO_FIELDS, Expression
+from .vocabulary import Type
 
 if TYPE_CHECKING:  # the tiers core imports this module: no import cycle at run time
     from ..tiers.ladder import Ladder
@@ -113,6 +115,16 @@ class EarningRule:
 
 
 @dataclass(frozen=True, slots=True)
+class EventField:
+    """A custom field `name` of custom event type `event_type`: rules read it as
+    `event.fields.<name>`; an event of that type that sends it must send a `type` (or null)."""
+
+    event_type: str
+    name: str
+    type: Type  # integer, string or boolean
+
+
+@dataclass(frozen=True, slots=True)
 class Ruleset:
     program: str
     version: str
@@ -123,8 +135,10 @@ class Ruleset:
     tiers: Ladder | None = None  # the `tiers:` section (dangol.tiers)
     challenges: tuple[Challenge, ...] = ()  # engagement: sorted by id (dangol.engagement)
     coupons: tuple[CouponTemplate, ...] = ()  # engagement: coupon templates, sorted by id
+    event_fields: tuple[EventField, ...] = ()  # custom types' declared fields, sorted by type then name
     _by_event: dict[str, tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
+    _fields_by_event: dict[str, dict[str, Type]] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         # The evaluation order, computed once: per event type, base rules then multiplier
@@ -133,6 +147,12 @@ class Ruleset:
             ordered = sorted((r for r in self.rules if kind in r.on), key=lambda r: (-r.priority, r.id))
             self._by_event[kind] = (tuple(r for r in ordered if not r.is_multiplier),
                                     tuple(r for r in ordered if r.is_multiplier))
+        for declared in self.event_fields:
+            self._fields_by_event.setdefault(declared.event_type, {})[declared.name] = declared.type
+
+    def fields_of(self, event_type: str) -> Mapping[str, Type]:
+        """The custom fields `event_type` declares, with their types (none for a built-in type)."""
+        return self._fields_by_event.get(event_type, NO_FIELDS)
 
     def phases(self, event_type: str) -> tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]:
         return self._by_event.get(event_type, ((), ()))

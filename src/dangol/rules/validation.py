@@ -4,6 +4,7 @@ the field path and, when the loader gave line marks, the line."""
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -13,14 +14,16 @@ from ..engagement.challenges import Challenge
 from ..engagement.coupons import CouponTemplate
 from ..engagement.document import check_references, parse_challenges, parse_coupons
 from .errors import InvalidRuleset, Path, RulesetProblem
-from .expressions import Expression, ExpressionError, compile_expression
+from .expressions import NO_FIELDS, Expression, ExpressionError, compile_expression
 from .facts import BUILTIN_EVENT_TYPES
-from .model import (Action, AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, IssueCoupon,
-                    Period, Rate, Rounding, Ruleset)
-from .vocabulary import Type
+from .model import (Action, AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, EventField,
+                    IssueCoupon, Period, Rate, Rounding, Ruleset)
+from .vocabulary import FIELD_TYPES, Type
 
 IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 CURRENCY = re.compile(r"[A-Z]{3}")
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # read as event.fields.<name>: a Python attribute name
+MAX_FIELDS = 50  # per event type, as many as an event may carry
 MAX_RULES = 10_000
 MAX_POINTS = 10**12
 MAX_PRIORITY = 1_000_000
@@ -43,6 +46,9 @@ class _Checker:
     def __init__(self, lines: Mapping[Path, int]) -> None:
         self.lines = lines
         self.problems: list[RulesetProblem] = []
+        # The custom event fields the expressions being checked may read: those of the event
+        # types of the rule at hand (set by `rule`, read by `expression`).
+        self.event_fields: Mapping[str, Type] = NO_FIELDS
 
     # ---- reporting
 
@@ -114,7 +120,7 @@ class _Checker:
 
     def expression(self, value: object, path: Path, expect: Type) -> Expression | None:
         try:
-            return compile_expression(value, expect)
+            return compile_expression(value, expect, self.event_fields)
         except ExpressionError as error:
             self.problem(path, error.message, error.column)
             return None
@@ -130,8 +136,11 @@ class _Checker:
         version = self.text(doc.get("version", ""), ("version",), re.compile(r"\S.{0,63}"), "a label of 1 to 64 characters")
         effective_from = self.instant(doc.get("effective_from", MISSING), ("effective_from",))
         currency = self.text(doc.get("currency", ""), ("currency",), CURRENCY, "an ISO 4217 code such as KRW")
-        custom = self.event_types(doc.get("event_types", []))
+        custom, declared = self.event_types(doc.get("event_types", []))
         known = set(BUILTIN_EVENT_TYPES) | set(custom)
+        fields_by_type: dict[str, dict[str, Type]] = {}
+        for one in declared:
+            fields_by_type.setdefault(one.event_type, {})[one.name] = one.type
         rules: list[EarningRule] = []
         raw_rules = doc.get("rules", [])
         if not isinstance(raw_rules, list):
@@ -142,7 +151,7 @@ class _Checker:
             raw_rules = []
         seen: dict[str, int] = {}
         for index, raw in enumerate(raw_rules):
-            rule = self.rule(raw, ("rules", index), known)
+            rule = self.rule(raw, ("rules", index), known, fields_by_type)
             if rule is None:
                 continue
             if rule.id in seen:
@@ -159,7 +168,8 @@ class _Checker:
             raise InvalidRuleset(self.problems)
         assert program and version and effective_from and currency
         return Ruleset(program, version, effective_from, currency, tuple(sorted(rules, key=lambda r: r.id)),
-                       tuple(sorted(custom)), tiers=tiers, challenges=engagement[0], coupons=engagement[1])
+                       tuple(sorted(custom)), tiers=tiers, challenges=engagement[0], coupons=engagement[1],
+                       event_fields=tuple(declared))
 
     def engagement(self, doc: dict[str, Any], known: set[str], rules: list[EarningRule],
                    index: dict[str, int]) -> tuple[tuple[Challenge, ...], tuple[CouponTemplate, ...]]:
@@ -189,20 +199,82 @@ class _Checker:
         self.problem(path, f"must be a time with its offset, e.g. 2025-03-01T00:00:00+09:00, not {value!r}")
         return None
 
-    def event_types(self, value: object) -> list[str]:
+    def event_types(self, value: object) -> tuple[list[str], list[EventField]]:
+        """The custom event types (sorted, unique) and their declared fields (sorted by type,
+        then name). An entry is a name, or {name: ..., fields: {field: integer|string|boolean}}."""
         if not isinstance(value, list):
             self.problem(("event_types",), f"must be a list of event type names, not {_describe(value)}")
-            return []
-        names = []
-        for index, name in enumerate(value):
-            checked = self.text(name, ("event_types", index), IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
-            if checked in BUILTIN_EVENT_TYPES:
-                self.problem(("event_types", index), f"{checked!r} is a built-in event type; declare only new ones")
-            elif checked is not None:
-                names.append(checked)
-        return sorted(set(names))
+            return [], []
+        names: list[str] = []
+        fields: list[EventField] = []
+        first: dict[str, tuple[int, bool]] = {}  # name -> (index of its first entry, whether a mapping)
+        typed: dict[str, tuple[Type, str, int]] = {}  # field -> (type, event type, index) where first declared
+        for index, entry in enumerate(value):
+            path: Path = ("event_types", index)
+            name, declared = self.event_type_entry(entry, path)
+            if name is None:
+                continue
+            is_mapping = isinstance(entry, dict)
+            if name in first and (is_mapping or first[name][1]):
+                # A plain name repeated means nothing more; fields declared twice could disagree.
+                self.problem((*path, "name") if is_mapping else path, f"event type {name!r} is declared twice "
+                             f"(also event_types[{first[name][0]}]); declare it once, with its fields")
+                continue
+            first.setdefault(name, (index, is_mapping))
+            names.append(name)
+            for one in self.event_fields_of(declared, (*path, "fields"), name) if declared is not MISSING else []:
+                earlier = typed.setdefault(one.name, (one.type, name, index))
+                if earlier[0] is one.type:
+                    fields.append(one)
+                else:
+                    self.problem((*path, "fields", one.name),
+                                 f"is {one.type.value} here but {earlier[0].value} in event type {earlier[1]!r} "
+                                 f"(event_types[{earlier[2]}]); a field has one type in every event type")
+        return sorted(set(names)), sorted(fields, key=lambda f: (f.event_type, f.name))
 
-    def rule(self, raw: object, path: Path, known: set[str]) -> EarningRule | None:
+    def event_type_entry(self, entry: object, path: Path) -> tuple[str | None, object]:
+        """An entry's checked name (None if wrong) and its raw `fields` (MISSING if none)."""
+        if isinstance(entry, str):
+            return self.event_type_name(entry, path), MISSING
+        if not isinstance(entry, dict):
+            self.problem(path, f"must be an event type name or a mapping {{name: ..., fields: {{...}}}}, "
+                               f"not {_describe(entry)}")
+            return None, MISSING
+        doc = self.mapping(entry, path, ("name",), ("fields",))
+        assert doc is not None  # a dict
+        name = self.event_type_name(doc["name"], (*path, "name")) if "name" in doc else None
+        return name, doc.get("fields", MISSING)
+
+    def event_type_name(self, value: object, path: Path) -> str | None:
+        checked = self.text(value, path, IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
+        if checked in BUILTIN_EVENT_TYPES:
+            self.problem(path, f"{checked!r} is a built-in event type; declare only new ones")
+            return None
+        return checked
+
+    def event_fields_of(self, value: object, path: Path, event_type: str) -> list[EventField]:
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a mapping of field names to types ({', '.join(FIELD_TYPES)}), "
+                               f"not {_describe(value)}")
+            return []
+        if len(value) > MAX_FIELDS:
+            self.problem(path, f"at most {MAX_FIELDS} fields per event type")
+            return []
+        found = []
+        for name, kind in value.items():
+            where = (*path, str(name))
+            if not FIELD_NAME.fullmatch(str(name)):
+                self.problem(where, f"a field name is a-z, 0-9 and _, starting with a letter, not {name!r}")
+            elif keyword.iskeyword(name):
+                self.problem(where, f"{name!r} is a Python keyword: `event.fields.{name}` could not be read")
+            else:
+                checked = self.choice(kind, where, FIELD_TYPES.__getitem__, list(FIELD_TYPES))
+                if checked is not None:
+                    found.append(EventField(event_type, name, checked))
+        return found
+
+    def rule(self, raw: object, path: Path, known: set[str],
+             fields_by_type: Mapping[str, Mapping[str, Type]]) -> EarningRule | None:
         before = len(self.problems)
         doc = self.mapping(raw, path, ("id", "on", "actions"),
                            ("description", "when", "priority", "exclusive", "group", "caps", "budget",
@@ -212,11 +284,15 @@ class _Checker:
         rule_id = self.text(doc.get("id", ""), (*path, "id"), IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
         on = self.on(doc.get("on", []), (*path, "on"), known)
         description = self.text(doc.get("description", ""), (*path, "description")) or ""
+        # Conflicting declarations were reported already: one type per field name here.
+        self.event_fields = {name: kind for event_type in on
+                             for name, kind in fields_by_type.get(event_type, {}).items()}
         when = self.expression(doc["when"], (*path, "when"), Type.BOOL) if "when" in doc else None
         priority = self.integer(doc.get("priority", 0), (*path, "priority"), -MAX_PRIORITY, MAX_PRIORITY)
         exclusive = self.boolean(doc.get("exclusive", False), (*path, "exclusive"))
         group = self.text(doc.get("group", ""), (*path, "group"))
-        actions = self.actions(doc.get("actions", []), (*path, "actions"))
+        actions = self.actions(doc.get("actions", []), (*path, "actions"))  # a rate's `of` is an expression
+        self.event_fields = NO_FIELDS
         caps = self.caps(doc.get("caps", []), (*path, "caps"))
         budget = self.integer(doc["budget"], (*path, "budget"), 1, MAX_POINTS) if "budget" in doc else None
         valid_from = self.day(doc["valid_from"], (*path, "valid_from")) if "valid_from" in doc else None

@@ -1,6 +1,8 @@
 """The names an expression may use: four roots, each with declared fields, each field with
-a type. Anything not listed here is refused when a ruleset is validated, never looked up
-at evaluation time, so an expression cannot reach an attribute the author did not mean."""
+a type, and the custom fields a ruleset declares for its own event types
+(`event.fields.<name>`, typed by the declaration). Anything not listed here or declared is
+refused when a ruleset is validated, never looked up at evaluation time, so an expression
+cannot reach an attribute the author did not mean."""
 
 from __future__ import annotations
 
@@ -67,3 +69,13 @@ ROOTS: dict[str, dict[str, Field]] = {
         "currency": Field("program.currency", Type.STR),
     },
 }
+
+# `event.fields.<name>`: a custom field declared under `event_types` (never a key of ROOTS["event"]).
+EVENT_FIELDS = "fields"
+# The types a custom event field may declare, by their name in the document.
+FIELD_TYPES: dict[str, Type] = {kind.value: kind for kind in (Type.INT, Type.STR, Type.BOOL)}
+
+
+def event_field(name: str, kind: Type) -> Field:
+    """A declared custom field: nullable, as an event may not carry it (a purchase never does)."""
+    return Field(f"event.{EVENT_FIELDS}.{name}", kind, nullable=True)

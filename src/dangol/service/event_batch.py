@@ -203,7 +203,7 @@ class EventBatch:
         rule_event = Event(event.type, event.amount.amount if event.amount else 0,
                            event.amount.currency if event.amount else None, event.order_id,
                            tuple(sorted({i.category for i in event.items})), sum(i.quantity for i in event.items),
-                           referrer, tuple(sorted(set(event.tags))))
+                           referrer, tuple(sorted(set(event.tags))), event.fields)
         judgement.rule_event = rule_event
         if event.type == "signup" and counters.get(mf.SIGNUPS, 0):
             judgement.extra_withheld.append({"rule_id": None, "points": 0,
