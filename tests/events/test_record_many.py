@@ -204,3 +204,33 @@ def _diff(one: Any, many: Any, path: str = "") -> str:
             if a != b:
                 return _diff(a, b, f"{path}[{i}]")
     return f"{path}: one by one {one!r}, batched {many!r}"
+
+
+def test_an_event_refused_after_it_changed_the_batch_leaves_no_trace(services: Services, twin: Services,
+                                                                      clock: FixedClock) -> None:
+    """A sign-up whose new member id the ledger refuses fails after the batch has enrolled
+    a member in memory and posted other events' earns: the batch runs again without it,
+    and every other event's answer and the stored rows are those of sending one by one."""
+    for svc in (services, twin):
+        _prepare(svc, clock)
+    clock.set(datetime(2025, 6, 1, tzinfo=timezone.utc))
+    at = START + timedelta(days=3)
+    events = [
+        EventInput("a-1", "signup", "m0", external_ref="c-m0", occurred_at=at),
+        EventInput("a-2", "purchase", "m0", occurred_at=at, amount=Money(20_000, "KRW"), order_id="o-1"),
+        EventInput("a-3", "signup", "not a valid id!", external_ref="c-bad", occurred_at=at),
+        EventInput("a-4", "purchase", "m0", occurred_at=at, amount=Money(30_000, "KRW"), order_id="o-2"),
+    ]
+    one_by_one = []
+    for event in events:
+        try:
+            one_by_one.append(answer(services.events.record("market", event)))
+        except DomainError as error:
+            one_by_one.append(answer(error))
+    batched = [answer(o) for o in twin.events.record_many("market", events)]
+    assert batched == one_by_one
+    assert [a[1] if isinstance(a, tuple) else "ok" for a in batched] == ["ok", "ok", "validation-error", "ok"]
+    assert state(twin) == state(services)
+    with twin.db.read() as conn:
+        refs = conn.execute(select(t.members.c.external_ref)).scalars().all()
+    assert refs == ["c-m0"]  # no trace of the refused enrolment
