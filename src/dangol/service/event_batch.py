@@ -36,7 +36,7 @@ from ..storage.tier_repository import QUALIFYING, activity_of
 from ..tiers import Activity
 from . import member_facts as mf, receipts
 from .event_scope import EventScope
-from .ledger import Operation, Receipt, _Failed
+from .ledger import Operation, Receipt, OperationFailed
 from .reads import _Scratch
 from .referrals import record_referral, referrer_for
 
@@ -235,7 +235,7 @@ class EventBatch:
         self.changed = True
         try:
             outcomes = self.ledger.apply(operations)
-        except _Failed as failure:
+        except OperationFailed as failure:
             raise failure.error from None
         found: list[Receipt] = []
         for outcome in outcomes:

@@ -67,7 +67,9 @@ def collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-class _Failed(Exception):
+class OperationFailed(Exception):
+    """Operation `index` of a batch was refused with `error`."""
+
     def __init__(self, index: int, error: DomainError) -> None:
         super().__init__(error.detail)
         self.index = index
@@ -117,7 +119,7 @@ class LedgerService:
                 try:
                     with self.db.write() as conn:
                         return self._apply(conn, program_id, operations, rejected)
-                except _Failed as failure:
+                except OperationFailed as failure:
                     if stop_on_error:
                         raise failure.error from None
                     rejected[failure.index] = failure.error
@@ -140,7 +142,7 @@ class LedgerService:
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
                rejected: dict[int, DomainError]) -> list[Outcome]:
-        session = LedgerSession(self, conn, program_id)
+        session = self.session(conn, program_id)
         outcomes = session.apply(operations, rejected)
         session.flush()
         return outcomes
@@ -153,7 +155,7 @@ class LedgerService:
         its DomainError; the caller's transaction then rolls back, leaving nothing behind."""
         try:
             return self._apply(conn, program_id, operations, {})
-        except _Failed as failure:
+        except OperationFailed as failure:
             raise failure.error from None
 
     def session(self, conn: Connection, program_id: str) -> LedgerSession:
@@ -168,9 +170,9 @@ class LedgerSession:
     `flush`: transactions, lots, balances, log entries and idempotency keys, each table in
     one multi-row statement. Receipts get their `log` items at `flush`.
 
-    A DomainError from `apply` leaves the session's ledgers partly changed: the caller
-    must roll the transaction back (as `execute` does, re-running the batch without the
-    failed operation)."""
+    An `OperationFailed` from `apply` leaves the session's ledgers partly changed: the
+    caller must roll the transaction back (as `execute` does, re-running the batch without
+    the failed operation)."""
 
     def __init__(self, service: LedgerService, conn: Connection, program_id: str) -> None:
         self.service = service
@@ -193,7 +195,7 @@ class LedgerSession:
     def apply(self, operations: Sequence[Operation], rejected: dict[int, DomainError] | None = None,
               ) -> list[Outcome]:
         """Each operation's receipt, or its error from `rejected`, in order. The first
-        other failure raises `_Failed(index, error)`."""
+        other failure raises `OperationFailed(index, error)`."""
         rejected = rejected or {}
         prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
         keys = {op.idempotency_key for op in operations if op.idempotency_key} - self.remembered.keys()
@@ -211,7 +213,7 @@ class LedgerSession:
             if key and key in self.remembered:
                 stored_print, receipt = self.remembered[key]
                 if stored_print != prints[index]:
-                    raise _Failed(index, IdempotencyConflict(
+                    raise OperationFailed(index, IdempotencyConflict(
                         f"idempotency key {key!r} was used for a different request"))
                 outcomes.append(receipt)
                 continue
@@ -219,7 +221,7 @@ class LedgerSession:
             try:
                 receipt = self._apply_one(op.command, as_utc(op.at) if op.at else self.now)
             except DomainError as error:
-                raise _Failed(index, error) from None
+                raise OperationFailed(index, error) from None
             # Its log items arrive at `flush`, into this very list: whoever kept the receipt sees them.
             receipt["log"] = []
             outcomes.append(receipt)
