@@ -198,7 +198,7 @@ class LedgerSession:
         other failure raises `OperationFailed(index, error)`."""
         rejected = rejected or {}
         prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
-        keys = {op.idempotency_key for op in operations if op.idempotency_key} - self.remembered.keys()
+        keys = {k for op in operations if (k := op.idempotency_key) and k not in self.remembered}
         if keys:
             self.remembered.update(self.repo.idempotent_responses(self.program.id, sorted(keys)))
         self._load([op.command for i, op in enumerate(operations) if i not in rejected])
@@ -303,7 +303,7 @@ class LedgerSession:
             self.flush()
             for member_id in stale:
                 del self.ledgers[member_id]
-        missing = set(member_ids) - self.ledgers.keys()
+        missing = {m for m in member_ids if m not in self.ledgers}  # not a set difference: that copies the keys
         if missing:
             self.ledgers.update(self.repo.load_ledgers(
                 self.program, missing, with_lots=with_lots & missing,
