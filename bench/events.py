@@ -112,8 +112,6 @@ def run_events(url: str, events: Sequence[Any], batch: int, one_by_one: bool) ->
                 points += services.events.record(PROGRAM_ID, event)["total_points"]
         else:
             for lo in range(0, len(events), batch):
-                if lo and lo % (ANALYZE_EVERY * batch) == 0:
-                    _autoanalyze(services)
                 for outcome in services.events.record_many(PROGRAM_ID, events[lo:lo + batch]):
                     if isinstance(outcome, DomainError):
                         fail(f"event refused: {outcome.code}: {outcome.detail}")
@@ -122,23 +120,6 @@ def run_events(url: str, events: Sequence[Any], batch: int, one_by_one: bool) ->
     finally:
         services.db.dispose()
     return elapsed, points
-
-
-# This machine's PostgreSQL runs with autovacuum off (a CI setting): without it, nothing
-# refreshes the planner's statistics as the tables the run writes grow from empty, and
-# lookups that are index searches on a production server (events by id, badges, counters)
-# become scans: 798 events/s instead of 1,582 at 40,000 events, measured. A production
-# server's autovacuum re-analyzes a table once a tenth of it changed; the run does the
-# same, roughly, within its timed loop: an ANALYZE every ANALYZE_EVERY batches.
-ANALYZE_EVERY = 10
-
-
-def _autoanalyze(services: Any) -> None:
-    if services.db.dialect != "postgresql":
-        return
-    with services.db.engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
 
 
 def run_ledger(target: Any, workload: Any, batch: int) -> float:

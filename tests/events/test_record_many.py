@@ -234,3 +234,22 @@ def test_an_event_refused_after_it_changed_the_batch_leaves_no_trace(services: S
     with twin.db.read() as conn:
         refs = conn.execute(select(t.members.c.external_ref)).scalars().all()
     assert refs == ["c-m0"]  # no trace of the refused enrolment
+
+
+
+def test_a_bulk_send_refreshes_planner_statistics_as_an_import_does(services: Services, clock: FixedClock,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large batch is a bulk write: after it, the events service has PostgreSQL re-analyze
+    the tables that grew much (`storage/statistics.py`; without it, later batches' lookups
+    turn into scans: BENCHMARKS.md §8). A small one (an API call) does not ask."""
+    from dangol.service import events as events_module
+    asked: list[object] = []
+    monkeypatch.setattr(events_module, "refresh_stale_statistics", asked.append)
+    _prepare(services, clock)
+    clock.set(datetime(2025, 6, 1, tzinfo=timezone.utc))
+    signups = [EventInput(f"s{n}", "signup", f"m{n}", external_ref=f"c-{n}", occurred_at=START) for n in range(300)]
+    services.events.record("market", signups[0])
+    services.events.record_many("market", signups[1:10])
+    assert asked == []
+    services.events.record_many("market", signups[10:])
+    assert asked == [services.db]

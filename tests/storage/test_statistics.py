@@ -38,4 +38,10 @@ def test_tables_that_grew_are_analyzed_once(database_url: str) -> None:
     assert refresh_stale_statistics(db) == ["members"]
     assert _analyzed(db, "members")
     assert refresh_stale_statistics(db) == []  # nothing changed since
+    with db.engine.begin() as conn:  # the events service's bulk tables are watched too
+        conn.exec_driver_sql("INSERT INTO member_counters (member_id, key, value) "
+                             "SELECT 'm_' || n, 'stats/purchases/total', 1 FROM generate_series(1, %s) AS n",
+                             (MIN_CHANGES + 1,))
+        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+    assert refresh_stale_statistics(db) == ["member_counters"]
     db.dispose()

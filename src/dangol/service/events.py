@@ -20,6 +20,7 @@ from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import DomainError, IdempotencyConflict, InvalidRequest
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
+from ..storage.statistics import refresh_stale_statistics
 from . import receipts
 from .event_batch import EventBatch, EventFailed
 from .extensions import Extensions
@@ -119,7 +120,10 @@ class EventService:
             while True:
                 try:
                     with self.db.write() as conn:
-                        return self._record_batch(conn, program_id, events, bodies, list(outcomes))
+                        results = self._record_batch(conn, program_id, events, bodies, list(outcomes))
+                    if len(events) >= LARGE_BATCH:  # a bulk send, as an import: keep the plans on indexes
+                        refresh_stale_statistics(self.db)
+                    return results
                 except EventFailed as failure:
                     outcomes[failure.index] = failure.error  # rolled back: run again without it
                 except self.db.unique_violations:
