@@ -121,3 +121,7 @@ class ExtensionSession:
             self.tiers.flush()
         if self.engagement is not None:
             self.engagement.flush()
+
+    def close(self) -> None:
+        """Done with: the sessions let go (the engagement session's `earn` is the caller's)."""
+        self.tiers = self.engagement = None
