@@ -181,3 +181,46 @@ def test_expiry_racing_redemptions_expires_and_redeems_each_point_once(shared: S
     assert expired == 6 * 3_000
     assert all(shared.reader.balance("market", m)["available"] == 0 for m in members)
     assert_books_balanced(shared)
+
+
+def test_a_coupon_retry_racing_the_original_gets_the_same_receipt(database_url: str, clock: FixedClock) -> None:
+    """Eight copies of one redemption (same key, same body) held up together behind a lock
+    on the coupon, then let go: one redeems it, the others answer with its receipt, not
+    with "already redeemed"."""
+    import time
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from dangol.storage import tables as t
+    from engagement.support import enrol, purchase, record
+
+    services = Services.open(database_url, clock, migrate=False)
+    try:
+        services.programs.create_program("market", "Talent market", "KRW", POLICY)
+        codes = iter(f"C{n}" for n in range(1, 100))
+        services.engagement.codes = lambda: next(codes)
+        member = enrol(services, "market", "dora")
+        at = datetime(2025, 12, 20, 1, tzinfo=timezone.utc)  # the design-10 coupon is valid 30 days
+        clock.set(at)
+        record(services, "market", member, purchase(30_000, [("design", 30_000)]), at, first_purchase=True)
+        results: list[Any] = [None] * 8
+
+        def redeem(index: int) -> None:
+            results[index] = outcome(lambda: services.engagement.redeem_coupon(
+                "market", "C1", "pos-7/coupon", order_amount=20_000))
+
+        workers = [threading.Thread(target=redeem, args=(i,)) for i in range(8)]
+        with services.db.write() as conn:  # the coupon locked (PostgreSQL), or the database (SQLite)
+            conn.execute(select(t.engagement_coupons.c.code).where(t.engagement_coupons.c.code == "C1")
+                         .with_for_update())
+            for worker in workers:
+                worker.start()
+            time.sleep(0.5)  # every copy is past its first reads, waiting
+        for worker in workers:
+            worker.join()
+        assert all(isinstance(r, dict) for r in results), results
+        assert all(r == results[0] for r in results)
+        assert results[0]["discount"] == 2_000 and results[0]["coupon"]["state"] == "redeemed"
+    finally:
+        services.db.dispose()

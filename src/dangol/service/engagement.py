@@ -34,7 +34,7 @@ from ..rules import Evaluation, Ruleset, ruleset_hash
 from ..storage.database import Database
 from ..storage.engagement_repository import EngagementBook, EngagementRepository
 from ..storage.ledger_repository import LedgerRepository
-from .ledger import LedgerService, Operation
+from .ledger import MAX_RACE_RETRIES, LedgerService, Operation
 from .receipts import iso
 
 Effects = dict[str, list[dict[str, Any]]]
@@ -98,21 +98,37 @@ class EngagementService:
 
     def redeem_coupon(self, program_id: str, code: str, idempotency_key: str, order_amount: int | None = None) -> dict[str, Any]:
         """Marks the coupon redeemed (a points coupon credits its points through the ledger,
-        in the same transaction). The same key and request again get the same answer."""
+        in the same transaction). The same key and request again get the same answer, even
+        when the two arrive at once."""
         if order_amount is not None and order_amount < 0:
             raise InvalidRequest("order_amount must not be negative")
         request = hashlib.sha256(repr(("redeem-coupon", code, order_amount)).encode()).hexdigest()[:32]
+        races = 0
+        while True:
+            try:
+                return self._redeem_coupon(program_id, code, idempotency_key, order_amount, request)
+            except self.db.unique_violations:
+                # A concurrent request with the same key, for another coupon, stored it first
+                # (PostgreSQL): run again and answer from its row.
+                races += 1
+                if races > MAX_RACE_RETRIES:
+                    raise
+
+    def _redeem_coupon(self, program_id: str, code: str, idempotency_key: str, order_amount: int | None,
+                       request: str) -> dict[str, Any]:
         now = self.clock.now()
         with self.db.write() as conn:
             ledger_repo = LedgerRepository(conn)
             ledger_repo.get_program(program_id)
+            repo = EngagementRepository(conn)
+            found = repo.coupon(program_id, code, lock=True)
+            # The key is looked up only with the coupon locked: a retry that raced the original
+            # waited for it on the lock and now sees its answer, not a coupon "already redeemed".
             stored = ledger_repo.idempotent_responses(program_id, [idempotency_key]).get(idempotency_key)
             if stored is not None:
                 if stored[0] != request:
                     raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was used for a different request")
                 return dict(stored[1])
-            repo = EngagementRepository(conn)
-            found = repo.coupon(program_id, code, lock=True)
             if found is None:
                 raise UnknownCoupon(f"no coupon {code!r} in program {program_id}")
             coupon, name = found
