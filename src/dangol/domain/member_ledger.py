@@ -77,8 +77,14 @@ class Recorded:
     touched_lot_ids: set[int] = field(default_factory=set)
     new_hold_ids: set[int] = field(default_factory=set)
     touched_hold_ids: set[int] = field(default_factory=set)
-    member_changed: bool = False
+    # Each new status and when it was set: the ledger keeps them (replay judges events
+    # against a member's status as it was).
+    status_changes: list[tuple[MemberStatus, datetime]] = field(default_factory=list)
     balances_changed: bool = False
+
+    @property
+    def member_changed(self) -> bool:
+        return bool(self.status_changes)
 
 
 def require_points(points: int, what: str = "points") -> None:
@@ -345,7 +351,7 @@ class MemberLedger:
             forfeited = self.recorded.transactions[start:]
         if command.status is not self.member.status:
             self.member = replace(self.member, status=command.status)
-            self.recorded.member_changed = True
+            self.recorded.status_changes.append((command.status, at))
         return forfeited
 
     def settle(self, at: datetime, ids: IdSource) -> list[Transaction]:

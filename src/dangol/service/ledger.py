@@ -249,6 +249,10 @@ class LedgerSession:
         repo.add_members(self.new_members)
         log.enrol(conn, self.new_members)
         repo.save(self.ledgers.values(), self.now)
+        # Stamped now, after the members' locks (the session's `now` is from before them): a
+        # status change then comes, in time, after or before the events judged against it
+        # as it did in fact (the order replay judges them in).
+        repo.save_status_changes(self.ledgers.values(), self.service.clock.now())
         # The log entries, in this same transaction; receipts get theirs before they are remembered.
         written = log.append(conn, self.ledgers.values(), self._txn_keys)
         add_log_receipts([r for r, _ in self._fresh], [taken for _, taken in self._fresh], written)

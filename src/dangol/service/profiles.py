@@ -49,6 +49,9 @@ class ProfileService:
                 return dict(previous)
             _check_member(LedgerRepository(conn), program_id, member_id)
             repo = FactsRepository(conn)
+            # Locked (PostgreSQL) as the events judging this member lock it: the change is then
+            # stamped, by the clock, before or after them, as it was made (replay's order).
+            repo.lock_members([member_id])
             values = dict(changes)
             if "tags" in values:
                 values["tags"] = tuple(sorted(set(values["tags"] or ())))

@@ -2,21 +2,26 @@
 
 Every recorded event of a program is judged again, in the order it was recorded, by the
 ruleset that was in force at its time, on an empty ledger in a scratch SQLite database that
-holds only the program, its published rulesets, its members (ids and enrolment times), their
-profiles and referral codes. The recomputed effects must equal the recorded answer, and
+holds only the program, its published rulesets, its members (ids and enrolment times, all
+active) and referral codes. The recomputed effects must equal the recorded answer, and
 every earn transaction in the ledger that names a rule must be one that an event produced,
 with the recomputed member, points, rule and ruleset. The first difference is named.
 
-The tiers job's recorded runs are replayed too, each before the first event recorded after
-it started: a downgrade the job applied is then not found again by the next purchase (whose
-`tier_changes` would otherwise differ from the recorded answer). The events between two of
-its runs are judged in batches (`record_many`: the results of sending them one by one)."""
+What else was recorded between the events that judging them reads is replayed with them,
+each change before the first event recorded at or after it (`Change`): the tiers job's runs
+(a downgrade the job applied is then not found again by the next purchase, whose
+`tier_changes` would otherwise differ from the recorded answer), every version of the
+members' profiles (a time zone changed later does not move an earlier purchase to another
+month) and every change of a member's status (a reward withheld from a referrer closed then
+stays withheld). The events between two changes are judged in batches (`record_many`: the
+results of sending them one by one)."""
 
 from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,17 +31,20 @@ from sqlalchemy import Connection, insert, select
 
 from ..domain import FixedClock
 from ..domain.clock import as_utc
+from ..domain.commands import SetMemberStatus
 from ..domain.errors import DomainError
 from ..storage import tables as t
 from ..storage.events_repository import EventsRepository, RecordedEvent
-from ..storage.ledger_repository import LedgerRepository
+from ..storage.facts_repository import FactsRepository, ProfileVersion
+from ..storage.ledger_repository import LedgerRepository, StatusChange
 from .container import Services
 from .events import EventInput
 from .ledger import CLOCK_SKEW
 
 # The tables copied into the scratch database: what the judgement of events reads and no
-# event writes. Referral relations are not copied: the referral events make them again.
-_COPIED = (t.member_profiles, t.referral_codes)
+# event writes. Referral relations are not copied: the referral events make them again; nor
+# are profiles: their history is replayed (`member_changes`).
+_COPIED = (t.referral_codes,)
 BATCH = 1_000  # events judged again in one scratch transaction
 
 
@@ -75,6 +83,75 @@ def _without_code(challenge: dict[str, Any]) -> dict[str, Any]:
     return {**challenge, "rewards": {**rewards, "coupon": "(issued)"}}
 
 
+@dataclass(frozen=True)
+class Change:
+    """Something recorded between events that judging them reads, replayed on the scratch
+    database before the first event recorded at or after `recorded_at` (a change made at the
+    very instant of an event is taken as made before it). `replay` makes it, and answers
+    what refused it, if anything."""
+
+    recorded_at: datetime
+    replay: Callable[[Services, str], str | None]
+
+
+def member_changes(conn: Connection, program_id: str) -> list[Change]:
+    """The members' profile versions and status changes, as replayable changes."""
+    versions = [Change(v.recorded_at, _profile_replay(v)) for v in FactsRepository(conn).profile_history(program_id)]
+    statuses = [Change(c.recorded_at, _status_replay(c)) for c in LedgerRepository(conn).status_history(program_id)]
+    return versions + statuses
+
+
+def _profile_replay(version: ProfileVersion) -> Callable[[Services, str], str | None]:
+    def replay(scratch: Services, program_id: str) -> str | None:
+        with scratch.db.write() as conn:
+            FactsRepository(conn).save_profile(program_id, version.profile, version.recorded_at)
+        return None
+    return replay
+
+
+def _status_replay(change: StatusChange) -> Callable[[Services, str], str | None]:
+    def replay(scratch: Services, program_id: str) -> str | None:
+        assert isinstance(scratch.clock, FixedClock)
+        scratch.clock.set(change.recorded_at)
+        try:  # through the ledger, as it was made: closing forfeits what the member held then
+            scratch.ledger.run(program_id, SetMemberStatus(change.member_id, change.status), at=change.occurred_at)
+        except DomainError as error:
+            return (f"member {change.member_id} becoming {change.status} at {change.recorded_at.isoformat()}: "
+                    f"replaying it is refused: {error.detail}")
+        return None
+    return replay
+
+
+def _tiers_job_replay(started_at: datetime, at: datetime) -> Callable[[Services, str], str | None]:
+    def replay(scratch: Services, program_id: str) -> str | None:
+        assert isinstance(scratch.clock, FixedClock)
+        scratch.clock.set(started_at)
+        try:
+            scratch.tiers.recalculate(program_id, at)
+        except DomainError as error:
+            return f"the tiers job of {at.isoformat()}: replaying it is refused: {error.detail}"
+        return None
+    return replay
+
+
+def judged_in_order(scratch: Services, program_id: str, events: Sequence[RecordedEvent],
+                    changes: Sequence[Change], refused: Callable[[str], None],
+                    ) -> Iterator[tuple[RecordedEvent, dict[str, Any] | DomainError]]:
+    """Each event with its judgement again, the changes replayed between them in the order
+    they were recorded (`refused` told of any that cannot be). The events between two
+    changes are judged in batches; a batch is judged when its first event is asked for."""
+    pending = deque(sorted(changes, key=lambda change: change.recorded_at))  # stable: ties keep their order
+    start = 0
+    while start < len(events):
+        while pending and pending[0].recorded_at <= events[start].recorded_at:
+            problem = pending.popleft().replay(scratch, program_id)
+            if problem is not None:
+                refused(problem)
+        end = batch_end(events, start, pending[0].recorded_at if pending else None)
+        yield from zip(events[start:end], judge_again(scratch, program_id, events[start:end]))
+        start = end
+
+
 class ReplayCheck:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -86,17 +163,18 @@ class ReplayCheck:
             LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id))
             r = t.tier_recalculations
-            runs = [(row.started_at, row.at) for row in conn.execute(
+            changes = [Change(row.started_at, _tiers_job_replay(row.started_at, row.at)) for row in conn.execute(
                 select(r.c.started_at, r.c.at).where(r.c.program_id == program_id, r.c.finished_at.isnot(None))
                 .order_by(r.c.started_at, r.c.at))]
+            changes += member_changes(conn, program_id)
             rule_earns = {row.id: row for row in conn.execute(
                 select(t.transactions).where(t.transactions.c.program_id == program_id,
                                              t.transactions.c.rule_id.isnot(None)))}
         with tempfile.TemporaryDirectory(prefix="dangol-replay-") as scratch_dir:
             scratch = scratch_services(self.services, Path(scratch_dir), program_id)
             try:
-                produced = self._replay(scratch, program_id, events, rule_earns, report, progress, max_differences,
-                                        runs)
+                produced = self._replay(scratch, program_id, events, changes, rule_earns, report, progress,
+                                        max_differences)
             finally:
                 scratch.db.dispose()
         for txn_id in sorted(set(rule_earns) - produced):
@@ -107,36 +185,19 @@ class ReplayCheck:
                                       f"{row.rule_id!r} but no recorded event produced it")
         return report
 
-    def _replay(self, scratch: Services, program_id: str, events: list[RecordedEvent],
+    def _replay(self, scratch: Services, program_id: str, events: list[RecordedEvent], changes: Sequence[Change],
                 rule_earns: dict[int, Any], report: ReplayReport,
-                progress: Callable[[int, int], None] | None, max_differences: int,
-                runs: Sequence[tuple[datetime, datetime]] = ()) -> set[int]:
+                progress: Callable[[int, int], None] | None, max_differences: int) -> set[int]:
         produced: set[int] = set()
-        pending_runs = list(runs)
-        start = 0
-        while start < len(events) and len(report.differences) < max_differences:
-            while pending_runs and pending_runs[0][0] <= events[start].recorded_at:
-                self._tiers_job(scratch, program_id, *pending_runs.pop(0), report)
-            end = batch_end(events, start, pending_runs[0][0] if pending_runs else None)
-            for offset, again in enumerate(judge_again(scratch, program_id, events[start:end])):
-                if offset and len(report.differences) >= max_differences:
-                    break
-                report.events += 1
-                self._compare(events[start + offset], again, rule_earns, report, produced)
-                if progress is not None:
-                    progress(start + offset + 1, len(events))
-            start = end
+        judged = judged_in_order(scratch, program_id, events, changes, report.differences.append)
+        for done, (recorded, again) in enumerate(judged, start=1):
+            if len(report.differences) >= max_differences:
+                break
+            report.events += 1
+            self._compare(recorded, again, rule_earns, report, produced)
+            if progress is not None:
+                progress(done, len(events))
         return produced
-
-    @staticmethod
-    def _tiers_job(scratch: Services, program_id: str, started_at: datetime, at: datetime,
-                   report: ReplayReport) -> None:
-        assert isinstance(scratch.clock, FixedClock)
-        scratch.clock.set(started_at)
-        try:
-            scratch.tiers.recalculate(program_id, at)
-        except DomainError as error:
-            report.differences.append(f"the tiers job of {at.isoformat()}: replaying it is refused: {error.detail}")
 
     @staticmethod
     def _compare(recorded: RecordedEvent, again: dict[str, Any] | DomainError, rule_earns: dict[int, Any],
@@ -205,7 +266,8 @@ def scratch_services(services: Services, directory: Path, program_id: str,
                      rulesets_before: datetime | None = None) -> Services:
     """Services on a new SQLite database in `directory` holding the program, its published
     rulesets (only those effective before `rulesets_before`, if given), its members (enrolled,
-    active, with nothing), their profiles and referral codes: what judging events reads."""
+    active, with nothing, no profile) and referral codes: what judging events reads, but for
+    what `member_changes` replays."""
     scratch = Services.open(f"sqlite:///{directory / 'scratch.db'}", FixedClock())
     with services.db.read() as source, scratch.db.write() as target:
         _copy(source, target, t.programs, t.programs.c.id == program_id)

@@ -23,7 +23,7 @@ from ..storage.events_repository import EventsRepository, RecordedEvent
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import PublishedRuleset, RulesetRepository
 from .container import Services
-from .replay import batch_end, judge_again, scratch_services
+from .replay import Change, judged_in_order, member_changes, scratch_services
 from .rulesets import parse_document
 
 
@@ -85,6 +85,7 @@ class Simulation:
         with self.services.db.read() as conn:
             program = LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id, end=end))
+            changes = member_changes(conn, program_id)
         if candidate.program != program_id or candidate.currency != program.currency:
             raise InvalidRequest(f"the candidate is for {candidate.program} in {candidate.currency}; "
                                  f"the program is {program_id} in {program.currency}")
@@ -98,7 +99,7 @@ class Simulation:
                     repo.add(PublishedRuleset(program_id, repo.next_number(program_id), digest, candidate.version,
                                               start, start, False, None, [], canonical_json(candidate).decode(),
                                               candidate_text))
-                _judge_period(scratch, events, report, progress)
+                _judge_period(scratch, events, changes, report, progress)
                 with scratch.db.read() as conn:
                     report.tiers = scratch.events.extensions.tier_distribution(conn, program_id, end)
             finally:
@@ -106,25 +107,23 @@ class Simulation:
         return report
 
 
-def _judge_period(scratch: Services, events: list[RecordedEvent], report: SimulationReport,
+def _judge_period(scratch: Services, events: list[RecordedEvent], changes: list[Change], report: SimulationReport,
                   progress: Callable[[int, int], None] | None) -> None:
-    """Every event judged again on the scratch ledger, in batches; those of the period
-    tallied, as recorded and as judged now."""
-    begin = 0
-    while begin < len(events):
-        end = batch_end(events, begin)
-        outcomes = judge_again(scratch, report.program_id, events[begin:end])
-        for done, recorded, again in zip(range(begin + 1, end + 1), events[begin:end], outcomes):
-            if recorded.occurred_at >= report.start:
-                report.events += 1
-                _tally(report.current, recorded.result)
-                if isinstance(again, DomainError):
-                    report.simulated.refused += 1
-                else:
-                    _tally(report.simulated, again)
-            if progress is not None:
-                progress(done, len(events))
-        begin = end
+    """Every event judged again on the scratch ledger, in batches, against the members as
+    they were (their profiles' and statuses' changes replayed between); those of the period
+    tallied, as recorded and as judged now. A change that cannot be replayed is replay's
+    concern (`replay --check` names it); the simulation goes on without it."""
+    for done, (recorded, again) in enumerate(judged_in_order(scratch, report.program_id, events, changes,
+                                                             lambda problem: None), start=1):
+        if recorded.occurred_at >= report.start:
+            report.events += 1
+            _tally(report.current, recorded.result)
+            if isinstance(again, DomainError):
+                report.simulated.refused += 1
+            else:
+                _tally(report.simulated, again)
+        if progress is not None:
+            progress(done, len(events))
 
 
 def _tally(side: Side, result: dict[str, Any]) -> None:

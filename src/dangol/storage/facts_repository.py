@@ -31,6 +31,20 @@ class Profile:
     leaderboard_opt_in: bool = False
 
 
+def judged(profile: Profile) -> tuple[object, ...]:
+    """What judging an event reads of a profile: its time zone, birthday and tags (the
+    display name and the leaderboard opt-in only engagement's boards show)."""
+    return profile.time_zone, profile.birthday_month, profile.birthday_day, profile.tags
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileVersion:
+    """What judging reads of a profile, in effect from `recorded_at` until the next version."""
+
+    profile: Profile
+    recorded_at: datetime
+
+
 @dataclass(slots=True)
 class LockedMember:
     id: str
@@ -58,6 +72,13 @@ class FactsRepository:
                 for row in rows}
 
     def save_profile(self, program_id: str, profile: Profile, at: datetime) -> None:
+        """Writes the profile and, when what judging reads of it changed, a version of it in
+        the history, in effect from `at`."""
+        if judged(self.profile(profile.member_id)) != judged(profile):
+            self.conn.execute(insert(t.member_profile_history).values(
+                program_id=program_id, member_id=profile.member_id, time_zone=profile.time_zone,
+                birthday_month=profile.birthday_month, birthday_day=profile.birthday_day,
+                tags=json.dumps(list(profile.tags)), recorded_at=at))
         values = {"time_zone": profile.time_zone, "birthday_month": profile.birthday_month,
                   "birthday_day": profile.birthday_day, "tags": json.dumps(list(profile.tags)),
                   "display_name": profile.display_name, "leaderboard_opt_in": profile.leaderboard_opt_in,
@@ -65,6 +86,14 @@ class FactsRepository:
         table = t.member_profiles
         if not self.conn.execute(update(table).where(table.c.member_id == profile.member_id).values(**values)).rowcount:
             self.conn.execute(insert(table).values(member_id=profile.member_id, program_id=program_id, **values))
+
+    def profile_history(self, program_id: str) -> list[ProfileVersion]:
+        """Every version of the program's members' profiles, in the order they took effect."""
+        h = t.member_profile_history
+        return [ProfileVersion(Profile(row.member_id, row.time_zone, row.birthday_month, row.birthday_day,
+                                       tuple(json.loads(row.tags))), row.recorded_at)
+                for row in self.conn.execute(select(h).where(h.c.program_id == program_id)
+                                             .order_by(h.c.recorded_at, h.c.id))]
 
     # ------------------------------------------------------------ locks
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -22,6 +23,16 @@ from ..domain.errors import UnknownProgram
 from . import tables as t
 from .bulk import fetch_rows, insert_rows, mark as _mark, one_of, update_rows
 from .types import Timestamp, from_micros, to_micros
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A member's new status: set as of `occurred_at`, written at `recorded_at`."""
+
+    member_id: str
+    status: MemberStatus
+    occurred_at: datetime
+    recorded_at: datetime
+
 
 CHUNK = 2_000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
@@ -310,6 +321,20 @@ class LedgerRepository:
         insert_rows(conn, t.refunds, REFUND_COLUMNS, refund_rows)
         update_rows(conn, t.members, ("status", "available", "pending", "held", "debt"), "id", member_rows)
 
+    def save_status_changes(self, ledgers: Iterable[MemberLedger], recorded_at: datetime) -> None:
+        """The status changes the ledgers recorded, into the members' status history."""
+        recorded = to_micros(recorded_at)
+        insert_rows(self.conn, t.member_status_history, STATUS_HISTORY_COLUMNS, [
+            (ledger.program.id, ledger.member.id, status.value, to_micros(at), recorded)
+            for ledger in ledgers for status, at in ledger.recorded.status_changes])
+
+    def status_history(self, program_id: str) -> list[StatusChange]:
+        """Every status change of the program's members, in the order they were recorded."""
+        h = t.member_status_history
+        return [StatusChange(row.member_id, MemberStatus(row.status), row.occurred_at, row.recorded_at)
+                for row in self.conn.execute(select(h).where(h.c.program_id == program_id)
+                                             .order_by(h.c.recorded_at, h.c.id))]
+
     # ------------------------------------------------------------ idempotency
 
     def idempotent_responses(self, scope: str, keys: Sequence[str]) -> dict[str, tuple[str, Any]]:
@@ -423,6 +448,7 @@ def lot_from_row(row: Any) -> PointLot:
 TRANSACTION_COLUMNS = ("id", "program_id", "member_id", "kind", "points", "occurred_at", "recorded_at",
                        "order_ref", "amount_minor", "currency", "reason", "hold_id", "counterparty_id",
                        "rule_id", "ruleset_hash")
+STATUS_HISTORY_COLUMNS = ("program_id", "member_id", "status", "occurred_at", "recorded_at")
 POSTING_COLUMNS = ("transaction_id", "line", "program_id", "member_id", "account", "amount")
 LOT_COLUMNS = ("id", "program_id", "member_id", "transaction_id", "source", "amount", "remaining", "earned_at",
                "available_at", "expires_at", "released", "order_ref")

@@ -58,6 +58,20 @@ members = Table(
     UniqueConstraint("program_id", "external_ref"),
 )
 
+# Every change of a member's status (suspended, active again, closed), written by the ledger
+# with the member's row: replay judges each event against the statuses then (a reward withheld
+# from a referrer closed at the time). No reason is kept: it is free text.
+member_status_history = Table(
+    "member_status_history", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),  # the operation's time (an import's may be past)
+    Column("recorded_at", Timestamp, nullable=False),
+    Index("ix_member_status_history_program_id_recorded_at", "program_id", "recorded_at"),
+)
+
 transactions = Table(
     "transactions", metadata,
     Column("id", RowId, primary_key=True, autoincrement=False),
@@ -227,6 +241,23 @@ member_profiles = Table(
     Column("display_name", String(100)),
     Column("leaderboard_opt_in", Boolean, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+)
+
+# Every change to what judging reads of a profile (not the display name nor the opt-in), with
+# the time it took effect: replay judges each event against the version then in effect. Written
+# with the profile, in its transaction; personal data (a birthday) kept with the profiles,
+# never in the ledger or the transparency log.
+member_profile_history = Table(
+    "member_profile_history", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("time_zone", String(64)),
+    Column("birthday_month", SmallInteger),
+    Column("birthday_day", SmallInteger),
+    Column("tags", Text, nullable=False),  # JSON list of strings
+    Column("recorded_at", Timestamp, nullable=False),
+    Index("ix_member_profile_history_program_id_recorded_at", "program_id", "recorded_at"),
 )
 
 # What rules count: purchases, spend, caps' windows (the evaluator's CounterUse keys).
