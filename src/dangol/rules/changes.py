@@ -13,9 +13,10 @@ cap or budget; a widened validity; a changed description or version label.
 Worsening: a removed rule or action; a new exclusive rule (it may stop others); a changed or
 added condition; a changed priority, group or exclusivity; a lower rate, fixed amount or
 multiplier, a changed rate base (`of`) or a less generous rounding; an action that goes to
-someone else; a new or lower cap or budget; a narrowed validity; a removed event type; a
-custom event field removed or given another type while a rule on its event type reads it
-(`event.fields.<name>` in its condition or rate base); another currency.
+someone else; a new or lower cap (of any window: a lifetime cap too) or budget; a narrowed
+validity; a removed event type; a custom event field removed or given another type while a
+rule on its event type reads it (`event.fields.<name>` in its condition or rate base);
+another currency.
 
 The `tiers:`, `coupons:` and `challenges:` sections are compared by section_changes.py, in
 the same spirit (a tier's threshold raised, a coupon made less generous, a challenge made

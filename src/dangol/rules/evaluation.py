@@ -11,8 +11,9 @@ Points. rate: round(base * points / per) with the rule's rounding (floor by defa
 base = event.amount or the rate's `of` expression; fixed: the number; multiplier k:
 (k - 1) * the points the base phase granted the event's member. Each rule's points are
 then limited by its caps (per event, order, day, week or month of the member's time
-zone, counted for the event's member) and its budget (program-wide); what is held back
-is reported as Withheld, and the counters consumed as CounterUse.
+zone, or the member's lifetime, counted for the event's member) and its budget
+(program-wide); what is held back is reported as Withheld, and the counters consumed as
+CounterUse.
 
 Custom fields. The fields of an event that its type declares (`Ruleset.fields_of`) must
 hold the declared type or null, or the event is refused (EvaluationError); conditions read
@@ -124,7 +125,7 @@ class _Run:
         windows = [(cap, self.window(rule, cap)) for cap in rule.caps] if rule.caps else []
         for cap, window in windows:
             if cap.times is not None and window is not None and self.count(window + "/times") >= cap.times:
-                self.withheld.append(Withheld(rule.id, f"cap: {cap.times} time(s) per {cap.per.value}"))
+                self.withheld.append(Withheld(rule.id, f"cap: {cap.times} time(s) {cap.per.phrase}"))
                 return False
         for cap, window in windows:
             if cap.times is not None and window is not None:
@@ -160,7 +161,7 @@ class _Run:
             # Per event (or an order-less event under a per-order cap): only this event counts.
             used = granted_so_far if window is None else self.count(window + "/points")
             if cap.points - used < granted:
-                granted, reason = max(0, cap.points - used), f"cap: {cap.points} points per {cap.per.value}"
+                granted, reason = max(0, cap.points - used), f"cap: {cap.points} points {cap.per.phrase}"
         if rule.budget is not None:
             left = rule.budget - self.count(f"program/{rule.id}/budget/points")
             if left < granted:
@@ -206,6 +207,8 @@ class _Run:
         if per is Period.ORDER:
             order = self.facts.event.order_id
             return None if order is None else f"member/{rule.id}/order/{order}"
+        if per is Period.LIFETIME:  # one window, never closed: the key has no period in it
+            return f"member/{rule.id}/lifetime"
         if per is Period.DAY:
             return f"member/{rule.id}/day/{moment.date}"
         if per is Period.WEEK:

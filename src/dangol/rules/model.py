@@ -34,13 +34,20 @@ class Beneficiary(Enum):
 
 class Period(Enum):
     """A cap's window. event: this event only; order: every event with this order id;
-    day/week/month: calendar periods in the member's time zone (ISO weeks, Monday first)."""
+    day/week/month: calendar periods in the member's time zone (ISO weeks, Monday first);
+    lifetime: every event of the member, ever (one window that never closes)."""
 
     EVENT = "event"
     ORDER = "order"
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+    LIFETIME = "lifetime"
+
+    @property
+    def phrase(self) -> str:
+        """How a withheld reason names the window: "per month", or "ever"."""
+        return "ever" if self is Period.LIFETIME else f"per {self.value}"
 
 
 @dataclass(frozen=True, slots=True)
