@@ -17,8 +17,8 @@ CounterUse.
 
 Custom fields. The fields of an event that its type declares (`Ruleset.fields_of`) must
 hold the declared type or null, or the event is refused (EvaluationError); conditions read
-them as `event.fields.<name>`, None when not sent. Fields the type does not declare are
-never seen.
+them as `event.fields.<name>`, when not sent (or null) their declared default, or None
+without one. Fields the type does not declare are never seen.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
     if event.type not in ruleset.event_types and event.type not in BUILTIN_EVENT_TYPES:
         raise EvaluationError(f"event type {event.type!r} is neither built in nor declared by the ruleset")
     declared = ruleset.fields_of(event.type)
-    fields = _declared_values(event, declared) if declared else _NO_VALUES
+    fields = _declared_values(event, declared, ruleset.defaults_of(event.type)) if declared else _NO_VALUES
     if event.currency is not None and event.currency != ruleset.currency:
         raise EvaluationError(f"the event is in {event.currency}; the ruleset counts in {ruleset.currency}")
     if now < ruleset.effective_from:
@@ -74,11 +74,13 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
                       tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
 
 
-def _declared_values(event: Event, declared: Mapping[str, Type]) -> dict[str, FieldValue]:
+def _declared_values(event: Event, declared: Mapping[str, Type],
+                     defaults: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     """The event's fields its type declares, by name, each checked against its declared type:
     what `event.fields.<name>` reads. Fields the type does not declare stay unseen (recorded
-    with the event only); a null is a field not sent."""
-    found: dict[str, FieldValue] = {}
+    with the event only); a null is a field not sent, and a field not sent reads its declared
+    default, if it has one."""
+    found: dict[str, FieldValue] = dict(defaults)
     for name, value in event.fields:
         kind = declared.get(name)
         if kind is None or value is None:
