@@ -285,10 +285,10 @@ class _Checker:
         kind = self.choice(doc["type"], (*path, "type"), FIELD_TYPES.__getitem__, list(FIELD_TYPES))
         if kind is None:
             return None
-        if "default" not in doc:
-            return EventField(event_type, name, kind)
-        default = self.field_default(doc["default"], (*path, "default"), kind)
-        return None if default is None else EventField(event_type, name, kind, default)
+        # A wrong default is reported; the field stays declared (without it), so that rules
+        # reading it are told it may be missing rather than that it is not declared.
+        default = self.field_default(doc["default"], (*path, "default"), kind) if "default" in doc else None
+        return EventField(event_type, name, kind, default)
 
     def field_default(self, value: object, path: Path, kind: Type) -> FieldValue:
         """A default of the field's type, bounded as a literal in an expression is."""
