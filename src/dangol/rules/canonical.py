@@ -3,8 +3,9 @@
 Canonical JSON here is: the model (not the document) written with every default made
 explicit, rules sorted by id, lists that are sets sorted, expressions in their canonical
 text (`ast.unparse`), custom event fields as {type: {field: type}} (only when some are
-declared) and their defaults as {type: {field: default}} (only when some have one), keys sorted, no insignificant whitespace, UTF-8 (not \\u escapes), integers
-only (no floats anywhere in the model). So YAML vs JSON, key order, rule order,
+declared) and their defaults as {type: {field: default}} (only when some have one), keys
+sorted, no insignificant whitespace, UTF-8 (not \\u escapes), integers only (no floats
+anywhere in the model). So YAML vs JSON, key order, rule order,
 comments, quoting and spacing never change the hash, and every semantic field does."""
 
 from __future__ import annotations
