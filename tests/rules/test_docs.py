@@ -67,3 +67,61 @@ def test_the_custom_fields_example_works_as_its_table_says() -> None:
     with pytest.raises(EvaluationError, match=refused):
         evaluate(ruleset, Event("app_checkin", fields=(("streak", "9"),)), member, counters,
                  datetime(2025, 3, 6, 3, tzinfo=timezone.utc))
+
+
+def _events_in_order(ruleset: object, events: list[tuple[Event, datetime]]) -> list[tuple[list[tuple[str, int]],
+                                                                                       list[tuple[str, str, int]]]]:
+    """Each event's (rule, points) and (rule, reason, points withheld), the counters carried
+    from one to the next; rules by id (they share priority 0)."""
+    member = MemberState("m1", datetime(2025, 3, 1, tzinfo=timezone.utc), "Asia/Seoul")
+    counters: dict[str, int] = {}
+    found = []
+    for event, at in events:
+        result = evaluate(ruleset, event, member, counters, at)  # type: ignore[arg-type]
+        for use in result.counters:
+            counters[use.key] = counters.get(use.key, 0) + use.amount
+        found.append(([(a.rule_id, a.points) for a in result.points],
+                      [(w.rule_id, w.reason, w.points) for w in result.withheld]))
+    return found
+
+
+HEADER = 'program: p\nversion: v\neffective_from: "2025-03-01T00:00:00+09:00"\ncurrency: KRW\n'
+
+
+def test_the_lifetime_caps_example_works_as_its_table_says() -> None:
+    block = next(b for b in blocks("yaml") if "per: lifetime, points: 1000" in b)
+    ruleset = load_ruleset(HEADER + block)
+    kst = [(2025, 3, 2, "survey"), (2025, 3, 3, "review"), (2025, 3, 10, "review"), (2025, 3, 20, "review"),
+           (2025, 4, 5, "review"), (2025, 6, 9, "review"), (2026, 1, 5, "review"), (2027, 8, 1, "review")]
+    found = _events_in_order(ruleset, [(Event(kind), datetime(y, m, d, 1, tzinfo=timezone.utc))
+                                       for y, m, d, kind in kst])
+    voice = ("first-voice", "cap: 1 time(s) ever", 0)
+    ever = ("review-reward", "cap: 1000 points ever", 300)
+    assert found == [
+        ([("first-voice", 500)], []),
+        ([("review-reward", 300)], [voice]),
+        ([("review-reward", 300)], [voice]),
+        ([], [voice, ("review-reward", "cap: 2 time(s) per month", 0)]),
+        ([("review-reward", 300)], [voice]),
+        ([("review-reward", 100)], [voice, ("review-reward", "cap: 1000 points ever", 200)]),
+        ([], [voice, ever]),
+        ([], [voice, ever]),
+    ]
+
+
+def test_the_field_defaults_example_works_as_its_table_says() -> None:
+    block = next(b for b in blocks("yaml") if "streak: {type: integer, default: 1}" in b)
+    ruleset = load_ruleset(HEADER + block)
+    at = datetime(2025, 3, 3, 3, tzinfo=timezone.utc)
+    table = [{}, {"streak": 7, "minutes": 95}, {"streak": None, "minutes": 4000}, {"streak": 14, "channel": "ios"}]
+    found = [points for points, _ in _events_in_order(ruleset, [
+        (Event("app_checkin", fields=tuple(sorted(fields.items()))), at) for fields in table])]  # type: ignore[arg-type]
+    assert found == [[], [("time-spent", 9), ("weekly-streak", 700)], [("time-spent", 30)], [("weekly-streak", 700)]]
+    # The problems the page quotes, from the mistakes it names.
+    quoted = next(b for b in blocks("text") if "fields.streak.default" in b).splitlines()
+    with pytest.raises(InvalidRuleset) as caught:
+        load_ruleset(HEADER + block.replace("default: 1}", 'default: "1"}'))
+    assert [str(p) for p in caught.value.problems] == quoted
+    with pytest.raises(InvalidRuleset) as caught:
+        load_ruleset(HEADER + block.replace("{type: integer, default: 1}", "integer"))
+    assert [str(p) for p in caught.value.problems] == quoted[1:]

@@ -66,7 +66,7 @@ def test_many_mistakes_are_all_reported_with_line_and_field() -> None:
         "line 13, rules[1].priority: must be an integer, not a fraction (1.5) (no fractions",
         "line 15, rules[1].actions[0].award_points.fixed: must be an integer",
         "line 16, rules[1].actions[1].issue_coupon.template: must be an identifier, not 'Bad Template'",
-        "line 18, rules[1].caps[0].per: must be one of event, order, day, week, month, not 'fortnight'",
+        "line 18, rules[1].caps[0].per: must be one of event, order, day, week, month, lifetime, not 'fortnight'",
         "line 21, rules[2].actions: must be a non-empty list of actions",
         "line 26, rules[3].colour: unknown field",
         "line 25, rules[3].valid_until: is before valid_from (2025-03-09)",

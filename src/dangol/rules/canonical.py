@@ -3,8 +3,9 @@
 Canonical JSON here is: the model (not the document) written with every default made
 explicit, rules sorted by id, lists that are sets sorted, expressions in their canonical
 text (`ast.unparse`), custom event fields as {type: {field: type}} (only when some are
-declared), keys sorted, no insignificant whitespace, UTF-8 (not \\u escapes), integers
-only (no floats anywhere in the model). So YAML vs JSON, key order, rule order,
+declared) and their defaults as {type: {field: default}} (only when some have one), keys
+sorted, no insignificant whitespace, UTF-8 (not \\u escapes), integers only (no floats
+anywhere in the model). So YAML vs JSON, key order, rule order,
 comments, quoting and spacing never change the hash, and every semantic field does."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from datetime import date, datetime, timezone
 
 from ..engagement.canonical import challenge_json, coupon_json
+from .facts import FieldValue
 from .model import Action, AdvanceChallenge, AwardBadge, AwardPoints, Cap, EarningRule, IssueCoupon, Ruleset
 
 
@@ -37,7 +39,10 @@ def _ruleset(r: Ruleset) -> dict[str, object]:
         **({"challenges": [challenge_json(c) for c in r.challenges]} if r.challenges else {}),
         **({"coupons": [coupon_json(t) for t in r.coupons]} if r.coupons else {}),
         # Only when some custom type declares fields: every other ruleset keeps its hash.
-        **({"event_fields": _event_fields(r)} if r.event_fields else {})}
+        **({"event_fields": _event_fields(r)} if r.event_fields else {}),
+        # Defaults beside them, only when some field has one: every other ruleset keeps its hash.
+        **({"event_field_defaults": _field_defaults(r)} if any(f.default is not None for f in r.event_fields)
+           else {})}
     if r.tiers is not None:  # only when present: rulesets without tiers keep their hashes
         document["tiers"] = r.tiers.canonical()
     return document
@@ -48,6 +53,15 @@ def _event_fields(r: Ruleset) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for declared in r.event_fields:
         found.setdefault(declared.event_type, {})[declared.name] = declared.type.value
+    return found
+
+
+def _field_defaults(r: Ruleset) -> dict[str, dict[str, FieldValue]]:
+    """{event type: {field: default}}, for the fields declared with a default."""
+    found: dict[str, dict[str, FieldValue]] = {}
+    for declared in r.event_fields:
+        if declared.default is not None:
+            found.setdefault(declared.event_type, {})[declared.name] = declared.default
     return found
 
 

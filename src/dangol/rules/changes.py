@@ -6,16 +6,19 @@ addition or a strict improvement for every member and every event. The notice po
 
 Not worsening: a new rule that is not exclusive; a removed condition (`when`); an event type
 added to a rule's `on` or to the ruleset; a custom event field declared, or removed or
-retyped while no rule on its event type reads it; a higher rate (same base, same rounding
-or a more generous one), fixed amount or multiplier; an added action; a raised or removed
-cap or budget; a widened validity; a changed description or version label.
+retyped, or its default added, changed or removed, while no rule on its event type reads
+it; a higher rate (same base, same rounding or a more generous one), fixed amount or
+multiplier; an added action; a raised or removed cap or budget; a widened validity; a
+changed description or version label.
 
 Worsening: a removed rule or action; a new exclusive rule (it may stop others); a changed or
 added condition; a changed priority, group or exclusivity; a lower rate, fixed amount or
 multiplier, a changed rate base (`of`) or a less generous rounding; an action that goes to
-someone else; a new or lower cap or budget; a narrowed validity; a removed event type; a
-custom event field removed or given another type while a rule on its event type reads it
-(`event.fields.<name>` in its condition or rate base); another currency.
+someone else; a new or lower cap (of any window: a lifetime cap too) or budget; a narrowed
+validity; a removed event type; a custom event field removed or given another type while a
+rule on its event type reads it (`event.fields.<name>` in its condition or rate base), or
+its default added, changed or removed while such a rule reads it (an event that omits the
+field reads another value: more or fewer points, which is not ranked); another currency.
 
 The `tiers:`, `coupons:` and `challenges:` sections are compared by section_changes.py, in
 the same spirit (a tier's threshold raised, a coupon made less generous, a challenge made
@@ -23,8 +26,10 @@ harder: worsening)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from .facts import FieldValue
 from .model import Action, AwardPoints, Cap, EarningRule, EventField, Rate, Rounding, Ruleset
 from .section_changes import section_changes
 
@@ -95,7 +100,16 @@ def _field_changes(old: Ruleset, new: Ruleset) -> list[Change]:
         elif before[key].type is not after[key].type:
             found.append(Change(None, f"{label}: {before[key].type.value} -> {after[key].type.value}{read}",
                                 bool(readers)))
+        elif before[key].default != after[key].default:
+            # What an event that omits the field reads: whether more or less pays depends on
+            # each condition and rate base, so no ranking is attempted.
+            found.append(Change(None, f"{label}: default {_value(before[key].default)} -> "
+                                      f"{_value(after[key].default)}{read}", bool(readers)))
     return found
+
+
+def _value(default: FieldValue) -> str:
+    return "none" if default is None else json.dumps(default, ensure_ascii=False)
 
 
 def _fields_read(rule: EarningRule) -> frozenset[str]:

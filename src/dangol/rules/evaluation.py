@@ -11,13 +11,14 @@ Points. rate: round(base * points / per) with the rule's rounding (floor by defa
 base = event.amount or the rate's `of` expression; fixed: the number; multiplier k:
 (k - 1) * the points the base phase granted the event's member. Each rule's points are
 then limited by its caps (per event, order, day, week or month of the member's time
-zone, counted for the event's member) and its budget (program-wide); what is held back
-is reported as Withheld, and the counters consumed as CounterUse.
+zone, or the member's lifetime, counted for the event's member) and its budget
+(program-wide); what is held back is reported as Withheld, and the counters consumed as
+CounterUse.
 
 Custom fields. The fields of an event that its type declares (`Ruleset.fields_of`) must
 hold the declared type or null, or the event is refused (EvaluationError); conditions read
-them as `event.fields.<name>`, None when not sent. Fields the type does not declare are
-never seen.
+them as `event.fields.<name>`, when not sent (or null) their declared default, or None
+without one. Fields the type does not declare are never seen.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
     if event.type not in ruleset.event_types and event.type not in BUILTIN_EVENT_TYPES:
         raise EvaluationError(f"event type {event.type!r} is neither built in nor declared by the ruleset")
     declared = ruleset.fields_of(event.type)
-    fields = _declared_values(event, declared) if declared else _NO_VALUES
+    fields = _declared_values(event, declared, ruleset.defaults_of(event.type)) if declared else _NO_VALUES
     if event.currency is not None and event.currency != ruleset.currency:
         raise EvaluationError(f"the event is in {event.currency}; the ruleset counts in {ruleset.currency}")
     if now < ruleset.effective_from:
@@ -73,11 +74,13 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
                       tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
 
 
-def _declared_values(event: Event, declared: Mapping[str, Type]) -> dict[str, FieldValue]:
+def _declared_values(event: Event, declared: Mapping[str, Type],
+                     defaults: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     """The event's fields its type declares, by name, each checked against its declared type:
     what `event.fields.<name>` reads. Fields the type does not declare stay unseen (recorded
-    with the event only); a null is a field not sent."""
-    found: dict[str, FieldValue] = {}
+    with the event only); a null is a field not sent, and a field not sent reads its declared
+    default, if it has one."""
+    found: dict[str, FieldValue] = dict(defaults)
     for name, value in event.fields:
         kind = declared.get(name)
         if kind is None or value is None:
@@ -124,7 +127,7 @@ class _Run:
         windows = [(cap, self.window(rule, cap)) for cap in rule.caps] if rule.caps else []
         for cap, window in windows:
             if cap.times is not None and window is not None and self.count(window + "/times") >= cap.times:
-                self.withheld.append(Withheld(rule.id, f"cap: {cap.times} time(s) per {cap.per.value}"))
+                self.withheld.append(Withheld(rule.id, f"cap: {cap.times} time(s) {cap.per.phrase}"))
                 return False
         for cap, window in windows:
             if cap.times is not None and window is not None:
@@ -160,7 +163,7 @@ class _Run:
             # Per event (or an order-less event under a per-order cap): only this event counts.
             used = granted_so_far if window is None else self.count(window + "/points")
             if cap.points - used < granted:
-                granted, reason = max(0, cap.points - used), f"cap: {cap.points} points per {cap.per.value}"
+                granted, reason = max(0, cap.points - used), f"cap: {cap.points} points {cap.per.phrase}"
         if rule.budget is not None:
             left = rule.budget - self.count(f"program/{rule.id}/budget/points")
             if left < granted:
@@ -206,6 +209,8 @@ class _Run:
         if per is Period.ORDER:
             order = self.facts.event.order_id
             return None if order is None else f"member/{rule.id}/order/{order}"
+        if per is Period.LIFETIME:  # one window, never closed: the key has no period in it
+            return f"member/{rule.id}/lifetime"
         if per is Period.DAY:
             return f"member/{rule.id}/day/{moment.date}"
         if per is Period.WEEK:

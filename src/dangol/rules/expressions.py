@@ -91,9 +91,11 @@ _COLLECTIONS = {Type.STRS: Type.STR, Type.INTS: Type.INT}
 
 
 def compile_expression(text: object, expect: Type = Type.BOOL, event_fields: Mapping[str, Type] = NO_FIELDS,
-                       ) -> Expression:
+                       defaulted: frozenset[str] = frozenset()) -> Expression:
     """Parse, validate and compile `text`; raises ExpressionError (with a column).
-    `event_fields`: the custom fields `event.fields.<name>` may read, with their declared types."""
+    `event_fields`: the custom fields `event.fields.<name>` may read, with their declared types;
+    `defaulted`: those of them that always hold a value (a declared default), which may be
+    computed with."""
     if not isinstance(text, str):
         raise ExpressionError("an expression must be a string")
     if len(text) > MAX_LENGTH:
@@ -109,7 +111,7 @@ def compile_expression(text: object, expect: Type = Type.BOOL, event_fields: Map
     except (ValueError, RecursionError, MemoryError) as error:  # e.g. null bytes; absurd nesting
         raise ExpressionError(f"not a valid expression: {error}") from None
     _check_size(tree)
-    compiler = _Compiler(event_fields)
+    compiler = _Compiler(event_fields, defaulted)
     typed = compiler.compile(tree.body)
     if typed.type is not expect:
         raise ExpressionError(f"the expression gives a {typed.type.value}; a {expect.value} is needed", 1)
@@ -142,8 +144,9 @@ def _fail(node: ast.AST, message: str) -> ExpressionError:
 
 
 class _Compiler:
-    def __init__(self, event_fields: Mapping[str, Type]) -> None:
+    def __init__(self, event_fields: Mapping[str, Type], defaulted: frozenset[str]) -> None:
         self.event_fields = event_fields
+        self.defaulted = defaulted
         self.read: set[str] = set()  # the custom event fields the expression reads
 
     def compile(self, node: ast.expr) -> _Typed:
@@ -215,7 +218,8 @@ class _Compiler:
 
     def _event_field(self, node: ast.Attribute) -> _Typed:
         """`event.fields.<name>`: a custom field declared for the event types of the rule,
-        of its declared type, None when the event does not carry it."""
+        of its declared type, None when the event does not carry it (unless it has a default:
+        evaluation puts the default in its place)."""
         name = node.attr
         kind = self.event_fields.get(name)
         if kind is None:
@@ -224,7 +228,7 @@ class _Compiler:
             raise ExpressionError(f"`event.fields.{name}` is not declared for the rule's event types; {known}",
                                   _attribute_column(node))
         self.read.add(name)
-        declared = event_field(name, kind)
+        declared = event_field(name, kind, name in self.defaulted)
         return _Typed(lambda f: f.fields.get(name), declared.type, declared.nullable)
 
     # ---- operators
@@ -346,7 +350,7 @@ class _Compiler:
             accepted = function.params[min(index, len(function.params) - 1)]
             if typed.type not in accepted or typed.nullable:
                 raise _fail(argument, f"{function.name}() does not accept a {'missing ' if typed.nullable else ''}"
-                                      f"{typed.type.value}: {function.doc}")
+                                      f"{typed.type.value}: {function.doc}{_default_hint(argument)}")
             args.append(typed.get)
         return _Typed(function.build(tuple(args)), function.result)
 
@@ -359,15 +363,23 @@ class _Compiler:
         if typed.nullable:
             # Whether a missing flag counts as false is the author's to say, not ours to guess.
             raise _fail(node, "`and`, `or`, `not` and `if` need a boolean that is always there; this one may be "
-                              "missing (None): compare it, e.g. `== True`")
+                              f"missing (None): compare it, e.g. `== True`{_default_hint(node)}")
         return typed
 
     def _integer(self, node: ast.expr) -> _Typed:
         typed = self.compile(node)
         if typed.type is not Type.INT or typed.nullable:
             raise _fail(node, f"arithmetic needs integers, not a {'possibly missing ' if typed.nullable else ''}"
-                              f"{typed.type.value}")
+                              f"{typed.type.value}{_default_hint(node) if typed.type is Type.INT else ''}")
         return typed
+
+
+def _default_hint(node: ast.expr) -> str:
+    """For a custom field that may be missing: how to make it always there."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == EVENT_FIELDS:
+        return (f" (or declare a default for `{node.attr}` under event_types, in every event type "
+                "of the rule, to compute with it)")
+    return ""
 
 
 def _attribute_column(node: ast.Attribute) -> int:

@@ -7,12 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ..engagement.challenges import Challenge
 from ..engagement.coupons import CouponTemplate
 from .expressions import NO_FIELDS, Expression
+from .facts import FieldValue
 from .vocabulary import Type
+
+_NO_DEFAULTS: Mapping[str, FieldValue] = MappingProxyType({})
 
 if TYPE_CHECKING:  # the tiers core imports this module: no import cycle at run time
     from ..tiers.ladder import Ladder
@@ -34,13 +38,20 @@ class Beneficiary(Enum):
 
 class Period(Enum):
     """A cap's window. event: this event only; order: every event with this order id;
-    day/week/month: calendar periods in the member's time zone (ISO weeks, Monday first)."""
+    day/week/month: calendar periods in the member's time zone (ISO weeks, Monday first);
+    lifetime: every event of the member, ever (one window that never closes)."""
 
     EVENT = "event"
     ORDER = "order"
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+    LIFETIME = "lifetime"
+
+    @property
+    def phrase(self) -> str:
+        """How a withheld reason names the window: "per month", or "ever"."""
+        return "ever" if self is Period.LIFETIME else f"per {self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +128,14 @@ class EarningRule:
 @dataclass(frozen=True, slots=True)
 class EventField:
     """A custom field `name` of custom event type `event_type`: rules read it as
-    `event.fields.<name>`; an event of that type that sends it must send a `type` (or null)."""
+    `event.fields.<name>`; an event of that type that sends it must send a `type` (or null).
+    With a `default` (of `type`), an event that omits it (or sends null) reads the default,
+    so rules may compute with it; without one (None), it reads None."""
 
     event_type: str
     name: str
     type: Type  # integer, string or boolean
+    default: FieldValue = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +153,8 @@ class Ruleset:
     _by_event: dict[str, tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
     _fields_by_event: dict[str, dict[str, Type]] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _defaults_by_event: dict[str, dict[str, FieldValue]] = field(default_factory=dict, compare=False, repr=False,
+                                                                 hash=False)
 
     def __post_init__(self) -> None:
         # The evaluation order, computed once: per event type, base rules then multiplier
@@ -149,10 +165,16 @@ class Ruleset:
                                     tuple(r for r in ordered if r.is_multiplier))
         for declared in self.event_fields:
             self._fields_by_event.setdefault(declared.event_type, {})[declared.name] = declared.type
+            if declared.default is not None:
+                self._defaults_by_event.setdefault(declared.event_type, {})[declared.name] = declared.default
 
     def fields_of(self, event_type: str) -> Mapping[str, Type]:
         """The custom fields `event_type` declares, with their types (none for a built-in type)."""
         return self._fields_by_event.get(event_type, NO_FIELDS)
+
+    def defaults_of(self, event_type: str) -> Mapping[str, FieldValue]:
+        """The declared defaults of `event_type`'s custom fields: what an event that omits one reads."""
+        return self._defaults_by_event.get(event_type, _NO_DEFAULTS)
 
     def phases(self, event_type: str) -> tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]:
         return self._by_event.get(event_type, ((), ()))

@@ -38,7 +38,8 @@ class ChallengeProgress:
 @dataclass(frozen=True, slots=True)
 class CounterUse:
     """Add `amount` to counter `key`. Keys name their scope: `member/<rule>/<per>/<window>/<unit>`
-    belongs to the event's member, `program/<rule>/budget/points` to the whole program."""
+    (and `member/<rule>/lifetime/<unit>`, a window that never closes) belongs to the event's
+    member, `program/<rule>/budget/points` to the whole program."""
 
     key: str
     amount: int

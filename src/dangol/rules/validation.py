@@ -14,8 +14,8 @@ from ..engagement.challenges import Challenge
 from ..engagement.coupons import CouponTemplate
 from ..engagement.document import check_references, parse_challenges, parse_coupons
 from .errors import InvalidRuleset, Path, RulesetProblem
-from .expressions import NO_FIELDS, Expression, ExpressionError, compile_expression
-from .facts import BUILTIN_EVENT_TYPES
+from .expressions import MAX_INT, MAX_STR, NO_FIELDS, Expression, ExpressionError, compile_expression
+from .facts import BUILTIN_EVENT_TYPES, FieldValue
 from .model import (Action, AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, EventField,
                     IssueCoupon, Period, Rate, Rounding, Ruleset)
 from .vocabulary import FIELD_TYPES, Type
@@ -49,6 +49,7 @@ class _Checker:
         # The custom event fields the expressions being checked may read: those of the event
         # types of the rule at hand (set by `rule`, read by `expression`).
         self.event_fields: Mapping[str, Type] = NO_FIELDS
+        self.defaulted: frozenset[str] = frozenset()  # those of them with a default in every one of the types
 
     # ---- reporting
 
@@ -120,7 +121,7 @@ class _Checker:
 
     def expression(self, value: object, path: Path, expect: Type) -> Expression | None:
         try:
-            return compile_expression(value, expect, self.event_fields)
+            return compile_expression(value, expect, self.event_fields, self.defaulted)
         except ExpressionError as error:
             self.problem(path, error.message, error.column)
             return None
@@ -138,9 +139,9 @@ class _Checker:
         currency = self.text(doc.get("currency", ""), ("currency",), CURRENCY, "an ISO 4217 code such as KRW")
         custom, declared = self.event_types(doc.get("event_types", []))
         known = set(BUILTIN_EVENT_TYPES) | set(custom)
-        fields_by_type: dict[str, dict[str, Type]] = {}
+        fields_by_type: dict[str, dict[str, EventField]] = {}
         for one in declared:
-            fields_by_type.setdefault(one.event_type, {})[one.name] = one.type
+            fields_by_type.setdefault(one.event_type, {})[one.name] = one
         rules: list[EarningRule] = []
         raw_rules = doc.get("rules", [])
         if not isinstance(raw_rules, list):
@@ -201,7 +202,8 @@ class _Checker:
 
     def event_types(self, value: object) -> tuple[list[str], list[EventField]]:
         """The custom event types (sorted, unique) and their declared fields (sorted by type,
-        then name). An entry is a name, or {name: ..., fields: {field: integer|string|boolean}}."""
+        then name). An entry is a name, or {name: ..., fields: {field: integer|string|boolean}}; a
+        field may also be {type: ..., default: ...}."""
         if not isinstance(value, list):
             self.problem(("event_types",), f"must be a list of event type names, not {_describe(value)}")
             return [], []
@@ -267,14 +269,45 @@ class _Checker:
                 self.problem(where, f"a field name is a-z, 0-9 and _, starting with a letter, not {name!r}")
             elif keyword.iskeyword(name):
                 self.problem(where, f"{name!r} is a Python keyword: `event.fields.{name}` could not be read")
-            else:
-                checked = self.choice(kind, where, FIELD_TYPES.__getitem__, list(FIELD_TYPES))
-                if checked is not None:
-                    found.append(EventField(event_type, name, checked))
+            elif (one := self.event_field(kind, where, event_type, name)) is not None:
+                found.append(one)
         return found
 
+    def event_field(self, value: object, path: Path, event_type: str, name: str) -> EventField | None:
+        """A field's declaration: its type's name, or {type: ..., default: ...}."""
+        if not isinstance(value, dict):
+            kind = self.choice(value, path, FIELD_TYPES.__getitem__, list(FIELD_TYPES))
+            return None if kind is None else EventField(event_type, name, kind)
+        doc = self.mapping(value, path, ("type",), ("default",))
+        assert doc is not None  # a dict
+        if "type" not in doc:
+            return None
+        kind = self.choice(doc["type"], (*path, "type"), FIELD_TYPES.__getitem__, list(FIELD_TYPES))
+        if kind is None:
+            return None
+        # A wrong default is reported; the field stays declared (without it), so that rules
+        # reading it are told it may be missing rather than that it is not declared.
+        default = self.field_default(doc["default"], (*path, "default"), kind) if "default" in doc else None
+        return EventField(event_type, name, kind, default)
+
+    def field_default(self, value: object, path: Path, kind: Type) -> FieldValue:
+        """A default of the field's type, bounded as a literal in an expression is."""
+        if value is None:
+            self.problem(path, "must be a value of the field's type; leave `default` out for a field an event "
+                               "may omit (it then reads None)")
+            return None
+        if kind is Type.INT:
+            return self.integer(value, path, -MAX_INT, MAX_INT)
+        if kind is Type.BOOL:
+            return self.boolean(value, path)
+        text = self.text(value, path)
+        if text is not None and len(text) > MAX_STR:
+            self.problem(path, f"must be at most {MAX_STR} characters (it has {len(text)})")
+            return None
+        return text
+
     def rule(self, raw: object, path: Path, known: set[str],
-             fields_by_type: Mapping[str, Mapping[str, Type]]) -> EarningRule | None:
+             fields_by_type: Mapping[str, Mapping[str, EventField]]) -> EarningRule | None:
         before = len(self.problems)
         doc = self.mapping(raw, path, ("id", "on", "actions"),
                            ("description", "when", "priority", "exclusive", "group", "caps", "budget",
@@ -284,15 +317,18 @@ class _Checker:
         rule_id = self.text(doc.get("id", ""), (*path, "id"), IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
         on = self.on(doc.get("on", []), (*path, "on"), known)
         description = self.text(doc.get("description", ""), (*path, "description")) or ""
-        # Conflicting declarations were reported already: one type per field name here.
-        self.event_fields = {name: kind for event_type in on
-                             for name, kind in fields_by_type.get(event_type, {}).items()}
+        # Conflicting declarations were reported already: one type per field name here. A
+        # field may be computed with only if it holds a value on every type of the rule.
+        declared = [fields_by_type.get(event_type, {}) for event_type in on]
+        self.event_fields = {name: one.type for fields in declared for name, one in fields.items()}
+        self.defaulted = frozenset(name for name in self.event_fields
+                                   if all(name in fields and fields[name].default is not None for fields in declared))
         when = self.expression(doc["when"], (*path, "when"), Type.BOOL) if "when" in doc else None
         priority = self.integer(doc.get("priority", 0), (*path, "priority"), -MAX_PRIORITY, MAX_PRIORITY)
         exclusive = self.boolean(doc.get("exclusive", False), (*path, "exclusive"))
         group = self.text(doc.get("group", ""), (*path, "group"))
         actions = self.actions(doc.get("actions", []), (*path, "actions"))  # a rate's `of` is an expression
-        self.event_fields = NO_FIELDS
+        self.event_fields, self.defaulted = NO_FIELDS, frozenset()
         caps = self.caps(doc.get("caps", []), (*path, "caps"))
         budget = self.integer(doc["budget"], (*path, "budget"), 1, MAX_POINTS) if "budget" in doc else None
         valid_from = self.day(doc["valid_from"], (*path, "valid_from")) if "valid_from" in doc else None

@@ -76,6 +76,7 @@ EVENT_FIELDS = "fields"
 FIELD_TYPES: dict[str, Type] = {kind.value: kind for kind in (Type.INT, Type.STR, Type.BOOL)}
 
 
-def event_field(name: str, kind: Type) -> Field:
-    """A declared custom field: nullable, as an event may not carry it (a purchase never does)."""
-    return Field(f"event.{EVENT_FIELDS}.{name}", kind, nullable=True)
+def event_field(name: str, kind: Type, defaulted: bool = False) -> Field:
+    """A declared custom field: nullable, as an event may not carry it (a purchase never does),
+    unless every event type it is read on declares a default for it."""
+    return Field(f"event.{EVENT_FIELDS}.{name}", kind, nullable=not defaulted)
