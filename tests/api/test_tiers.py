@@ -38,7 +38,7 @@ def test_a_member_sees_tier_benefits_and_progress(admin: Api, program_id: str, s
     body = admin.get(f"/v1/programs/{program_id}/members/{shopper}/tier").json()
     assert body["tier"] == {"name": "나무", "threshold": 600_000, "benefits": {
         "earn_bonus": {"points": 2, "per": 100}, "multiplier": None,
-        "perks": ["수수료 5% 할인", "우선 고객 서비스"], "badge": "tree"}}
+        "perks": ["수수료 5% 할인", "우선 고객 서비스"], "badge": "tree", "gifting": False}}
     assert body["metric"] == {"name": "spend", "value": 650_000}
     assert (body["next_tier"]["name"], body["remaining"]) == ("숲", 350_000)  # 1,000,000 - 650,000
     assert body["window"] == {"kind": "quarter", "start": "2025-03-31T15:00:00Z", "end": "2025-06-30T15:00:00Z"}

@@ -63,7 +63,9 @@ def test_strict_improvements_do_not_worsen(old: str, new: str) -> None:
     ("      earn_bonus: {points: 3, per: 100}\n", "", "tier:숲"),
     ("      perks: [수수료 3% 할인]", "      perks: []", "tier:열매"),
     ("    - name: 숲\n      threshold: 1000000\n      earn_bonus: {points: 3, per: 100}\n"
-     "      perks: [수수료 10% 할인, 우선 고객 서비스, 포인트 선물]\n      badge: forest\n", "", "tier:숲"),
+     "      perks: [수수료 10% 할인, 우선 고객 서비스, 포인트 선물]\n      badge: forest\n      gifting: true\n", "",
+     "tier:숲"),
+    ("      gifting: true\n", "", "tier:숲"),
     ("  window: quarter", "  window: year", "tiers"),
     ("  metric: spend", "  metric: purchases", "tiers"),
     ("  grace_days: 14", "  grace_days: 7", "tiers"),
@@ -91,6 +93,7 @@ def test_worsening_changes_of_tiers_coupons_and_challenges(old: str, new: str, s
     ("earn_bonus: {points: 2, per: 100}", "earn_bonus: {points: 25, per: 1000}", "tier:나무"),
     ("      perks: [수수료 3% 할인]", "      perks: [수수료 3% 할인, 무료 배송]", "tier:열매"),
     ("  grace_days: 14", "  grace_days: 30", "tiers"),
+    ("      badge: tree\n", "      badge: tree\n      gifting: true\n", "tier:나무"),  # 숲 gifts already
     ("gives: {percent: 10, cap: 5000}", "gives: {percent: 15, cap: 8000}", "coupon:design-10"),
     ("gives: {points: 500}\n    valid_days: 90", "gives: {points: 700}\n    valid_days: 120", "coupon:thank-you-500"),
     ("goal: {count: 3, on: purchase}", "goal: {count: 2, on: purchase}", "challenge:three-this-month"),
@@ -107,7 +110,20 @@ def test_more_generous_tiers_coupons_and_challenges_do_not_worsen(old: str, new:
 
 def test_tiers_added_do_not_worsen_and_removed_do() -> None:
     without = MARKET[:MARKET.index("tiers:")]
-    assert [(c.rule, c.what, c.worsens) for c in compare(load_ruleset(without), load_example())] == [
+    no_gifting = load_ruleset(MARKET.replace("      gifting: true\n", ""))
+    assert [(c.rule, c.what, c.worsens) for c in compare(load_ruleset(without), no_gifting)] == [
         ("tiers", "tiers added", False)]
     assert [(c.rule, c.what, c.worsens) for c in compare(load_example(), load_ruleset(without))] == [
         ("tiers", "tiers removed", True)]
+
+
+def test_the_first_tier_to_gift_worsens_for_the_others() -> None:
+    # Before, the program's policy let every member transfer; now only 숲 members may.
+    without = MARKET[:MARKET.index("tiers:")]
+    limited = ("tiers", "transfers only from tiers with gifting: 숲", True)
+    no_gifting = load_ruleset(MARKET.replace("      gifting: true\n", ""))
+    assert [(c.rule, c.what, c.worsens) for c in compare(no_gifting, load_example())] == [
+        limited, ("tier:숲", "gifting added", False)]
+    assert [(c.rule, c.what, c.worsens) for c in compare(load_ruleset(without), load_example())] == [
+        ("tiers", "tiers added", False), limited]
+    assert worsens(compare(no_gifting, load_example()))

@@ -215,7 +215,7 @@ def test_built_in_events_carry_no_readable_fields() -> None:
 
 # ---------------------------------------------------------------- hashes
 
-EXAMPLE_HASH = "sha256:5e2236d006f6462c6b8619f119c21f718076984ad16b9bdb86eb443c3d34ea77"
+EXAMPLE_HASH = "sha256:9aeac077856d39d861c581403a8703c9091c00f1bc51a71c2cf3a30e85d4c3c5"
 
 
 def test_the_example_rulesets_hash_is_unchanged() -> None:

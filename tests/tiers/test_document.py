@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dangol.rules import InvalidRuleset, ruleset_hash
+from dangol.rules import InvalidRuleset, canonical_json, ruleset_hash
 from dangol.rules.loader import load_example, load_ruleset
 from dangol.tiers import Metric, WindowKind
 
@@ -46,7 +46,7 @@ def test_the_example_ladder() -> None:
         Metric.SPEND, WindowKind.QUARTER, "Asia/Seoul", 14)
     forest = ladder.tier("숲").benefits
     assert forest.earn_bonus is not None and (forest.earn_bonus.points, forest.earn_bonus.per) == (3, 100)
-    assert forest.badge == "forest" and "포인트 선물" in forest.perks
+    assert forest.badge == "forest" and "포인트 선물" in forest.perks and forest.gifting
     # The hand-written tier-* rules are gone: one mechanism for tier bonuses.
     assert not [r.id for r in load_example().rules if r.id.startswith("tier")]
 
@@ -98,6 +98,30 @@ def test_the_tiers_section_is_hashed_with_the_ruleset() -> None:
     # Spelling does not matter, meaning does.
     assert ruleset_hash(load_ruleset(LADDER.replace("{name: bronze, threshold: 0}", "{threshold: 0, name: bronze}"))) \
         == ruleset_hash(with_tiers)
+
+
+def test_gifting_is_a_benefit_of_the_tiers_that_declare_it() -> None:
+    ladder = load_example().tiers
+    assert ladder is not None and ladder.gifting_tiers == ("숲",)
+    assert ladder.may_gift("숲") and not ladder.may_gift("나무") and not ladder.may_gift(None)
+    # A ladder declaring it on no tier leaves transfers to the program's policy.
+    plain = load_ruleset(LADDER).tiers
+    assert plain is not None and plain.gifting_tiers == () and plain.may_gift("bronze")
+
+
+def test_gifting_must_be_true_or_false() -> None:
+    assert problems(LADDER.replace("perks: [free shipping]", "gifting: yes please")) == [
+        "line 12, tiers.ladder[1].gifting: must be true or false, not a string ('yes please')"]
+
+
+def test_gifting_is_hashed_only_when_declared() -> None:
+    # A ladder without gifting keeps the hash it was published under before the field existed.
+    plain = load_ruleset(LADDER)
+    assert ruleset_hash(load_ruleset(LADDER.replace("free shipping]", "free shipping], gifting: false"))) \
+        == ruleset_hash(plain) == "sha256:ce86e4e59e532ab13656defefdca11ddd04ebec83d2fb8da7668986b23a5eeef"
+    assert b"gifting" not in canonical_json(plain)
+    assert ruleset_hash(load_ruleset(LADDER.replace("free shipping]", "free shipping], gifting: true"))) \
+        != ruleset_hash(plain)
 
 
 def test_the_tiers_section_of_docs_rules_md_loads() -> None:

@@ -34,6 +34,8 @@ DOMAIN_STATUS: dict[str, int] = {
     "currency-mismatch": 422,
     "insufficient-points": 409,
     "member-not-active": 409,
+    # The sender's tier, which may change (as a member's status may): not the program's policy.
+    "gifting-not-allowed": 409,
     "hold-not-active": 409,
     "refund-exceeds-order": 409,
     "conflict": 409,

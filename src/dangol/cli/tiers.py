@@ -100,6 +100,8 @@ def show(ctx: typer.Context, program: ProgramOption,
         table.add_row("perk", perk)
     if benefits["badge"]:
         table.add_row("badge", benefits["badge"])
+    if benefits["gifting"]:
+        table.add_row("gifting", "may transfer points to other members")
     table.add_row(view["metric"]["name"], f"{number(view['metric']['value'])} this window "
                                           f"({view['window']['start']} to {view['window']['end']})")
     if view["next_tier"]:

@@ -169,7 +169,8 @@ class Importer:
                 continue
             operations.append(Operation(command, event.key, at=event.occurred_at))
             sent.append(item)
-        outcomes = self.services.ledger.execute(self.program.id, operations) if operations else []
+        # History: a gift it records happened, whatever tier the ledger now says the sender had.
+        outcomes = self.services.ledger.execute(self.program.id, operations, history=True) if operations else []
         refresh_stale_statistics(self.services.db)
         report.batches += 1
         for item, outcome in zip(sent, outcomes):

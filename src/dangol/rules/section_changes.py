@@ -4,17 +4,19 @@ it can worsen what a member gets: decided conservatively, like the rules' change
 `coupon:<id>` or `challenge:<id>`.
 
 Not worsening: a ladder, tier, coupon template or challenge added; a lower threshold; a
-higher earn bonus or multiplier; a perk or badge added; a longer grace; a more generous
-coupon (more off, a higher or no cap, valid longer, a higher or no per-member limit); an
-easier or more rewarding challenge (a lower target, fewer weeks, more event types, no
-category, repeatable again, more points, a badge or coupon added); a changed name.
+higher earn bonus or multiplier; a perk or badge added; gifting added to a tier when
+another has it already; a longer grace; a more generous coupon (more off, a higher or no
+cap, valid longer, a higher or no per-member limit); an easier or more rewarding challenge
+(a lower target, fewer weeks, more event types, no category, repeatable again, more
+points, a badge or coupon added); a changed name.
 
 Worsening: a ladder, tier, coupon template or challenge removed; a higher threshold; a
-lower or removed earn bonus or multiplier; a perk or badge removed or changed; another
-metric, window or time zone; a shorter grace; a coupon that gives another kind of benefit,
-less, a lower or new cap, for fewer days or fewer times; a challenge with another metric or
-period, a higher target, more weeks, fewer event types, a new or other category, once
-instead of every period, fewer points, a badge or coupon removed or changed."""
+lower or removed earn bonus or multiplier; a perk or badge removed or changed; gifting
+removed from a tier, or declared by the first (transfers become those tiers' benefit);
+another metric, window or time zone; a shorter grace; a coupon that gives another kind of
+benefit, less, a lower or new cap, for fewer days or fewer times; a challenge with another
+metric or period, a higher target, more weeks, fewer event types, a new or other category,
+once instead of every period, fewer points, a badge or coupon removed or changed."""
 
 from __future__ import annotations
 
@@ -69,11 +71,12 @@ def _by_id(old: Sequence[T], new: Sequence[T], kind: str, changes: Callable[[T, 
 def _ladder_changes(old: Ladder | None, new: Ladder | None, rate_at_least: RateAtLeast) -> Found:
     if old == new:
         return []
+    limited = _transfers_limited(old, new)
     if old is None:
-        return [("tiers", "tiers added", False)]
+        return [("tiers", "tiers added", False), *limited]
     if new is None:
         return [("tiers", "tiers removed", True)]
-    found: Found = []
+    found: Found = list(limited)
     if old.metric != new.metric:
         found.append(("tiers", f"metric {old.metric.value} -> {new.metric.value}", True))
     if (old.window, old.rolling_days) != (new.window, new.rolling_days):
@@ -93,6 +96,14 @@ def _ladder_changes(old: Ladder | None, new: Ladder | None, rate_at_least: RateA
         elif before[name] != after[name]:
             found += [(subject, what, worse) for what, worse in _tier_changes(before[name], after[name], rate_at_least)]
     return found
+
+
+def _transfers_limited(old: Ladder | None, new: Ladder | None) -> Found:
+    """The first tier to declare gifting worsens the other tiers' lot: transfers, which the
+    program's policy alone allowed to every member, become that tier's benefit."""
+    if new is None or not new.gifting_tiers or (old is not None and old.gifting_tiers):
+        return []
+    return [("tiers", f"transfers only from tiers with gifting: {', '.join(new.gifting_tiers)}", True)]
 
 
 def _window(ladder: Ladder) -> str:
@@ -116,6 +127,8 @@ def _tier_changes(old: Tier, new: Tier, rate_at_least: RateAtLeast) -> list[tupl
         found.append((f"perks added: {', '.join(sorted(set(b.perks) - set(a.perks)))}", False))
     if a.badge != b.badge:
         found.append((f"badge {a.badge or 'none'} -> {b.badge or 'none'}", a.badge is not None))
+    if a.gifting != b.gifting:
+        found.append(("gifting added" if b.gifting else "gifting removed", a.gifting))
     return found
 
 

@@ -26,6 +26,7 @@ from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
 from .extensions import Extensions
+from .gifting import GiftingCheck
 from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
@@ -39,15 +40,16 @@ class Services:
     log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
 
     def __post_init__(self) -> None:
-        self.ledger = LedgerService(self.db, self.clock)
+        self.rulesets = RulesetService(self.db, self.clock)
+        self.tiers = TierService(self.db, self.clock, ladders=self._published_ladder)
+        # Gifting is a tier benefit: every live transfer asks the sender's tier.
+        self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers))
         self.reader = LedgerReader(self.db, self.clock)
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
-        self.rulesets = RulesetService(self.db, self.clock)
         self.profiles = ProfileService(self.db, self.clock)
         self.referrals = ReferralService(self.db, self.clock)
-        self.tiers = TierService(self.db, self.clock, ladders=self._published_ladder)
         self.engagement = EngagementService(self.db, self.ledger, self.clock, rulesets=self._ruleset_in_force)
         self.events = EventService(self.db, self.clock, self.ledger, self.rulesets,
                                    Extensions(self.tiers, self.engagement))

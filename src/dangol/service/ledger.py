@@ -36,6 +36,9 @@ from .log_writer import LogWriter, TransactionTracker, add_log_receipts
 Command = cmd.LedgerCommand | cmd.Enroll | cmd.SetMemberStatus
 Receipt = dict[str, Any]
 Outcome = Receipt | DomainError
+# Asked before a live transfer, in the write transaction with both ledgers locked: raises
+# the DomainError that refuses it (the container wires tiers' gifting, service/gifting.py).
+TransferCheck = Callable[[Connection, str, str, datetime], None]  # (conn, program, sender, at)
 
 # A client clock a little ahead of ours is not an error; an event from next week is.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -82,10 +85,11 @@ def new_member_id() -> str:
 
 class LedgerService:
     def __init__(self, db: Database, clock: Clock | None = None,
-                 member_ids: Callable[[], str] = new_member_id) -> None:
+                 member_ids: Callable[[], str] = new_member_id, transfer_check: TransferCheck | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.member_ids = member_ids
+        self.transfer_check = transfer_check
         self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
         self.log = LogWriter()
 
@@ -101,10 +105,12 @@ class LedgerService:
     # ------------------------------------------------------------ batches
 
     def execute(self, program_id: str, operations: Sequence[Operation], *,
-                stop_on_error: bool = False) -> list[Outcome]:
+                stop_on_error: bool = False, history: bool = False) -> list[Outcome]:
         """Applies the operations in order, all in one transaction. An operation that
         fails is reported in its place and the others are applied as if it had never
-        been sent: the batch is re-run without it, so no partial effect survives."""
+        been sent: the batch is re-run without it, so no partial effect survives.
+        `history`: the operations record what already happened elsewhere (an import), so
+        `transfer_check` (tiers' gifting) is not asked; the ledger's own rules still apply."""
         rejected: dict[int, DomainError] = {}
         for index, op in enumerate(operations):
             try:
@@ -118,7 +124,7 @@ class LedgerService:
             while True:
                 try:
                     with self.db.write() as conn:
-                        return self._apply(conn, program_id, operations, rejected)
+                        return self._apply(conn, program_id, operations, rejected, history)
                 except OperationFailed as failure:
                     if stop_on_error:
                         raise failure.error from None
@@ -141,8 +147,8 @@ class LedgerService:
                 raise InvalidRequest("an operation cannot happen in the future")
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
-               rejected: dict[int, DomainError]) -> list[Outcome]:
-        session = self.session(conn, program_id)
+               rejected: dict[int, DomainError], history: bool = False) -> list[Outcome]:
+        session = self.session(conn, program_id, history=history)
         outcomes = session.apply(operations, rejected)
         session.flush()
         return outcomes
@@ -158,10 +164,11 @@ class LedgerService:
         except OperationFailed as failure:
             raise failure.error from None
 
-    def session(self, conn: Connection, program_id: str) -> LedgerSession:
+    def session(self, conn: Connection, program_id: str, *, history: bool = False) -> LedgerSession:
         """Operations applied in memory across many calls and written once, at `flush`
-        (the events service's batches: a thousand events, one ledger write)."""
-        return LedgerSession(self, conn, program_id)
+        (the events service's batches: a thousand events, one ledger write). `history`
+        as in `execute`."""
+        return LedgerSession(self, conn, program_id, None if history else self.transfer_check)
 
 
 class LedgerSession:
@@ -174,8 +181,10 @@ class LedgerSession:
     caller must roll the transaction back (as `execute` does, re-running the batch without
     the failed operation)."""
 
-    def __init__(self, service: LedgerService, conn: Connection, program_id: str) -> None:
+    def __init__(self, service: LedgerService, conn: Connection, program_id: str,
+                 transfer_check: TransferCheck | None = None) -> None:
         self.service = service
+        self.transfer_check = transfer_check
         self.conn = conn
         self.repo = LedgerRepository(conn, service._programs)
         self.program = self.repo.get_program(program_id)
@@ -381,7 +390,10 @@ class LedgerSession:
             hold = ledger.place_hold(command, at, ids)
             return {"hold": receipts.hold_json(hold), "balance": receipts.balances_json(ledger.balances)}
         if isinstance(command, cmd.Transfer):
-            txn = ledger.transfer(self.ledger(command.to_member_id), command, at, ids)
+            recipient = self.ledger(command.to_member_id)
+            if self.transfer_check and self.program.policy.allow_transfers:  # else the policy's refusal
+                self.transfer_check(self.conn, self.program.id, command.member_id, at)
+            txn = ledger.transfer(recipient, command, at, ids)
             return self._txn_receipt(ledger, txn)
         if isinstance(command, cmd.SetMemberStatus):
             forfeited = ledger.set_status(command, at, ids)

@@ -411,7 +411,8 @@ def tier_json(tier: Tier) -> dict[str, Any]:
     bonus = b.earn_bonus
     return {"name": tier.name, "threshold": tier.threshold,
             "benefits": {"earn_bonus": None if bonus is None else {"points": bonus.points, "per": bonus.per},
-                         "multiplier": b.multiplier, "perks": list(b.perks), "badge": b.badge}}
+                         "multiplier": b.multiplier, "perks": list(b.perks), "badge": b.badge,
+                         "gifting": b.gifting}}
 
 
 def change_json(member_id: str, ladder: Ladder, change: Transition) -> dict[str, Any]:

@@ -28,12 +28,14 @@ class WindowKind(Enum):
 class Benefits:
     """What a tier gives: an earn bonus as a rate on purchases (on top of the rules), a
     multiplier on the points the base rules granted, named perks (e.g. a fee discount,
-    applied by the integration) and a badge."""
+    applied by the integration), a badge, and `gifting`: the tier's members may transfer
+    points (enforced by dangol, unlike a perk; see `Ladder.may_gift`)."""
 
     earn_bonus: Rate | None = None
     multiplier: int | None = None
     perks: tuple[str, ...] = ()
     badge: str | None = None
+    gifting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,16 @@ class Ladder:
         index = self.rank(name) + 1
         return self.tiers[index] if index < len(self.tiers) else None
 
+    @property
+    def gifting_tiers(self) -> tuple[str, ...]:
+        """The names of the tiers whose members may gift points, lowest first."""
+        return tuple(t.name for t in self.tiers if t.benefits.gifting)
+
+    def may_gift(self, name: str | None) -> bool:
+        """Whether a member of tier `name` may transfer points, as far as tiers decide: a
+        ladder that declares gifting on no tier leaves transfers to the program's policy."""
+        return not self.gifting_tiers or self.tier(name).benefits.gifting
+
     def canonical(self) -> dict[str, object]:
         """The ladder as it is hashed with its ruleset (see rules/canonical.py)."""
         return {"metric": self.metric.value, "window": self.window.value, "rolling_days": self.rolling_days,
@@ -94,4 +106,6 @@ def _tier(tier: Tier) -> dict[str, object]:
     bonus = b.earn_bonus
     return {"name": tier.name, "threshold": tier.threshold, "multiplier": b.multiplier, "perks": list(b.perks),
             "badge": b.badge, "earn_bonus": None if bonus is None else
-            {"points": bonus.points, "per": bonus.per, "rounding": bonus.rounding.value}}
+            {"points": bonus.points, "per": bonus.per, "rounding": bonus.rounding.value},
+            # Only when declared: a ladder without gifting keeps the hash it was published under.
+            **({"gifting": True} if b.gifting else {})}

@@ -9,6 +9,7 @@ that every mistake is reported like the rest of the document (line and field pat
       ladder:
         - {name: 새싹, threshold: 0}
         - {name: 열매, threshold: 300000, earn_bonus: {points: 1, per: 100}, perks: [...], badge: fruit}
+        - {name: 숲, threshold: 1000000, gifting: true}   # only 숲 members may transfer points
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Checker(Protocol):
     def integer(self, value: object, path: Path, low: int, high: int) -> int | None: ...
     def text(self, value: object, path: Path, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None: ...
     def rate(self, value: object, path: Path) -> Rate | None: ...
+    def boolean(self, value: object, path: Path) -> bool | None: ...
 
 
 def parse_tiers(check: Checker, value: object, path: Path = ("tiers",)) -> Ladder | None:
@@ -113,7 +115,7 @@ def _ladder(check: Checker, value: object, path: Path) -> list[Tier]:
 
 def _tier(check: Checker, raw: object, path: Path) -> Tier | None:
     before = len(check.problems)
-    doc = check.mapping(raw, path, ("name", "threshold"), ("earn_bonus", "multiplier", "perks", "badge"))
+    doc = check.mapping(raw, path, ("name", "threshold"), ("earn_bonus", "multiplier", "perks", "badge", "gifting"))
     if doc is None:
         return None
     name = check.text(doc.get("name", ""), (*path, "name"), NAME, "a name of 1 to 32 characters")
@@ -124,9 +126,10 @@ def _tier(check: Checker, raw: object, path: Path) -> Tier | None:
     multiplier = check.integer(doc["multiplier"], (*path, "multiplier"), 2, 100) if "multiplier" in doc else None
     perks = _perks(check, doc.get("perks", []), (*path, "perks"))
     badge = check.text(doc["badge"], (*path, "badge"), BADGE, "an identifier") if "badge" in doc else None
+    gifting = check.boolean(doc.get("gifting", False), (*path, "gifting"))
     if len(check.problems) > before or name is None or threshold is None:
         return None
-    return Tier(name, threshold, Benefits(bonus, multiplier, tuple(perks), badge))
+    return Tier(name, threshold, Benefits(bonus, multiplier, tuple(perks), badge, bool(gifting)))
 
 
 def _perks(check: Checker, value: object, path: Path) -> list[str]:

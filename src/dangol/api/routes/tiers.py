@@ -34,6 +34,7 @@ class BenefitsOut(BaseModel):
     multiplier: int | None = Field(description="Multiplies the points the base rules grant a purchase")
     perks: list[str]
     badge: str | None
+    gifting: bool = Field(description="The tier's members may transfer points (when some tier of the ladder has it)")
 
 
 class TierOut(BaseModel):
