@@ -52,6 +52,28 @@ def test_a_members_coupons_badges_and_challenges(admin: Api, services: Services,
     assert_problem(admin.get(f"/v1/programs/{program_id}/members/m_nobody/badges"), 404, "unknown-member")
 
 
+def test_the_monthly_leaderboard_counts_months_in_the_programs_time_zone(admin: Api, services: Services,
+                                                                        program_id: str) -> None:
+    services.rulesets.set_policy(program_id, 30, "Asia/Seoul")
+    for ref, name, earnings in (("alice", "Alice", ((datetime(2025, 3, 2, 12, tzinfo=timezone.utc), 1_200),
+                                                     (datetime(2025, 4, 1, tzinfo=timezone.utc), 5_000))),
+                                ("bob", "Bob", ((datetime(2025, 3, 5, 12, tzinfo=timezone.utc), 800),
+                                                (datetime(2025, 3, 31, 23, 59, tzinfo=timezone.utc), 400)))):
+        member_id = enrol(services, program_id, ref)
+        services.profiles.update(program_id, member_id, {"display_name": name, "leaderboard_opt_in": True})
+        for at, points in earnings:
+            services.ledger.run(program_id, Earn(member_id, points=points), at=at)
+    march = admin.get(f"/v1/programs/{program_id}/leaderboards/monthly", month="2025-03").json()
+    # Seoul is UTC+9: 23:59 UTC on 31 March is 08:59 on 1 April there, so Bob's 400 is April's.
+    assert (march["time_zone"], march["from"], march["until"]) == ("Asia/Seoul", "2025-02-28T15:00:00Z",
+                                                                   "2025-03-31T15:00:00Z")
+    assert march["entries"] == [{"rank": 1, "display_name": "Alice", "points": 1_200},
+                                {"rank": 2, "display_name": "Bob", "points": 800}]
+    april = admin.get(f"/v1/programs/{program_id}/leaderboards/monthly", month="2025-04").json()
+    assert april["entries"] == [{"rank": 1, "display_name": "Alice", "points": 5_000},
+                                {"rank": 2, "display_name": "Bob", "points": 400}]
+
+
 def test_the_monthly_leaderboard_shows_only_who_opted_in(admin: Api, services: Services, program_id: str) -> None:
     def member(ref: str, name: str | None, opt_in: bool, *earnings: tuple[datetime, int]) -> str:
         member_id = enrol(services, program_id, ref)

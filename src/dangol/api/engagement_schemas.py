@@ -74,6 +74,7 @@ class Standing(BaseModel):
 class Leaderboard(BaseModel):
     program_id: str
     month: str
+    time_zone: str = Field(description="The program's time zone (its rules policy), whose calendar month this is")
     from_: str = Field(alias="from")
     until: str
     entries: list[Standing]

@@ -46,7 +46,7 @@ def birthdays(
 
 def leaderboard(
     ctx: typer.Context,
-    month: Annotated[str, typer.Option(help="The calendar month (UTC), YYYY-MM.")],
+    month: Annotated[str, typer.Option(help="The calendar month in the program's time zone, YYYY-MM.")],
     program: Annotated[str | None, typer.Option(help="The program (default: the only one).")] = None,
     limit: Annotated[int, typer.Option(help="How many places, 1 to 100.")] = 10,
 ) -> None:
@@ -56,7 +56,7 @@ def leaderboard(
         board = services.leaderboards.monthly(resolve_program(services, program), month, limit)
     finally:
         services.db.dispose()
-    table = Table(title=f"Top earners, {month}")
+    table = Table(title=f"Top earners, {month} ({board['time_zone']})")
     table.add_column("#", justify="right")
     table.add_column("name")
     table.add_column("points", justify="right")

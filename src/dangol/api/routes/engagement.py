@@ -53,7 +53,7 @@ def challenges(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
 
 
 @router.get("/leaderboards/monthly", response_model=Leaderboard, summary="Monthly top earners (opt-in)",
-            description="Members who opted in, by points earned in the calendar month (UTC), under the display "
+            description="Members who opted in, by points earned in the calendar month of the program's time zone (its rules policy's default_time_zone, UTC unless set), under the display "
                         "name they chose. Needs a read key: names are not published to the world.",
             responses=READ_PROBLEMS)
 def monthly(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
