@@ -144,7 +144,8 @@ class EngagementBook:
         self.load_zones(member_ids)
 
     def load_progress(self, member_ids: Collection[str], challenge_ids: Collection[str]) -> None:
-        wanted = {(m, c) for m in member_ids for c in challenge_ids} - self.progress_read
+        read = self.progress_read
+        wanted = {(m, c) for m in member_ids for c in challenge_ids if (m, c) not in read}
         if not wanted:
             return
         challenges = sorted({c for _, c in wanted})
@@ -187,12 +188,15 @@ class EngagementBook:
             self.load_zones([member_id])
         return self.zones[member_id]
 
+    # Asked for every challenge an event moves: a pair already read skips `load_progress`.
     def get(self, member_id: str, challenge: str, period: str) -> Progress | None:
-        self.load_progress([member_id], [challenge])
+        if (member_id, challenge) not in self.progress_read:
+            self.load_progress([member_id], [challenge])
         return self.rows.get((member_id, challenge, period))
 
     def completed(self, member_id: str, challenge: str) -> bool:
-        self.load_progress([member_id], [challenge])
+        if (member_id, challenge) not in self.progress_read:
+            self.load_progress([member_id], [challenge])
         return (member_id, challenge) in self.done
 
     def issued_count(self, member_id: str, template: str) -> int:
