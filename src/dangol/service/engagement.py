@@ -234,14 +234,13 @@ class _RulesetView:
         if not self.ruleset.challenges:
             return []
         occurrence = occurrence_of(event)
-        if not evaluation.challenges:  # the usual case: only the goals count
-            return [(c, amount) for c in self.counting.get(occurrence.type, ())
-                    if (amount := contribution(c.goal, occurrence)) > 0]
-        extra: dict[str, int] = defaultdict(int)
+        extra: dict[str, int] = {}
         for progress in evaluation.challenges:
-            extra[progress.challenge] += progress.amount
-        return [(c, amount) for c in self.ruleset.challenges
-                if (amount := contribution(c.goal, occurrence) + extra[c.id]) > 0]
+            extra[progress.challenge] = extra.get(progress.challenge, 0) + progress.amount
+        # Without rules' advances (the usual case) only goals counting the event's type move.
+        candidates = self.ruleset.challenges if extra else self.counting.get(occurrence.type, ())
+        return [(c, amount) for c in candidates
+                if (amount := contribution(c.goal, occurrence) + extra.get(c.id, 0)) > 0]
 
     @cached_property
     def hash(self) -> str:
