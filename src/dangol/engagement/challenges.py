@@ -13,7 +13,7 @@ a streak again after each completed streak); `once` is completed at most once, e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 
@@ -125,24 +125,25 @@ def advance(challenge: Challenge, current: Progress | None, amount: int, day: da
     state = current if current is not None and current.period == key else Progress(key)
     if challenge.period is PeriodKind.STREAK:
         return _advance_streak(challenge, state, amount, day, at)
-    already = state.completed_at is not None
+    # Progress is built field by field, here and below: `dataclasses.replace` costs several
+    # times more, and this runs for every challenge of every event.
     value = state.value + amount
-    done = not already and value >= challenge.goal.target
-    return Step(replace(state, value=value, completions=state.completions + done,
-                        completed_at=at if done else state.completed_at), done)
+    if state.completed_at is not None or value < challenge.goal.target:
+        return Step(Progress(key, value, state.streak, state.week, state.completions, state.completed_at), False)
+    return Step(Progress(key, value, state.streak, state.week, state.completions + 1, at), True)
 
 
 def _advance_streak(challenge: Challenge, state: Progress, amount: int, day: date, at: datetime) -> Step | None:
     week, target = iso_week(day), challenge.goal.target
     if state.week is not None and week < state.week:
         return None  # a late event for a week already left behind: the streak follows the record's order
+    before, streak = state.value, state.streak
     if state.week != week:
-        carried = state.week == iso_week(day - timedelta(weeks=1)) and state.value >= target
-        state = replace(state, week=week, value=0, streak=state.streak if carried else 0)
-    value = state.value + amount
-    crossed = state.value < target <= value  # this week reaches the goal now
-    streak = state.streak + crossed
-    done = crossed and streak >= challenge.weeks
-    if done:
-        return Step(replace(state, value=value, streak=0, completions=state.completions + 1, completed_at=at), True)
-    return Step(replace(state, value=value, streak=streak), False)
+        carried = state.week == iso_week(day - timedelta(weeks=1)) and before >= target
+        before, streak = 0, streak if carried else 0
+    value = before + amount
+    crossed = before < target <= value  # this week reaches the goal now
+    streak += crossed
+    if crossed and streak >= challenge.weeks:
+        return Step(Progress(state.period, value, 0, week, state.completions + 1, at), True)
+    return Step(Progress(state.period, value, streak, week, state.completions, state.completed_at), False)

@@ -47,10 +47,15 @@ class UnknownCoupon(DomainError):
     title = "Unknown coupon"
 
 
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# A random byte's value modulo 32 is uniform over the 32 letters (256 = 8 x 32): one call
+# to the system's randomness per code, rather than one `secrets.choice` per character.
+_CODE_LETTERS = bytes(ord(_CODE_ALPHABET[b % len(_CODE_ALPHABET)]) for b in range(256))
+
+
 def new_coupon_code() -> str:
     """12 characters from an alphabet without look-alikes (0/O, 1/I): read aloud at a till."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    return "".join(secrets.choice(alphabet) for _ in range(12))
+    return secrets.token_bytes(12).translate(_CODE_LETTERS).decode("ascii")
 
 
 class EngagementService:
@@ -195,10 +200,11 @@ class EngagementSession:
 
     def apply(self, member_id: str, event: Any, evaluation: Evaluation, at: datetime, ruleset: Ruleset) -> Effects:
         """`EngagementService.apply` of one event, on the session's memory."""
-        moved = _moves(ruleset, event, evaluation)
+        view = self._view(ruleset)
+        moved = view.moves(event, evaluation)
         if moved:  # the member's progress in all of them in one query, when not read yet
             self.book.load_progress([member_id], [c.id for c, _ in moved])
-        run = _Run(self, member_id, self._view(ruleset), at)
+        run = _Run(self, member_id, view, at)
         for coupon in evaluation.coupons:
             run.issue(coupon.template, coupon.rule_id)
         for badge in evaluation.badges:
@@ -232,6 +238,25 @@ class _RulesetView:
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
         self.templates: dict[str, CouponTemplate] = {t.id: t for t in ruleset.coupons}
+        # The challenges whose goal counts each event type, in the ruleset's order: an event
+        # is offered only to those (the others' goals would count 0 of it).
+        self.counting: dict[str, list[Challenge]] = defaultdict(list)
+        for challenge in ruleset.challenges:
+            for event_type in set(challenge.goal.on):
+                self.counting[event_type].append(challenge)
+
+    def moves(self, event: Any, evaluation: Evaluation) -> list[tuple[Challenge, int]]:
+        """The challenges an event moves and by how much: its goal's count plus rules' advances."""
+        if not self.ruleset.challenges:
+            return []
+        occurrence = occurrence_of(event)
+        extra: dict[str, int] = {}
+        for progress in evaluation.challenges:
+            extra[progress.challenge] = extra.get(progress.challenge, 0) + progress.amount
+        # Without rules' advances (the usual case) only goals counting the event's type move.
+        candidates = self.ruleset.challenges if extra else self.counting.get(occurrence.type, ())
+        return [(c, amount) for c in candidates
+                if (amount := contribution(c.goal, occurrence) + extra.get(c.id, 0)) > 0]
 
     @cached_property
     def hash(self) -> str:
@@ -245,11 +270,15 @@ class _Run:
         self.session, self.book, self.write = session, session.book, session.write
         self.member_id, self.view, self.at = member_id, view, at
         self.effects: Effects = {"coupons": [], "badges": [], "challenges": [], "points": [], "withheld": []}
+        self._day: date | None = None
 
-    @cached_property
+    @property
     def day(self) -> date:
-        """The member's local date: what calendar periods are counted in."""
-        return self.at.astimezone(ZoneInfo(self.book.time_zone(self.member_id))).date()
+        """The member's local date: what calendar periods are counted in. Worked out on first
+        need (not a `cached_property`: in Python 3.11 that takes a lock, once per event here)."""
+        if self._day is None:
+            self._day = self.at.astimezone(ZoneInfo(self.book.time_zone(self.member_id))).date()
+        return self._day
 
     def issue(self, template_id: str, source: str) -> str | None:
         template: CouponTemplate | None = self.view.templates.get(template_id)
@@ -276,8 +305,8 @@ class _Run:
         return True
 
     def challenge(self, challenge: Challenge, amount: int) -> None:
-        book, member = self.book, self.member_id
-        step = advance(challenge, book.get(member, challenge.id, challenge.period_key(self.day)), amount, self.day,
+        book, member, day = self.book, self.member_id, self.day
+        step = advance(challenge, book.get(member, challenge.id, challenge.period_key(day)), amount, day,
                        self.at, book.completed(member, challenge.id))
         if step is None:
             return
@@ -310,17 +339,6 @@ class _Run:
         if rewards.coupon:
             granted["coupon"] = self.issue(rewards.coupon, source)
         return granted
-
-
-def _moves(ruleset: Ruleset, event: Any, evaluation: Evaluation) -> list[tuple[Challenge, int]]:
-    """The challenges an event moves and by how much: its goal's count plus rules' advances."""
-    if not ruleset.challenges:
-        return []
-    extra: dict[str, int] = defaultdict(int)
-    for progress in evaluation.challenges:
-        extra[progress.challenge] += progress.amount
-    occurrence = occurrence_of(event)
-    return [(c, amount) for c in ruleset.challenges if (amount := contribution(c.goal, occurrence) + extra[c.id]) > 0]
 
 
 def coupon_json(coupon: IssuedCoupon, name: str, now: datetime) -> dict[str, Any]:

@@ -276,8 +276,17 @@ class TierSession:
         self._load(ladder, [m for m in ids if self._members[m].loaded is None], as_utc(earliest), as_utc(latest))
 
     def tier_of(self, ladder: Ladder, member_id: str, at: datetime) -> str:
-        """The member's tier at `at` for the rules (`tiers`)."""
-        return self.tiers(ladder, [member_id], at)[member_id]
+        """The member's tier at `at` for the rules (`tiers`). Once per event: one member
+        without the lists and dicts of `tiers`."""
+        at = as_utc(at)
+        member = self._members.get(member_id)
+        if member is None or not member.known:
+            self._know([member_id])
+            member = self._members[member_id]
+        standing = member.standing
+        if _due(ladder, standing, at):
+            standing = self.evaluate(ladder, [member_id], at)[member_id].new
+        return ladder.tier(standing.tier if standing is not None else None).name
 
     def tiers(self, ladder: Ladder, member_ids: Sequence[str], at: datetime) -> dict[str, str]:
         """Each member's tier at `at`: the standing's (the ladder's lowest for a member never
@@ -289,8 +298,7 @@ class TierSession:
         ids = list(dict.fromkeys(member_ids))
         self._know(ids)
         standings = {m: self._members[m].standing for m in ids}
-        due = ids if ladder.window is WindowKind.ROLLING else [
-            m for m, s in standings.items() if s is not None and (s.grace_until or s.window.end) <= at]
+        due = [m for m, s in standings.items() if _due(ladder, s, at)]
         if due:
             standings.update({m: found.new for m, found in self.evaluate(ladder, due, at).items()})
         return {m: ladder.tier(s.tier if s is not None else None).name for m, s in standings.items()}
@@ -361,9 +369,12 @@ class TierSession:
 
     def _know(self, member_ids: list[str]) -> None:
         """Reads the standings of the members not read yet (one query)."""
-        unknown = [m for m in member_ids if not self._member(m).known]
+        members = self._members
+        unknown = [m for m in member_ids if m not in members or not members[m].known]
         if not unknown:
             return
+        for member_id in unknown:
+            self._member(member_id)
         stored = repo.load_standings(self.conn, self.program_id, unknown)
         for member_id in unknown:
             member = self._members[member_id]
@@ -404,6 +415,14 @@ class TierSession:
             for member_id, activity in repo.load_activities(self.conn, self.program_id, members, since, until).items():
                 self._members[member_id].activity += activity
         return needs
+
+
+def _due(ladder: Ladder, standing: Standing | None, at: datetime) -> bool:
+    """Whether a member's tier at `at` needs an evaluation rather than the standing's tier:
+    on a rolling ladder always (a refund leaving the last N days may upgrade at an instant
+    no activity marks); otherwise only once the window under review (or the grace) ended."""
+    return ladder.window is WindowKind.ROLLING or (
+        standing is not None and (standing.grace_until or standing.window.end) <= at)
 
 
 def tier_json(tier: Tier) -> dict[str, Any]:

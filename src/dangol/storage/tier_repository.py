@@ -31,10 +31,11 @@ def activity_of(kind: str, at: datetime, points: int, amount: int | None) -> Act
     its amount); a reversal (a refund) takes back its money and its points (both stored
     positive on the reversal). Shared by the loader and callers holding transactions that
     are not in the database yet."""
+    # Positional (at, spend, points, purchases): keywords cost more, once per row read.
     if kind == EARN:
-        return Activity(at, spend=amount or 0, points=points, purchases=0 if amount is None else 1)
+        return Activity(at, amount or 0, points, 0 if amount is None else 1)
     if kind == REVERSE:
-        return Activity(at, spend=-(amount or 0), points=-points)
+        return Activity(at, -(amount or 0), -points)
     raise ValueError(f"a {kind!r} transaction is not tier activity (only {', '.join(QUALIFYING)})")
 
 

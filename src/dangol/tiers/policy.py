@@ -13,9 +13,10 @@ qualifies confirms the tier for the next window. Nothing here reads a clock."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 
 from .ladder import Ladder, Metric, Tier, WindowKind
 from .windows import Window, window_at
@@ -59,7 +60,13 @@ class Standing:
 
     def same_as(self, other: Standing | None) -> bool:
         """Equal but for `evaluated_at`: nothing a member would notice has changed."""
-        return other is not None and replace(self, evaluated_at=other.evaluated_at) == other
+        return (other is not None and self.tier == other.tier and self.since == other.since
+                and self.window == other.window and self.grace_until == other.grace_until)
+
+    def evaluated(self, at: datetime) -> Standing:
+        """The same standing, with activity up to `at` taken into account. (Built directly:
+        `dataclasses.replace` costs several times more, once per member per event.)"""
+        return Standing(self.tier, self.since, self.window, at, self.grace_until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +91,14 @@ class Progress:
     grace_until: datetime | None
 
 
+# `Activity.value` of each metric, without a method call per activity.
+_VALUE = {metric: attrgetter(metric.value) for metric in Metric}
+
+
 def metric_between(ladder: Ladder, activities: Sequence[Activity], start: datetime, end: datetime) -> int:
     """The metric over start <= at < end."""
-    return sum(a.value(ladder.metric) for a in activities if start <= a.at < end)
+    value = _VALUE[ladder.metric]
+    return sum(value(a) for a in activities if start <= a.at < end)
 
 
 def so_far(ladder: Ladder, activities: Sequence[Activity], moment: datetime) -> tuple[Window, int]:
@@ -94,11 +106,15 @@ def so_far(ladder: Ladder, activities: Sequence[Activity], moment: datetime) -> 
     at `moment` holds the activity of the last N days, `moment - N days < at <= moment`:
     an activity counts for exactly N days, and no longer at the instant it is N days old
     (`expiry`)."""
-    if ladder.window is WindowKind.ROLLING:
-        window = Window(moment - timedelta(days=ladder.rolling_days) + TICK, moment + TICK)
-    else:
-        window = Window(window_at(ladder, moment).start, moment + TICK)
+    window = Window(_so_far_start(ladder, moment), moment + TICK)
     return window, metric_between(ladder, activities, window.start, window.end)
+
+
+def _so_far_start(ladder: Ladder, moment: datetime) -> datetime:
+    """Where the current window at `moment` starts (`so_far`)."""
+    if ladder.window is WindowKind.ROLLING:
+        return moment - timedelta(days=ladder.rolling_days) + TICK
+    return window_at(ladder, moment).start
 
 
 def expiry(ladder: Ladder, activity: Activity) -> datetime:
@@ -146,7 +162,7 @@ def advance(ladder: Ladder, standing: Standing | None, activities: Sequence[Acti
                 break
             state = _review(ladder, state, activities, grace, changes)
         state = _upgrade(ladder, state, activities, moment, changes)
-    return replace(state, evaluated_at=at), changes
+    return state.evaluated(at), changes
 
 
 def _rises(ladder: Ladder, activities: Sequence[Activity], after: datetime, at: datetime) -> list[datetime]:
@@ -168,34 +184,38 @@ def tier_at(ladder: Ladder, standing: Standing | None, activities: Sequence[Acti
 def _review(ladder: Ladder, state: Standing, activities: Sequence[Activity], grace: timedelta,
             changes: list[Transition]) -> Standing:
     window = state.window
-    finished = metric_between(ladder, activities, window.start, window.end)
-    target = ladder.qualifying(finished)
-    held = ladder.tier(state.tier)
     decided_at = state.grace_until or window.end
     # The tier kept or taken is reviewed next over the window holding the decision (the
     # following window; later when a grace outlasts a rolling window).
     nxt = window_at(ladder, decided_at)
+    held = ladder.tier(state.tier)
+    if held is ladder.lowest:  # every window qualifies for the lowest tier: kept, whatever the metric
+        return Standing(state.tier, state.since, nxt, state.evaluated_at)
+    finished = metric_between(ladder, activities, window.start, window.end)
+    target = ladder.qualifying(finished)
     if ladder.rank(target.name) >= ladder.rank(held.name):
-        return replace(state, window=nxt, grace_until=None)
+        return Standing(state.tier, state.since, nxt, state.evaluated_at)
     if state.grace_until is None and grace:
         changes.append(Transition(held.name, held.name, Reason.GRACE, finished, window.end, window))
-        return replace(state, grace_until=window.end + grace)
+        return Standing(state.tier, state.since, window, state.evaluated_at, window.end + grace)
     # Not below what the new window already qualifies for: that would be an upgrade at once.
     _, current = so_far(ladder, activities, decided_at - TICK) if decided_at > window.end else (None, 0)
     target = max(target, ladder.qualifying(current), key=lambda t: ladder.rank(t.name))
     if ladder.rank(target.name) >= ladder.rank(held.name):
-        return replace(state, window=nxt, grace_until=None)
+        return Standing(state.tier, state.since, nxt, state.evaluated_at)
     changes.append(Transition(held.name, target.name, Reason.DOWNGRADE, finished, decided_at, window))
     return Standing(target.name, decided_at, nxt, state.evaluated_at)
 
 
 def _upgrade(ladder: Ladder, state: Standing, activities: Sequence[Activity], moment: datetime,
              changes: list[Transition]) -> Standing:
-    window, value = so_far(ladder, activities, moment)
+    # `so_far`, its window built only for an upgrade (most moments reach nothing new).
+    start, end = _so_far_start(ladder, moment), moment + TICK
+    value = metric_between(ladder, activities, start, end)
     reached = ladder.qualifying(value)
     if ladder.rank(reached.name) <= ladder.rank(state.tier):
         return state
-    changes.append(Transition(state.tier, reached.name, Reason.UPGRADE, value, moment, window))
+    changes.append(Transition(state.tier, reached.name, Reason.UPGRADE, value, moment, Window(start, end)))
     return Standing(reached.name, moment, window_at(ladder, moment), state.evaluated_at)
 
 

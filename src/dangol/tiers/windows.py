@@ -19,11 +19,31 @@ class Window:
         return self.start <= moment < self.end
 
 
+# The calendar windows last found, per (kind, time zone), newest first. Calendar windows
+# partition the time line, so a window holding `moment` is the answer whoever asked: the
+# cache cannot go stale. Evaluations ask for the same few windows (the current quarter,
+# the one before) hundreds of thousands of times a run; working one out costs three time
+# zone conversions. A tuple replaced whole: threads sharing it see one or the other.
+_RECENT = 8
+_recent: dict[tuple[WindowKind, str], tuple[Window, ...]] = {}
+
+
 def window_at(ladder: Ladder, moment: datetime) -> Window:
     """The calendar window holding `moment`; for a rolling ladder, the N days that start at
     `moment` (the period a tier reached at `moment` is held before it is reviewed)."""
     if ladder.window is WindowKind.ROLLING:
         return Window(moment, moment + timedelta(days=ladder.rolling_days))
+    key = (ladder.window, ladder.time_zone)
+    recent = _recent.get(key, ())
+    for window in recent:
+        if window.start <= moment < window.end:
+            return window
+    window = _calendar(ladder, moment)
+    _recent[key] = (window, *recent[:_RECENT - 1])
+    return window
+
+
+def _calendar(ladder: Ladder, moment: datetime) -> Window:
     zone = ZoneInfo(ladder.time_zone)
     local = moment.astimezone(zone)
     if ladder.window is WindowKind.YEAR:
