@@ -253,3 +253,34 @@ def test_a_bulk_send_refreshes_planner_statistics_as_an_import_does(services: Se
     assert asked == []
     services.events.record_many("market", signups[10:])
     assert asked == [services.db]
+
+
+def test_a_batch_reads_its_rules_cap_counters_up_front(services: Services, clock: FixedClock) -> None:
+    """The example's review rule is capped once per order and 5 times a month: a batch of
+    reviews by many members reads those counters in its one up-front query, not one query
+    per review and cap, and the caps hold as they do one by one."""
+    from sqlalchemy import event as sa_event
+
+    _prepare(services, clock)
+    clock.set(datetime(2025, 6, 1, tzinfo=timezone.utc))
+    services.events.record_many("market", [EventInput(f"s{m}", "signup", m, external_ref=f"c-{m}", occurred_at=START)
+                                           for m in MEMBERS])
+    # Each member: 7 reviews in March (orders o0..o5, then o0 again): 5 paid, the 6th over the
+    # month's cap, the 7th a second review of o0 (once per order).
+    reviews = [EventInput(f"r{m}-{n}", "review", m, occurred_at=START + timedelta(days=1 + n, hours=i),
+                          order_id=f"o{n % 6}")
+               for n in range(7) for i, m in enumerate(MEMBERS)]
+    seen: list[str] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sa_event.listen(services.db.engine, "before_cursor_execute", grab)
+    try:
+        outcomes = services.events.record_many("market", reviews)
+    finally:
+        sa_event.remove(services.db.engine, "before_cursor_execute", grab)
+    counter_reads = [s for s in seen if "member_counters" in s and s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert len(counter_reads) == 1, counter_reads
+    paid = {m: [o["total_points"] for o in outcomes if isinstance(o, dict) and o["member_id"] == m] for m in MEMBERS}
+    assert all(points == [100, 100, 100, 100, 100, 0, 0] for points in paid.values()), paid

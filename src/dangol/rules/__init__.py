@@ -6,7 +6,7 @@ library and does no I/O. See docs/rules.md."""
 
 from .canonical import canonical_json, ruleset_hash
 from .errors import InvalidRuleset, RulesetProblem
-from .evaluation import EvaluationError, evaluate
+from .evaluation import EvaluationError, cap_counter_keys, evaluate
 from .expressions import Expression, ExpressionError, compile_expression
 from .facts import BUILTIN_EVENT_TYPES, Event, MemberState
 from .model import (Action, AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, EventField,
@@ -20,5 +20,5 @@ __all__ = [
     "EventField",
     "Expression", "ExpressionError", "InvalidRuleset", "IssueCoupon", "MemberState", "Period", "PointsAward", "Rate",
     "Rounding", "Ruleset", "RulesetProblem", "Withheld", "build_ruleset", "canonical_json", "compile_expression",
-    "evaluate", "ruleset_hash",
+    "cap_counter_keys", "evaluate", "ruleset_hash",
 ]

@@ -74,6 +74,40 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
                       tuple(CounterUse(key, amount) for key, amount in run.used.items()), tuple(run.withheld))
 
 
+def cap_window(rule: EarningRule, cap: Cap, moment: Moment, order_id: str | None) -> str | None:
+    """The counter key prefix of a cap's current window (`<prefix>/points`, `<prefix>/times`);
+    None for per-event caps."""
+    per = cap.per
+    if per is Period.EVENT:
+        return None
+    if per is Period.ORDER:
+        return None if order_id is None else f"member/{rule.id}/order/{order_id}"
+    if per is Period.LIFETIME:  # one window, never closed: the key has no period in it
+        return f"member/{rule.id}/lifetime"
+    if per is Period.DAY:
+        return f"member/{rule.id}/day/{moment.date}"
+    if per is Period.WEEK:
+        year, week, _ = moment.local_date.isocalendar()
+        return f"member/{rule.id}/week/{year}-W{week:02d}"
+    return f"member/{rule.id}/month/{moment.year}-{moment.month:02d}"
+
+
+def cap_counter_keys(ruleset: Ruleset, event_type: str, order_id: str | None, now: datetime,
+                     time_zone: str) -> set[str]:
+    """The member counters the caps of the rules for `event_type` may read at `now`: what a
+    caller that loads counters ahead (a batch of events) loads for the event's member."""
+    moment = Moment.of(now, time_zone)
+    keys: set[str] = set()
+    for phase in ruleset.phases(event_type):
+        for rule in phase:
+            for cap in rule.caps:
+                window = cap_window(rule, cap, moment, order_id)
+                if window is not None:
+                    keys.update(f"{window}/{unit}" for unit, limit in (("points", cap.points), ("times", cap.times))
+                                if limit is not None)
+    return keys
+
+
 def _declared_values(event: Event, declared: Mapping[str, Type],
                      defaults: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     """The event's fields its type declares, by name, each checked against its declared type:
@@ -201,22 +235,7 @@ class _Run:
     # ---- counters
 
     def window(self, rule: EarningRule, cap: Cap) -> str | None:
-        """The counter key prefix of a cap's current window; None for per-event caps."""
-        moment = self.facts.now
-        per = cap.per
-        if per is Period.EVENT:
-            return None
-        if per is Period.ORDER:
-            order = self.facts.event.order_id
-            return None if order is None else f"member/{rule.id}/order/{order}"
-        if per is Period.LIFETIME:  # one window, never closed: the key has no period in it
-            return f"member/{rule.id}/lifetime"
-        if per is Period.DAY:
-            return f"member/{rule.id}/day/{moment.date}"
-        if per is Period.WEEK:
-            year, week, _ = moment.local_date.isocalendar()
-            return f"member/{rule.id}/week/{year}-W{week:02d}"
-        return f"member/{rule.id}/month/{moment.year}-{moment.month:02d}"
+        return cap_window(rule, cap, self.facts.now, self.facts.event.order_id)
 
     def count(self, key: str) -> int:
         return self.counters.get(key, 0) + self.used.get(key, 0)

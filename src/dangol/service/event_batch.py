@@ -27,7 +27,8 @@ from ..domain import commands as cmd
 from ..domain.clock import as_utc
 from ..domain.errors import (CurrencyMismatch, DomainError, InvalidRequest, NoRulesInForce, ProgramMismatch,
                              RefundExceedsOrder, UnknownMember, UnknownOrder)
-from ..rules import BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset, evaluate
+from ..rules import (BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset,
+                     cap_counter_keys, evaluate)
 from ..storage.bulk import mark
 from ..storage.events_repository import EventsRepository
 from ..storage.facts_repository import FactsRepository, LockedMember
@@ -116,6 +117,8 @@ class EventBatch:
                 keys |= {mf.order_key(event.order_id, what) for what in ("spend", "points", "refunded", "quarter")}
             if event.type == "refund" and event.order_id:
                 refunds.setdefault(event.member_id, set()).add(event.order_id)
+            if (found := self.scope.in_force(at)) is not None:  # the caps' counters: a query each otherwise
+                keys |= cap_counter_keys(found[1], event.type, event.order_id, at, zone)
         self.scope.preload(members, wants)
         present = [m for m in members if self.scope.members.get(m) is not None]
         rulesets = {found[0]: found[1] for at in sorted(set(times)) if (found := self.scope.in_force(at))}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ..rules import MemberState
@@ -23,14 +24,22 @@ def local(at: datetime, time_zone: str) -> datetime:
     return at.astimezone(ZoneInfo(time_zone))
 
 
-def month_key(at: datetime, time_zone: str) -> str:
+@lru_cache(maxsize=4096)
+def _year_month(at: datetime, time_zone: str) -> tuple[int, int]:
+    """Cached: judging one event asks for its month and quarter half a dozen times (the
+    batch's preload, the member's state, the counts it makes)."""
     moment = local(at, time_zone)
-    return f"stats/purchases/month/{moment.year}-{moment.month:02d}"
+    return moment.year, moment.month
+
+
+def month_key(at: datetime, time_zone: str) -> str:
+    year, month = _year_month(at, time_zone)
+    return f"stats/purchases/month/{year}-{month:02d}"
 
 
 def quarter_of(at: datetime, time_zone: str) -> str:
-    moment = local(at, time_zone)
-    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+    year, month = _year_month(at, time_zone)
+    return f"{year}-Q{(month - 1) // 3 + 1}"
 
 
 def spend_key(quarter: str) -> str:
