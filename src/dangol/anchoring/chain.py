@@ -15,6 +15,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils.exceptions import ValidationError as EthValidationError
 from web3 import HTTPProvider, Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
@@ -56,7 +57,9 @@ def connect(url: str, timeout: float = 30.0) -> Web3:
 def load_account(private_key: str) -> LocalAccount:
     """The account of a hex private key. The message on failure never repeats the key."""
     try:
-        return Account.from_key(private_key.strip())
+        # Typed here: eth-account's @combomethod decorator erases from_key's signature.
+        account: LocalAccount = Account.from_key(private_key.strip())
+        return account
     except Exception:  # eth-account raises ValueError, binascii.Error or its own types
         raise AnchorError("the anchoring key is not a private key (64 hex digits)") from None
 
@@ -93,7 +96,7 @@ class Anchor:
                                   "verify it later with `dangol anchor verify --tx`") from None
         return read_anchor(self._web3, tx_hash, address=self._address).record
 
-    def _send(self, payload: bytes, chain_id: int) -> str:
+    def _send(self, payload: bytes, chain_id: int) -> HexStr:
         eth = self._web3.eth
         sender = self._account.address
         tx: dict[str, Any] = {"from": sender, "to": self._address, "value": 0, "data": payload,
@@ -113,18 +116,18 @@ class Anchor:
         tx["gas"] = eth.estimate_gas(tx)  # type: ignore[arg-type]
         del tx["from"]
         signed = self._account.sign_transaction(tx)
-        return "0x" + bytes(eth.send_raw_transaction(signed.raw_transaction)).hex()
+        return HexStr("0x" + bytes(eth.send_raw_transaction(signed.raw_transaction)).hex())
 
 
 def read_anchor(web3: Web3, tx_hash: str, *, address: str = ANCHOR_ADDRESS) -> ChainAnchor:
     """The anchor in transaction `tx_hash`, as the chain has it; AnchorError if that
     transaction does not exist, is not mined, failed, or is not a dangol anchor."""
-    tx_hash = tx_hash_text(tx_hash)
+    tx_hash = HexStr(tx_hash_text(tx_hash))
     eth = web3.eth
     with chain_errors(f"cannot read transaction {tx_hash}"):
         chain_id = eth.chain_id
         try:
-            tx = eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            tx = eth.get_transaction(tx_hash)
         except TransactionNotFound:
             raise AnchorError(f"there is no transaction {tx_hash} on chain {chain_id}") from None
         if tx.get("blockNumber") is None:
@@ -136,7 +139,7 @@ def read_anchor(web3: Web3, tx_hash: str, *, address: str = ANCHOR_ADDRESS) -> C
             checkpoint = parse_payload(data)
         except AnchorError as error:
             raise AnchorError(f"transaction {tx_hash}: {error}") from None
-        if eth.get_transaction_receipt(tx_hash).get("status") != 1:  # type: ignore[arg-type]
+        if eth.get_transaction_receipt(tx_hash).get("status") != 1:
             raise AnchorError(f"transaction {tx_hash} failed on chain: it anchors nothing")
         block = eth.get_block(tx["blockNumber"])
     record = AnchorRecord(chain_id, tx_hash, tx["blockNumber"], block["timestamp"],

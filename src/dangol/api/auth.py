@@ -66,7 +66,7 @@ class AuthenticatedRoute(APIRoute):
         return authenticated
 
 
-def require(scope: Scope) -> Callable[..., ApiKey]:
+def require(scope: Scope) -> Callable[..., Coroutine[Any, Any, ApiKey]]:
     """A dependency that checks the authenticated key may use `scope` on the program
     named in the path, if any. It reads the raw path parameter, so that a key for another
     program learns nothing from the validation of the rest of the request."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
@@ -33,7 +33,7 @@ class WriteLane:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @cached_property
+    @functools.cached_property
     def _writer(self) -> ThreadPoolExecutor | None:
         # Decided on first use: an app made only for its OpenAPI document has no database.
         return ThreadPoolExecutor(1, thread_name_prefix="dangol-writer") if self.services.db.is_sqlite else None
@@ -43,7 +43,8 @@ class WriteLane:
         if self._writer is None:
             return await run_in_threadpool(func, *args, **kwargs)
         context = contextvars.copy_context()  # as the thread pool does
-        return await asyncio.wrap_future(self._writer.submit(context.run, func, *args, **kwargs))
+        call = functools.partial(func, *args, **kwargs)
+        return await asyncio.wrap_future(self._writer.submit(context.run, call))
 
 
 async def get_write_lane(request: Request) -> WriteLane:

@@ -211,7 +211,7 @@ class LogReceiptOut(BaseModel):
     leaf_hash: str
 
 
-LOG_RECEIPTS = Field(default_factory=list, description="One log receipt per transaction this write recorded")
+LOG_RECEIPTS: list[LogReceiptOut] = Field(default_factory=list, description="One log receipt per transaction this write recorded")
 
 
 class Enrolled(BaseModel):

@@ -150,7 +150,7 @@ class _Compiler:
         self.read: set[str] = set()  # the custom event fields the expression reads
 
     def compile(self, node: ast.expr) -> _Typed:
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method: Callable[[ast.expr], _Typed] | None = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise _fail(node, _REFUSED.get(type(node), f"{type(node).__name__} is not allowed in an expression"))
         return method(node)

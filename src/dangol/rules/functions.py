@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .facts import Facts
@@ -31,7 +32,7 @@ def _days_since(args: tuple[Getter, ...]) -> Getter:
     def days_since(facts: Facts) -> int:
         # Whole calendar days between the two dates in the member's time zone, so that
         # "enrolled yesterday at 23:59" is 1 day ago at 00:01, as the member would count.
-        then = arg(facts)
+        then: datetime = arg(facts)  # a TIME argument, as the ruleset's type check ensured
         return (facts.now.local_date - then.astimezone(facts.now.local.tzinfo).date()).days
     return days_since
 

@@ -44,7 +44,9 @@ def read_document(text: str, format: str = "yaml") -> tuple[object, Lines]:
             raise InvalidRuleset([RulesetProblem((duplicate.key,), "duplicate key")]) from None
         lines: Lines = {}
         try:  # JSON is (almost always) YAML: its composed nodes give the lines.
-            _walk(yaml.compose(text, Loader=yaml.SafeLoader), (), lines, [])
+            composed = yaml.compose(text, Loader=yaml.SafeLoader)
+            if composed is not None:  # None only for an empty document, which is not JSON
+                _walk(composed, (), lines, [])
         except yaml.YAMLError:
             pass
         return data, lines

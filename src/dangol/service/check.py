@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import RowMapping, func, literal, select
 
 from ..domain.holds import HoldStatus
 from ..storage import tables as t
@@ -66,16 +66,17 @@ class LedgerCheck:
                     select(t.lots.c.member_id, t.lots.c.released, func.sum(t.lots.c.remaining))
                     .group_by(t.lots.c.member_id, t.lots.c.released)):
                 lots_by_member[member_id][bool(released)] = int(total)
-            held_by_member = dict(conn.execute(
+            held_by_member: dict[str, int] = {member_id: int(total) for member_id, total in conn.execute(
                 select(t.holds.c.member_id, func.sum(t.holds.c.amount))
-                .where(t.holds.c.status == HoldStatus.ACTIVE.value).group_by(t.holds.c.member_id)).all())
-            allow_negative = dict(conn.execute(select(t.programs.c.id, t.programs.c.allow_negative_balance)).all())
+                .where(t.holds.c.status == HoldStatus.ACTIVE.value).group_by(t.holds.c.member_id))}
+            allow_negative: dict[str, bool] = {program_id: bool(allowed) for program_id, allowed in conn.execute(
+                select(t.programs.c.id, t.programs.c.allow_negative_balance))}
             members = 0
             for row in conn.execute(select(t.members)).mappings():
                 members += 1
                 problems += _member_problems(row, from_postings.get(row["id"], {}), lots_by_member.get(row["id"], {}),
-                                             int(held_by_member.get(row["id"], 0) or 0),
-                                             bool(allow_negative.get(row["program_id"])))
+                                             held_by_member.get(row["id"], 0),
+                                             allow_negative.get(row["program_id"], False))
 
             moved = select(t.lot_movements.c.lot_id, func.sum(t.lot_movements.c.amount).label("moved")) \
                 .group_by(t.lot_movements.c.lot_id).subquery()
@@ -93,7 +94,7 @@ class LedgerCheck:
         return CheckReport(int(counts[0]), members, int(counts[1]), problems)
 
 
-def _member_problems(row: dict, postings: dict[str, int], lots: dict[bool, int], held: int,
+def _member_problems(row: RowMapping, postings: dict[str, int], lots: dict[bool, int], held: int,
                      allow_negative: bool) -> list[Mismatch]:
     subject = f"member {row['id']}"
     problems = []

@@ -290,7 +290,7 @@ class EventBatch:
                     return LockedMember(judgement.member_id, judgement.program_id, "active", None)  # type: ignore[arg-type]
                 receipt = self._apply([Operation(cmd.Enroll(ref, member_id), at=judgement.at)], judgement.at)[0]
                 judgement.enrolled = receipt["member"]
-                member_id = judgement.enrolled["id"]  # type: ignore[index]
+                member_id = judgement.enrolled["id"]
                 scope.members[member_id] = LockedMember(member_id, judgement.program_id, "active", judgement.at)
         assert member_id is not None
         found = scope.member(member_id)  # locked below with the referrer, in id order
@@ -403,7 +403,7 @@ class _Counters(Mapping[str, int]):
         self.member_id = member_id
         self._seen: dict[str, int] = {}
 
-    def get(self, key: str, default: Any = 0) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = 0) -> Any:
         value = self._seen.get(key)
         if value is None:
             owner = self.scope.program.id if key.startswith("program/") else self.member_id

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..domain import Member, MemberLedger, MemberStatus, Program
+from ..domain import Member, MemberLedger, MemberStatus, Program, Transaction
 from ..domain import commands as cmd
 from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import (
@@ -371,9 +371,9 @@ class LedgerSession:
                     "balance": receipts.balances_json(ledger.balances)}
         ledger = self.ledger(command.member_id)
         if isinstance(command, cmd.Earn):
-            txn = ledger.earn(command, at, ids)
-            lot = next(iter(ledger.lots_created_by(txn)), None)
-            return {"points": txn.points if txn else 0, "transaction": receipts.transaction_json(txn),
+            earned = ledger.earn(command, at, ids)  # None: the command earned nothing
+            lot = next(iter(ledger.lots_created_by(earned)), None)
+            return {"points": earned.points if earned else 0, "transaction": receipts.transaction_json(earned),
                     "lot": receipts.lot_json(lot), "balance": receipts.balances_json(ledger.balances)}
         if isinstance(command, cmd.Redeem):
             txn = ledger.redeem(command, at, ids)
@@ -383,8 +383,8 @@ class LedgerSession:
             return self._txn_receipt(ledger, txn)
         if isinstance(command, cmd.Reverse):
             refund = ledger.reverse(command, at, ids)
-            txn = next((t for t in reversed(ledger.recorded.transactions) if t.id == refund.transaction_id), None)
-            return {"refund": receipts.refund_json(refund), "transaction": receipts.transaction_json(txn),
+            reversal = next((t for t in reversed(ledger.recorded.transactions) if t.id == refund.transaction_id), None)
+            return {"refund": receipts.refund_json(refund), "transaction": receipts.transaction_json(reversal),
                     "balance": receipts.balances_json(ledger.balances)}
         if isinstance(command, cmd.PlaceHold):
             hold = ledger.place_hold(command, at, ids)
@@ -422,7 +422,7 @@ class LedgerSession:
         return {"member": receipts.member_json(member)}
 
     @staticmethod
-    def _txn_receipt(ledger: MemberLedger, txn: Any) -> Receipt:
+    def _txn_receipt(ledger: MemberLedger, txn: Transaction) -> Receipt:
         return {"transaction": receipts.transaction_json(txn), "balance": receipts.balances_json(ledger.balances)}
 
 

@@ -311,10 +311,7 @@ class LogService:
             stored = repo.checkpoint(checkpoint.size)
             if stored is None or parse(stored.note).text != note.text:
                 raise Conflict(f"the log did not sign this checkpoint of size {checkpoint.size}")
-            registered = {}
-            for vkey in repo.witnesses():
-                key = VerifierKey.parse(vkey)
-                registered[(key.name, key.key_id)] = key
+            registered = {(key.name, key.key_id): key for key in map(VerifierKey.parse, repo.witnesses())}
         body = note.text.encode()
         valid: dict[str, tuple[str, int]] = {}  # witness vkey -> (signature line, timestamp)
         for sig in note.signatures:

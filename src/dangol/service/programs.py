@@ -111,7 +111,8 @@ class ProgramService:
                 if stored:
                     if stored[0] != request_print:
                         raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was used for a different request")
-                    return stored[1]
+                    response: dict[str, Any] = stored[1]  # the program receipt stored below
+                    return response
             if repo.find_program(program_id) is not None:
                 raise Conflict(f"program {program_id!r} already exists")
             repo.add_program(program)

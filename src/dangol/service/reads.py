@@ -91,7 +91,7 @@ class LedgerReader:
                 query = query.where(t.lots.c.id > after)
             rows = conn.execute(query.order_by(t.lots.c.id).limit(limit + 1)).mappings().all()
         items = [receipts.lot_json(lot_from_row(row)) for row in rows[:limit]]
-        return Page(items, str(rows[limit - 1]["id"]) if len(rows) > limit else None)  # type: ignore[misc]
+        return Page(items, str(rows[limit - 1]["id"]) if len(rows) > limit else None)
 
     def history(self, program_id: str, member_id: str, *, cursor: str | None = None, limit: int = 20) -> Page:
         """Transactions that touched the member, newest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 from ..domain import Balances, Hold, Member, PointLot, Program, Refund, Transaction
 from ..domain.money import Money
@@ -58,6 +58,14 @@ def transaction_json(txn: Transaction | None) -> dict[str, Any] | None:
         "postings": [{"account": p.account.value, "member_id": p.member_id, "amount": p.amount}
                      for p in txn.postings],
     }
+
+
+@overload
+def lot_json(lot: PointLot) -> dict[str, Any]: ...
+
+
+@overload
+def lot_json(lot: None) -> None: ...
 
 
 def lot_json(lot: PointLot | None) -> dict[str, Any] | None:

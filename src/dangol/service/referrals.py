@@ -65,7 +65,8 @@ def referrer_for(conn: Connection, program_id: str, referee_id: str, code: str |
         raise ReferralRefused(f"member {referee_id} has already made a purchase: a referral counts only "
                               "before the referee's first purchase")
     # Walk up from the referrer: meeting the referee means the new link would close a loop.
-    step, seen = referrer, 0
+    step: str | None = referrer
+    seen = 0
     while step is not None:
         if step == referee_id:
             raise ReferralRefused(f"a referral loop: member {referee_id} is already up the referral chain "

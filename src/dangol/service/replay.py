@@ -214,11 +214,11 @@ class ReplayCheck:
                                       f"{after[changed]!r}")
             return
         for award in recorded.result["effects"]["points"]:
-            txn = award.get("transaction") or {}
-            row = rule_earns.get(txn.get("id"))
+            txn_id: int | None = (award.get("transaction") or {}).get("id")  # None: the award recorded none
+            row = rule_earns.get(txn_id) if txn_id is not None else None
             report.transactions += 1
             if row is None:
-                report.differences.append(f"{where}: its transaction {txn.get('id')} ({award['rule_id']}) is "
+                report.differences.append(f"{where}: its transaction {txn_id} ({award['rule_id']}) is "
                                           "not in the ledger")
                 return
             produced.add(row.id)

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Table, func, insert, select
 
 from ..domain import (
     Balances, EarnRate, Hold, HoldStatus, LotSource, Member, MemberLedger, MemberStatus,
@@ -359,7 +359,10 @@ class LedgerRepository:
     def members_with_due_work(self, program_id: str, at: datetime, after: str | None, limit: int) -> list[str]:
         """Members of a program with lots to expire or release, or holds timed out, by member id."""
         lots, holds = t.lots, t.holds
-        cursor = (lambda col: col > after) if after is not None else (lambda col: col.isnot(None))
+
+        def cursor(member_id: ColumnElement[str]) -> ColumnElement[bool]:
+            return member_id > after if after is not None else member_id.isnot(None)
+
         due_lots = select(lots.c.member_id).where(
             lots.c.program_id == program_id, lots.c.remaining > 0, lots.c.expires_at <= at,
             cursor(lots.c.member_id))

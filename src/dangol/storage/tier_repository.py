@@ -145,8 +145,9 @@ def run_state(conn: Connection, program_id: str, at: datetime) -> Any:
 def unfinished_run(conn: Connection, program_id: str) -> datetime | None:
     """The instant of the program's latest run that did not finish, if any."""
     r = t.tier_recalculations
-    return conn.execute(select(func.max(r.c.at)).where(r.c.program_id == program_id,
-                                                       r.c.finished_at.is_(None))).scalar_one()
+    at: datetime | None = conn.execute(select(func.max(r.c.at)).where(r.c.program_id == program_id,
+                                                                      r.c.finished_at.is_(None))).scalar_one()
+    return at
 
 
 def start_run(conn: Connection, program_id: str, at: datetime, now: datetime) -> None:

@@ -20,7 +20,7 @@ import hmac
 import json
 import re
 from functools import lru_cache
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring  # undocumented: the C string encoder json.dumps uses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone

@@ -74,8 +74,11 @@ class ReportBuilder:
             count, issued, adjusted, redeemed, expired, reversed_ = self._months[month]
             outstanding += issued + adjusted - redeemed - expired - reversed_
             periods.append(Figures(month, count, issued, adjusted, redeemed, expired, reversed_, outstanding))
-        sums = [sum(getattr(f, name) for f in periods) for name in ("transactions", *FLOWS)]
-        return ProgramReport(self.program, size, tuple(periods), Figures("total", *sums, outstanding))
+        rows = self._months.values()
+        transactions, issued, adjusted, redeemed, expired, reversed_ = (
+            sum(row[column] for row in rows) for column in range(1 + len(FLOWS)))
+        total = Figures("total", transactions, issued, adjusted, redeemed, expired, reversed_, outstanding)
+        return ProgramReport(self.program, size, tuple(periods), total)
 
 
 def program_report(entries: Iterable[Entry], program: str, size: int) -> ProgramReport:

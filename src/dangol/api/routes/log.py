@@ -101,7 +101,7 @@ async def sign_now(key: AdminKey, services: ServicesDep, lane: WriteLaneDep,
 
 
 def _sign(services: Services, idempotency_key: str) -> Any:
-    request = {"sign_checkpoint": {}}
+    request: dict[str, dict[str, Any]] = {"sign_checkpoint": {}}
     stored = StoredResponses(services, "log")
     response = stored.replay(idempotency_key, request)
     if response is None:

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..deps import PROGRAM_ID, ServicesDep
+from ...domain.program import PROGRAM_ID
+from ..deps import ServicesDep
 from ..problems import problem_responses
 
 router = APIRouter(tags=["log"])  # public: no API key
