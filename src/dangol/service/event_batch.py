@@ -287,7 +287,7 @@ class EventBatch:
                 ref = event.external_ref or member_id or ""
                 if not self.write:  # a quote for someone not enrolled yet: a member enrolled now
                     judgement.member_id = member_id or "(new member)"
-                    return LockedMember(judgement.member_id, judgement.program_id, "active", None)  # type: ignore[arg-type]
+                    return LockedMember(judgement.member_id, judgement.program_id, "active", None)
                 receipt = self._apply([Operation(cmd.Enroll(ref, member_id), at=judgement.at)], judgement.at)[0]
                 judgement.enrolled = receipt["member"]
                 member_id = judgement.enrolled["id"]

@@ -50,7 +50,7 @@ class LockedMember:
     id: str
     program_id: str
     status: str
-    enrolled_at: datetime
+    enrolled_at: datetime | None  # None: a quote's sign-up, someone not enrolled yet
 
 
 class FactsRepository:
