@@ -62,6 +62,24 @@ def test_recalculate_then_show(database_url: str, shopper: str) -> None:
     assert table["tier"].startswith("나무") and table["badge"] == "tree"
     assert table["next tier"] == "숲: 1,000,000 to go"  # nothing spent yet in Q4
     assert table["drops"] == "to 새싹 at 2025-10-14T15:00:00Z unless it qualifies again"
+    assert "gifting" not in table  # a benefit of 숲 only
+
+
+def test_show_names_gifting_for_a_tier_that_has_it(database_url: str) -> None:
+    services = Services.open(database_url, FixedClock(datetime(2025, 5, 1, tzinfo=KST)), migrate=False)
+    services.programs.create_program("market", "Talent marketplace", "KRW", EXAMPLE_POLICY)
+    member = services.ledger.run("market", cmd.Enroll("bora"))["member"]["id"]
+    services.clock.set(datetime(2025, 5, 5, tzinfo=KST))  # type: ignore[attr-defined]
+    services.ledger.run("market", cmd.Earn(member, money=Money(1_100_000, "KRW"), order_ref="o1"))
+    services.db.dispose()
+    # 1,100,000 KRW in Q2 >= 숲's 1,000,000: the top tier, whose benefits include gifting.
+    assert dangol(database_url, "tiers", "recalculate", "--program", "market", "--ruleset", RULESET,
+                  "--at", "2025-06-01T00:00:00+09:00").exit_code == 0
+    shown = dangol(database_url, "tiers", "show", "--program", "market", "--member", str(member), "--ruleset",
+                   "market", "--at", "2025-06-01T00:00:00+09:00")
+    assert shown.exit_code == 0, shown.output
+    table = rows(shown.stdout)
+    assert table["tier"].startswith("숲") and table["gifting"] == "may transfer points to other members"
 
 
 def test_errors_are_one_line(database_url: str, shopper: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
