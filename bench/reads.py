@@ -31,7 +31,7 @@ import sys
 import time
 from array import array
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from .common import (

@@ -24,7 +24,6 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from dangol.transparency.merkle import MemoryNodeStore, MerkleTree
 from dangol.transparency.proofs import leaf_hash, verify_consistency, verify_inclusion

@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from dangol.domain import EarnRate, FixedClock, ProgramPolicy
@@ -21,6 +23,23 @@ from dangol.storage.migrate import upgrade
 POSTGRES_URL = os.environ.get("DANGOL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"]
 _TEMPLATE = f"dangol_tpl_{os.getpid()}"
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """The SQL sent through SQLAlchemy while the block runs (PostgreSQL's COPY goes around
+    it: writes are checked on the tables' contents)."""
+    seen: list[str] = []
+
+    def grab(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+             executemany: bool) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]

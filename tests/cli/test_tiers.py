@@ -24,10 +24,11 @@ RULESET = str(resources.files("dangol.rules") / "examples" / "market.yaml")
 @pytest.fixture
 def shopper(database_url: str) -> Iterator[str]:
     """A member who bought for 650,000 KRW on 5 May 2025, recorded then."""
-    services = Services.open(database_url, FixedClock(datetime(2025, 5, 1, tzinfo=KST)), migrate=False)
+    clock = FixedClock(datetime(2025, 5, 1, tzinfo=KST))
+    services = Services.open(database_url, clock, migrate=False)
     services.programs.create_program("market", "Talent marketplace", "KRW", EXAMPLE_POLICY)  # 5% earn
     member = services.ledger.run("market", cmd.Enroll("alice"))["member"]["id"]
-    services.clock.set(datetime(2025, 5, 5, tzinfo=KST))  # type: ignore[attr-defined]
+    clock.set(datetime(2025, 5, 5, tzinfo=KST))
     services.ledger.run("market", cmd.Earn(member, money=Money(650_000, "KRW"), order_ref="o1"))
     services.db.dispose()
     yield str(member)
@@ -66,10 +67,11 @@ def test_recalculate_then_show(database_url: str, shopper: str) -> None:
 
 
 def test_show_names_gifting_for_a_tier_that_has_it(database_url: str) -> None:
-    services = Services.open(database_url, FixedClock(datetime(2025, 5, 1, tzinfo=KST)), migrate=False)
+    clock = FixedClock(datetime(2025, 5, 1, tzinfo=KST))
+    services = Services.open(database_url, clock, migrate=False)
     services.programs.create_program("market", "Talent marketplace", "KRW", EXAMPLE_POLICY)
     member = services.ledger.run("market", cmd.Enroll("bora"))["member"]["id"]
-    services.clock.set(datetime(2025, 5, 5, tzinfo=KST))  # type: ignore[attr-defined]
+    clock.set(datetime(2025, 5, 5, tzinfo=KST))
     services.ledger.run("market", cmd.Earn(member, money=Money(1_100_000, "KRW"), order_ref="o1"))
     services.db.dispose()
     # 1,100,000 KRW in Q2 >= 숲's 1,000,000: the top tier, whose benefits include gifting.

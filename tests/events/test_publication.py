@@ -3,7 +3,7 @@ and worsened only with notice or as a recorded urgent change; members read them 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from dangol.domain import FixedClock
 from dangol.rules.loader import load_ruleset

@@ -22,7 +22,7 @@ from dangol.storage import tables as t
 from dangol.storage.database import Database
 from dangol.storage.migrate import upgrade
 
-from conftest import EXAMPLE_POLICY, drop_postgres, fresh_postgres_url
+from conftest import EXAMPLE_POLICY, drop_postgres, fresh_postgres_url, statements
 from events.conftest import KST, MARKET
 
 MEMBERS = [f"m{i}" for i in range(8)]
@@ -259,8 +259,6 @@ def test_a_batch_reads_its_rules_cap_counters_up_front(services: Services, clock
     """The example's review rule is capped once per order and 5 times a month: a batch of
     reviews by many members reads those counters in its one up-front query, not one query
     per review and cap, and the caps hold as they do one by one."""
-    from sqlalchemy import event as sa_event
-
     _prepare(services, clock)
     clock.set(datetime(2025, 6, 1, tzinfo=timezone.utc))
     services.events.record_many("market", [EventInput(f"s{m}", "signup", m, external_ref=f"c-{m}", occurred_at=START)
@@ -270,16 +268,8 @@ def test_a_batch_reads_its_rules_cap_counters_up_front(services: Services, clock
     reviews = [EventInput(f"r{m}-{n}", "review", m, occurred_at=START + timedelta(days=1 + n, hours=i),
                           order_id=f"o{n % 6}")
                for n in range(7) for i, m in enumerate(MEMBERS)]
-    seen: list[str] = []
-
-    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    sa_event.listen(services.db.engine, "before_cursor_execute", grab)
-    try:
+    with statements(services.db) as seen:
         outcomes = services.events.record_many("market", reviews)
-    finally:
-        sa_event.remove(services.db.engine, "before_cursor_execute", grab)
     counter_reads = [s for s in seen if "member_counters" in s and s.lstrip().upper().startswith(("SELECT", "WITH"))]
     assert len(counter_reads) == 1, counter_reads
     paid = {m: [o["total_points"] for o in outcomes if isinstance(o, dict) and o["member_id"] == m] for m in MEMBERS}

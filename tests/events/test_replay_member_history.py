@@ -5,6 +5,7 @@ month) and the status then (a referrer closed, or suspended for a while)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import update
 
@@ -20,11 +21,11 @@ def _at(day: int, hour: int = 3, month: int = 3) -> datetime:
     return datetime(2025, month, day, hour, tzinfo=timezone.utc)
 
 
-def _points(result: dict) -> list[tuple[str, str, int]]:  # type: ignore[type-arg]
+def _points(result: dict[str, Any]) -> list[tuple[str, str, int]]:
     return [(p["rule_id"], p["member_id"], p["points"]) for p in result["effects"]["points"]]
 
 
-def _month_end_in_another_zone(services: Services, clock: FixedClock) -> dict:  # type: ignore[type-arg]
+def _month_end_in_another_zone(services: Services, clock: FixedClock) -> dict[str, Any]:
     """Dan buys three times in March (Seoul, the program's zone), moves to UTC, buys on
     31 March at 20:00 UTC (1 April in Seoul): a fourth purchase of his March, with the
     frequent-buyer bonus. Then he moves back to Seoul. The answer of that purchase."""

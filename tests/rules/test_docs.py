@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dangol.rules import Event, EvaluationError, InvalidRuleset, MemberState, compile_expression, evaluate
+from dangol.rules import Event, EvaluationError, InvalidRuleset, MemberState, Ruleset, compile_expression, evaluate
+from dangol.rules.facts import FieldValue
 from dangol.rules.loader import load_ruleset
 from dangol.rules.vocabulary import Type
 
@@ -69,7 +70,7 @@ def test_the_custom_fields_example_works_as_its_table_says() -> None:
                  datetime(2025, 3, 6, 3, tzinfo=timezone.utc))
 
 
-def _events_in_order(ruleset: object, events: list[tuple[Event, datetime]]) -> list[tuple[list[tuple[str, int]],
+def _events_in_order(ruleset: Ruleset, events: list[tuple[Event, datetime]]) -> list[tuple[list[tuple[str, int]],
                                                                                        list[tuple[str, str, int]]]]:
     """Each event's (rule, points) and (rule, reason, points withheld), the counters carried
     from one to the next; rules by id (they share priority 0)."""
@@ -77,7 +78,7 @@ def _events_in_order(ruleset: object, events: list[tuple[Event, datetime]]) -> l
     counters: dict[str, int] = {}
     found = []
     for event, at in events:
-        result = evaluate(ruleset, event, member, counters, at)  # type: ignore[arg-type]
+        result = evaluate(ruleset, event, member, counters, at)
         for use in result.counters:
             counters[use.key] = counters.get(use.key, 0) + use.amount
         found.append(([(a.rule_id, a.points) for a in result.points],
@@ -113,9 +114,10 @@ def test_the_field_defaults_example_works_as_its_table_says() -> None:
     block = next(b for b in blocks("yaml") if "streak: {type: integer, default: 1}" in b)
     ruleset = load_ruleset(HEADER + block)
     at = datetime(2025, 3, 3, 3, tzinfo=timezone.utc)
-    table = [{}, {"streak": 7, "minutes": 95}, {"streak": None, "minutes": 4000}, {"streak": 14, "channel": "ios"}]
+    table: list[dict[str, FieldValue]] = [{}, {"streak": 7, "minutes": 95}, {"streak": None, "minutes": 4000},
+                                          {"streak": 14, "channel": "ios"}]
     found = [points for points, _ in _events_in_order(ruleset, [
-        (Event("app_checkin", fields=tuple(sorted(fields.items()))), at) for fields in table])]  # type: ignore[arg-type]
+        (Event("app_checkin", fields=tuple(sorted(fields.items()))), at) for fields in table])]
     assert found == [[], [("time-spent", 9), ("weekly-streak", 700)], [("time-spent", 30)], [("weekly-streak", 700)]]
     # The problems the page quotes, from the mistakes it names.
     quoted = next(b for b in blocks("text") if "fields.streak.default" in b).splitlines()

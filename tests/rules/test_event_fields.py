@@ -14,7 +14,7 @@ from dangol.rules import (Event, EvaluationError, InvalidRuleset, MemberState, R
                           ruleset_hash)
 from dangol.rules.changes import compare, worsens
 from dangol.rules.expressions import ExpressionError, compile_expression
-from dangol.rules.facts import Facts, Moment, ProgramFacts
+from dangol.rules.facts import Facts, FieldValue, Moment, ProgramFacts
 from dangol.rules.loader import load_example, load_ruleset
 from dangol.rules.vocabulary import Type
 
@@ -55,8 +55,8 @@ def points(ruleset: Ruleset, event: Event) -> list[tuple[str, int]]:
     return [(a.rule_id, a.points) for a in evaluate(ruleset, event, MEMBER, {}, NOW).points]
 
 
-def checkin(*fields: tuple[str, object], kind: str = "app_checkin") -> Event:
-    return Event(kind, fields=tuple(sorted(fields)))  # type: ignore[arg-type]
+def checkin(*fields: tuple[str, FieldValue], kind: str = "app_checkin") -> Event:
+    return Event(kind, fields=tuple(sorted(fields, key=lambda field: field[0])))
 
 
 # ---------------------------------------------------------------- declaring

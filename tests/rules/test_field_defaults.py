@@ -4,23 +4,17 @@ may compute with it; hashed only when declared; a change of one that a rule read
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
-from dangol.rules import (Event, EvaluationError, InvalidRuleset, MemberState, Ruleset, canonical_json, evaluate,
-                          ruleset_hash)
+from dangol.rules import EvaluationError, Ruleset, canonical_json, ruleset_hash
 from dangol.rules.changes import compare, worsens
-from dangol.rules.loader import load_ruleset
+from dangol.rules.facts import FieldValue
 from dangol.rules.model import EventField
 from dangol.rules.vocabulary import Type
 
-HEADER = """\
-program: app
-version: v1
-effective_from: "2025-03-01T00:00:00+09:00"
-currency: KRW
-"""
+from . import test_event_fields as event_fields
+from .test_event_fields import checkin, load, problems  # the same document header and helpers
+
 TYPES = """\
 event_types:
   - name: app_checkin
@@ -46,23 +40,10 @@ rules:
     when: not event.fields.first_time and event.fields.channel != "web"
     actions: [{award_points: {fixed: 5}}]
 """
-NOW = datetime(2025, 3, 5, 3, 0, tzinfo=timezone.utc)
-MEMBER = MemberState("m1", datetime(2025, 1, 1, tzinfo=timezone.utc), "Asia/Seoul")
 
 
-def load(text: str) -> Ruleset:
-    return load_ruleset(HEADER + text)
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(InvalidRuleset) as caught:
-        load(text)
-    return [str(p) for p in caught.value.problems]
-
-
-def points(ruleset: Ruleset, *fields: tuple[str, object], kind: str = "app_checkin") -> list[tuple[str, int]]:
-    event = Event(kind, fields=tuple(sorted(fields)))  # type: ignore[arg-type]
-    return [(a.rule_id, a.points) for a in evaluate(ruleset, event, MEMBER, {}, NOW).points]
+def points(ruleset: Ruleset, *fields: tuple[str, FieldValue], kind: str = "app_checkin") -> list[tuple[str, int]]:
+    return event_fields.points(ruleset, checkin(*fields, kind=kind))
 
 
 # ---------------------------------------------------------------- declaring

@@ -9,6 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from dangol.domain import FixedClock
+from dangol.service.container import Services
 from dangol.storage.database import Database
 from dangol.storage.migrate import alembic_config, current_revision, head_revision, is_up_to_date, upgrade
 from dangol.storage.tables import metadata
@@ -57,7 +59,8 @@ def test_sqlite_connections_get_the_cache_and_checkpoint_settings(tmp_path) -> N
 
 
 
-def test_0009_starts_the_histories_from_what_the_database_holds(services, program_id, clock) -> None:  # type: ignore[no-untyped-def]
+def test_0009_starts_the_histories_from_what_the_database_holds(services: Services, program_id: str,
+                                                                 clock: FixedClock) -> None:
     """A database from before 0009 has profiles and statuses but no history of them: the
     upgrade takes each profile as held since the member's enrolment (what replay assumed
     until then) and a member not active as such from the upgrade on."""

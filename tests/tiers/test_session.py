@@ -6,12 +6,10 @@ Asia/Seoul, 14 days of grace."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, func, select
 
 from dangol.domain import FixedClock, Money
 from dangol.domain.commands import Earn, Enroll
@@ -19,9 +17,10 @@ from dangol.rules.loader import load_example
 from dangol.service.container import Services
 from dangol.service.tiers import TierSession
 from dangol.storage import tables
-from dangol.storage.database import Database
 from dangol.storage.tier_repository import activity_of
 from dangol.tiers import Activity
+
+from conftest import statements
 
 KST = timezone(timedelta(hours=9))
 LADDER = load_example().tiers
@@ -53,22 +52,6 @@ def enroll(services: Services, name: str) -> str:
 def moves(changes: list[dict[str, object]]) -> list[tuple[object, ...]]:
     return [(c["member_id"], c["from"], c["to"], c["reason"], c["metric"]["value"])  # type: ignore[index]
             for c in changes]
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL sent through SQLAlchemy (PostgreSQL's COPY goes around it: writes are
-    checked on the tables' contents)."""
-    seen: list[str] = []
-
-    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", grab)
 
 
 def reading(seen: list[str], table: str) -> list[str]:

@@ -96,15 +96,17 @@ def cap_counter_keys(ruleset: Ruleset, event_type: str, order_id: str | None, no
                      time_zone: str) -> set[str]:
     """The member counters the caps of the rules for `event_type` may read at `now`: what a
     caller that loads counters ahead (a batch of events) loads for the event's member."""
+    capped = [(rule, cap) for phase in ruleset.phases(event_type) for rule in phase for cap in rule.caps
+              if cap.per is not Period.EVENT]
+    if not capped:  # most events (the example's purchases): no window, no local time to work out
+        return set()
     moment = Moment.of(now, time_zone)
     keys: set[str] = set()
-    for phase in ruleset.phases(event_type):
-        for rule in phase:
-            for cap in rule.caps:
-                window = cap_window(rule, cap, moment, order_id)
-                if window is not None:
-                    keys.update(f"{window}/{unit}" for unit, limit in (("points", cap.points), ("times", cap.times))
-                                if limit is not None)
+    for rule, cap in capped:
+        window = cap_window(rule, cap, moment, order_id)
+        if window is not None:
+            keys.update(f"{window}/{unit}" for unit, limit in (("points", cap.points), ("times", cap.times))
+                        if limit is not None)
     return keys
 
 

@@ -43,7 +43,7 @@ from .ledger import CLOCK_SKEW
 
 # The tables copied into the scratch database: what the judgement of events reads and no
 # event writes. Referral relations are not copied: the referral events make them again; nor
-# are profiles: their history is replayed (`member_changes`).
+# are profiles: their history is replayed (`recorded_changes`).
 _COPIED = (t.referral_codes,)
 BATCH = 1_000  # events judged again in one scratch transaction
 
@@ -94,11 +94,16 @@ class Change:
     replay: Callable[[Services, str], str | None]
 
 
-def member_changes(conn: Connection, program_id: str) -> list[Change]:
-    """The members' profile versions and status changes, as replayable changes."""
+def recorded_changes(conn: Connection, program_id: str) -> list[Change]:
+    """What was recorded between the program's events that judging them reads, as replayable
+    changes: the tiers job's finished runs, the members' profile versions and status changes."""
+    r = t.tier_recalculations
+    runs = [Change(row.started_at, _tiers_job_replay(row.started_at, row.at)) for row in conn.execute(
+        select(r.c.started_at, r.c.at).where(r.c.program_id == program_id, r.c.finished_at.isnot(None))
+        .order_by(r.c.started_at, r.c.at))]
     versions = [Change(v.recorded_at, _profile_replay(v)) for v in FactsRepository(conn).profile_history(program_id)]
     statuses = [Change(c.recorded_at, _status_replay(c)) for c in LedgerRepository(conn).status_history(program_id)]
-    return versions + statuses
+    return runs + versions + statuses
 
 
 def _profile_replay(version: ProfileVersion) -> Callable[[Services, str], str | None]:
@@ -162,11 +167,7 @@ class ReplayCheck:
         with self.services.db.read() as conn:
             LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id))
-            r = t.tier_recalculations
-            changes = [Change(row.started_at, _tiers_job_replay(row.started_at, row.at)) for row in conn.execute(
-                select(r.c.started_at, r.c.at).where(r.c.program_id == program_id, r.c.finished_at.isnot(None))
-                .order_by(r.c.started_at, r.c.at))]
-            changes += member_changes(conn, program_id)
+            changes = recorded_changes(conn, program_id)
             rule_earns = {row.id: row for row in conn.execute(
                 select(t.transactions).where(t.transactions.c.program_id == program_id,
                                              t.transactions.c.rule_id.isnot(None)))}
@@ -267,7 +268,7 @@ def scratch_services(services: Services, directory: Path, program_id: str,
     """Services on a new SQLite database in `directory` holding the program, its published
     rulesets (only those effective before `rulesets_before`, if given), its members (enrolled,
     active, with nothing, no profile) and referral codes: what judging events reads, but for
-    what `member_changes` replays."""
+    what `recorded_changes` replays."""
     scratch = Services.open(f"sqlite:///{directory / 'scratch.db'}", FixedClock())
     with services.db.read() as source, scratch.db.write() as target:
         _copy(source, target, t.programs, t.programs.c.id == program_id)

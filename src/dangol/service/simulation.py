@@ -23,7 +23,7 @@ from ..storage.events_repository import EventsRepository, RecordedEvent
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import PublishedRuleset, RulesetRepository
 from .container import Services
-from .replay import Change, judged_in_order, member_changes, scratch_services
+from .replay import Change, judged_in_order, recorded_changes, scratch_services
 from .rulesets import parse_document
 
 
@@ -85,7 +85,7 @@ class Simulation:
         with self.services.db.read() as conn:
             program = LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id, end=end))
-            changes = member_changes(conn, program_id)
+            changes = recorded_changes(conn, program_id)
         if candidate.program != program_id or candidate.currency != program.currency:
             raise InvalidRequest(f"the candidate is for {candidate.program} in {candidate.currency}; "
                                  f"the program is {program_id} in {program.currency}")
@@ -110,7 +110,8 @@ class Simulation:
 def _judge_period(scratch: Services, events: list[RecordedEvent], changes: list[Change], report: SimulationReport,
                   progress: Callable[[int, int], None] | None) -> None:
     """Every event judged again on the scratch ledger, in batches, against the members as
-    they were (their profiles' and statuses' changes replayed between); those of the period
+    they were (the tiers job's runs and their profiles' and statuses' changes replayed
+    between, as `replay --check` does); those of the period
     tallied, as recorded and as judged now. A change that cannot be replayed is replay's
     concern (`replay --check` names it); the simulation goes on without it."""
     for done, (recorded, again) in enumerate(judged_in_order(scratch, report.program_id, events, changes,

@@ -279,10 +279,6 @@ def _micros(moment: datetime | None) -> int | None:
     return None if moment is None else to_micros(moment)
 
 
-def _progress_key(program_id: str, member_id: str, challenge: str, period: str) -> tuple[object, ...]:
-    return (P.c.program_id == program_id, P.c.member_id == member_id, P.c.challenge == challenge, P.c.period == period)
-
-
 def _coupon(r: Any) -> IssuedCoupon:
     return IssuedCoupon(r.code, r.template, r.member_id, Benefit(BenefitKind(r.benefit), r.value, r.cap),
                         r.issued_at, r.expires_at, r.source, r.redeemed_at)
