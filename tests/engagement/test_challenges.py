@@ -57,8 +57,12 @@ def test_design_spend_counts_only_design_items_within_the_quarter() -> None:
     basket = Occurrence("purchase", 40_000, (Item("design", 30_000), Item("writing", 10_000)))
     assert contribution(DESIGN.goal, basket) == 30_000
     assert contribution(DESIGN.goal, Occurrence("refund", 30_000, (Item("design", 30_000),))) == 0
-    # An event naming only its categories counts whole when it names design.
-    assert contribution(DESIGN.goal, Occurrence("purchase", 12_000, categories=("design",))) == 12_000
+    # 60,000 KRW with one 1,000 KRW design item: 1,000 counts, not the order.
+    one_item = Occurrence("purchase", 60_000, (Item("writing", 59_000), Item("design", 1_000)))
+    assert contribution(DESIGN.goal, one_item) == 1_000
+    # Quantities change nothing: an item's amount is its line total. An item without one adds 0.
+    assert contribution(DESIGN.goal, Occurrence("purchase", 9_000, (Item("design", 9_000, quantity=3),))) == 9_000
+    assert contribution(DESIGN.goal, Occurrence("purchase", 12_000, (Item("design"),))) == 0
     # Q1: 30,000 on 10 Jan + 25,000 on 31 Mar = 55,000 >= 50,000, done on 31 March.
     step = advance(DESIGN, None, 30_000, date(2025, 1, 10), AT)
     assert step is not None and not step.completed
@@ -69,11 +73,25 @@ def test_design_spend_counts_only_design_items_within_the_quarter() -> None:
     assert april is not None and (april.progress.period, april.progress.value, april.completed) == ("2025-Q2", 25_000, False)
 
 
+def test_a_category_count_counts_events_with_an_item_of_the_category() -> None:
+    goal = Goal(Metric.COUNT, 3, category="design")
+    # One per event however many design items or units it has, and whatever they cost.
+    assert contribution(goal, Occurrence("purchase", 40_000, (Item("design", 1_000, 5), Item("design", 2_000)))) == 1
+    assert contribution(goal, Occurrence("purchase", 9_000, (Item("design"),))) == 1
+    assert contribution(goal, Occurrence("purchase", 9_000, (Item("writing", 9_000),))) == 0
+    assert contribution(goal, Occurrence("purchase", 9_000)) == 0  # no items: no category
+
+
 def test_a_purchase_every_week_for_four_weeks() -> None:
     # Mondays 3, 10, 17 March and Sunday 30 March: weeks 10, 11, 12, 13 of 2025, consecutive.
     state, done = run(STREAK, [date(2025, 3, 3), date(2025, 3, 4), date(2025, 3, 10), date(2025, 3, 17),
                                date(2025, 3, 30)])
     assert done == [date(2025, 3, 30)]
+    # The completing step shows the run it completed, 4 of 4; what is stored starts again at 0.
+    before, _ = run(STREAK, [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17)])
+    step = advance(STREAK, before, 1, date(2025, 3, 30), AT)
+    assert step is not None and step.completed
+    assert step.shown(STREAK) == 4 and step.progress.shown(STREAK) == 0
 
 
 def test_a_missed_week_restarts_the_streak() -> None:

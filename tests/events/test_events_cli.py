@@ -47,6 +47,13 @@ def test_send_a_file_of_events_then_quote(tmp_path: Path, database_url: str) -> 
         {"event_id": "q", "type": "purchase", "member_id": "m_cust1", "order_id": "o2",
          "amount": {"amount": 25000, "currency": "KRW"}}), "--json").stdout)
     assert as_json["recorded"] is False and as_json["total_points"] == 1250
+    # One --category: the whole amount is that category's, so design-quarter counts it; with
+    # two, neither item has an amount, and a category's spend counts nothing.
+    def design(*categories: str) -> list[int]:
+        quoted = json.loads(dangol(database_url, "quote", "--member", "m_cust1", "--amount", "25000", "--order",
+                                   "o2", *[a for c in categories for a in ("--category", c)], "--json").stdout)
+        return [c["progress"] for c in quoted["effects"]["challenges"] if c["challenge"] == "design-quarter"]
+    assert design("design") == [25000] and design("design", "writing") == [] and design() == []
     assert json.loads(dangol(database_url, "balance", "m_cust1", "--json").stdout)["balance"]["available"] == 3600
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, Strict, StringConstraints
 
 from ..domain import Money
-from ..service.events import EventInput, Item
+from ..engagement import Item
+from ..service.events import EventInput
 from .schemas import Currency, Instant, MinorUnits, Reason, Reference, RequestModel
 
 MAX_DOCUMENT = 60_000  # characters: under the API's 64 KiB body limit

@@ -90,7 +90,9 @@ def quote(
     member: Annotated[str | None, typer.Option(help="Member id.")] = None,
     amount: Annotated[int | None, typer.Option(help="Amount in minor units of the program's currency.")] = None,
     order: Annotated[str | None, typer.Option(help="Order id.")] = None,
-    category: Annotated[list[str] | None, typer.Option(help="An item category (repeatable).")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        help="An item category (repeatable). One category: the whole amount is its item's; several: "
+             "items without amounts (use --event to give each item's amount).")] = None,
     event: Annotated[str | None, typer.Option(help="The whole event as JSON instead (as POST /events takes it).")]
     = None,
     program: Annotated[str | None, typer.Option(help="Program id (default: the only program).")] = None,
@@ -104,8 +106,13 @@ def quote(
             body = _event(event)
         else:
             currency = services.programs.get_program(program_id).currency
+            categories = category or []
+            # One category is the whole order's: its item carries the amount, which a
+            # category challenge's spend counts. Several cannot be split without saying how.
+            items = [{"category": c, **({"amount": amount} if amount and len(categories) == 1 else {})}
+                     for c in categories]
             raw: dict[str, Any] = {"event_id": "quote", "type": event_type, "member_id": member, "order_id": order,
-                                   "items": [{"category": c} for c in category or []]}
+                                   "items": items}
             if amount is not None:
                 raw["amount"] = {"amount": amount, "currency": currency}
             body = _event(json.dumps({k: v for k, v in raw.items() if v is not None}))

@@ -2,7 +2,8 @@
 
 A challenge progresses from its own goal: every event the events endpoint records for a
 member is offered to every challenge, and an event that matches the goal's filter (event
-type, item category) adds 1 (a `count` goal) or its qualifying amount (a `sum` goal). A
+type, item category) adds 1 (a `count` goal) or its qualifying amount (a `sum` goal: the
+event's amount or, with a category, the amounts of its items in that category). A
 rule's `advance_challenge: {challenge: C, amount: A}` action adds A more, for progress
 the goal's filter cannot say (e.g. "a purchase over 30,000 KRW on a weekend counts twice").
 
@@ -41,7 +42,7 @@ class Goal:
     metric: Metric
     target: int  # for a streak: what each week must reach
     on: tuple[str, ...] = ("purchase",)  # event types that count, sorted
-    category: str | None = None  # only items (or events) of this category count
+    category: str | None = None  # only events with items of this category count, and only those items' amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,14 @@ class Progress:
 class Step:
     progress: Progress
     completed: bool  # this step completed the challenge: grant the rewards
+
+    def shown(self, challenge: Challenge) -> int:
+        """The progress a member sees after this step. A streak stores its run back at 0 once
+        it completes (the next one starts afresh), but the step that completed it shows the
+        run it completed: 4 of 4, not 0."""
+        if self.completed and challenge.period is PeriodKind.STREAK:
+            return challenge.weeks
+        return self.progress.shown(challenge)
 
 
 def iso_week(day: date) -> str:

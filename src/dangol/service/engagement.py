@@ -40,6 +40,7 @@ from .receipts import iso
 Effects = dict[str, list[dict[str, Any]]]
 Earn = Callable[[Operation], dict[str, Any]]  # applies one ledger Operation, returns its receipt
 RulesetSource = Callable[[str, datetime], Ruleset | None]
+EventSeen = Occurrence | Mapping[str, Any]  # what `occurrence_of` reads an event from
 
 
 class UnknownCoupon(DomainError):
@@ -69,19 +70,20 @@ class EngagementService:
 
     # ------------------------------------------------------------ the events endpoint's hook
 
-    def apply(self, conn: Connection, program: Any, member_id: str, event: Any, evaluation: Evaluation,
+    def apply(self, conn: Connection, program: Any, member_id: str, event: EventSeen, evaluation: Evaluation,
               at: datetime, ruleset: Ruleset | None = None, *, write: bool = True) -> Effects:
         """Issues the evaluation's coupons, awards its badges, advances every challenge the
         event counts for and grants the rewards of those it completes, in `conn`'s
-        transaction. `program` is a program id or a Program; `event` a rules Event, an
-        events API body (a mapping) or an Occurrence; `ruleset` the one that evaluated it
-        (looked up by `rulesets` when not given). With `write=False` (a quote) nothing is
-        written: the effects are what would happen (coupons without a code, rewards without
-        a transaction)."""
+        transaction. `program` is a program id or a Program; `event` an Occurrence or an
+        events API body (a mapping), whose items say what a category challenge counts;
+        `ruleset` the one that evaluated it (looked up by `rulesets` when not given). With
+        `write=False` (a quote) nothing is written: the effects are what would happen
+        (coupons without a code, rewards without a transaction)."""
         return self.apply_many(conn, program, [(member_id, event, evaluation, at)], ruleset, write=write)[0]
 
-    def apply_many(self, conn: Connection, program: Any, items: Sequence[tuple[str, Any, Evaluation, datetime]],
-                   ruleset: Ruleset | None = None, *, write: bool = True) -> list[Effects]:
+    def apply_many(self, conn: Connection, program: Any,
+                   items: Sequence[tuple[str, EventSeen, Evaluation, datetime]], ruleset: Ruleset | None = None,
+                   *, write: bool = True) -> list[Effects]:
         """`apply` for a batch of events (member id, event, evaluation, time), in order, with
         the same effects as one call each: one `EngagementSession`, its members read in a few
         queries and its rows written in a few statements (an import, a replay)."""
@@ -198,7 +200,8 @@ class EngagementSession:
         issued and time zones: a few queries for all of them."""
         self.book.load(member_ids, [c.id for c in ruleset.challenges])
 
-    def apply(self, member_id: str, event: Any, evaluation: Evaluation, at: datetime, ruleset: Ruleset) -> Effects:
+    def apply(self, member_id: str, event: EventSeen, evaluation: Evaluation, at: datetime,
+              ruleset: Ruleset) -> Effects:
         """`EngagementService.apply` of one event, on the session's memory."""
         view = self._view(ruleset)
         moved = view.moves(event, evaluation)
@@ -245,7 +248,7 @@ class _RulesetView:
             for event_type in set(challenge.goal.on):
                 self.counting[event_type].append(challenge)
 
-    def moves(self, event: Any, evaluation: Evaluation) -> list[tuple[Challenge, int]]:
+    def moves(self, event: EventSeen, evaluation: Evaluation) -> list[tuple[Challenge, int]]:
         """The challenges an event moves and by how much: its goal's count plus rules' advances."""
         if not self.ruleset.challenges:
             return []
@@ -313,7 +316,7 @@ class _Run:
         progress = step.progress
         book.put(member, challenge.id, challenge.target, progress, self.at)
         entry: dict[str, Any] = {"challenge": challenge.id, "name": challenge.name, "period": progress.period,
-                                 "progress": progress.shown(challenge), "target": challenge.target,
+                                 "progress": step.shown(challenge), "target": challenge.target,
                                  "completed": step.completed}
         if challenge.period is PeriodKind.STREAK:
             entry.update(week=progress.week, week_progress=progress.value)
@@ -348,15 +351,13 @@ def coupon_json(coupon: IssuedCoupon, name: str, now: datetime) -> dict[str, Any
             "redeemed_at": iso(coupon.redeemed_at)}
 
 
-def occurrence_of(event: Any) -> Occurrence:
-    """What challenges count of an event, from whichever form the caller has: an
-    Occurrence, an events API body (a mapping), or a rules Event (type, amount, categories)."""
+def occurrence_of(event: EventSeen) -> Occurrence:
+    """What challenges count of an event: an Occurrence as it is, or an events API body (a
+    mapping) with its items. Never a rules Event: it names the order's categories but not
+    what each was worth, so a category challenge would count the whole order."""
     if isinstance(event, Occurrence):
         return event
-    if isinstance(event, Mapping):
-        amount = event.get("amount") or 0
-        items = tuple(Item(str(i.get("category", "")), int(i.get("amount", 0)), int(i.get("quantity", 1)))
-                      for i in event.get("items") or ())
-        return Occurrence(str(event["type"]), int(amount["amount"] if isinstance(amount, Mapping) else amount), items)
-    return Occurrence(str(event.type), int(getattr(event, "amount", 0) or 0),
-                      categories=tuple(getattr(event, "categories", ()) or ()))
+    amount = event.get("amount") or 0
+    items = tuple(Item(str(i.get("category", "")), int(i.get("amount", 0)), int(i.get("quantity", 1)))
+                  for i in event.get("items") or ())
+    return Occurrence(str(event["type"]), int(amount["amount"] if isinstance(amount, Mapping) else amount), items)

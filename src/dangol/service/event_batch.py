@@ -74,7 +74,6 @@ class _Judgement:
     extra_withheld: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[dict[str, Any]] = field(default_factory=list)
     reversal: dict[str, Any] | None = None
-    rule_event: Event | None = None
 
 
 class EventBatch:
@@ -211,7 +210,6 @@ class EventBatch:
                            event.amount.currency if event.amount else None, event.order_id,
                            tuple(sorted({i.category for i in event.items})), sum(i.quantity for i in event.items),
                            referrer, tuple(sorted(set(event.tags))), event.fields)
-        judgement.rule_event = rule_event
         if event.type == "signup" and counters.get(mf.SIGNUPS, 0):
             judgement.extra_withheld.append({"rule_id": None, "points": 0,
                                              "reason": "signup already recorded: the welcome bonus is once ever"})
@@ -367,9 +365,8 @@ class EventBatch:
         points = [{"rule_id": award.rule_id, "points": award.points, "member_id": award.member_id,
                    "to": award.to.value, "transaction": receipt.get("transaction"), "log": receipt.get("log", [])}
                   for award, receipt in zip(awards, earn_receipts)]
-        assert judgement.rule_event is not None
-        engagement = self.hooks.engagement_effects(judgement.member_id, judgement.rule_event, judgement.evaluation,
-                                                   judgement.at, judgement.ruleset)
+        engagement = self.hooks.engagement_effects(judgement.member_id, judgement.event.occurrence(),
+                                                   judgement.evaluation, judgement.at, judgement.ruleset)
         points += engagement.pop("points", [])  # challenge rewards: earns of the same event
         members = sorted({judgement.member_id, *(p["member_id"] for p in points)})
         tiers = self.hooks.tier_changes(members, judgement.at, judgement.ruleset,

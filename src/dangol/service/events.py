@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from ..domain import Money
 from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import DomainError, IdempotencyConflict, InvalidRequest
+from ..engagement import Item, Occurrence
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
 from ..storage.statistics import refresh_stale_statistics
@@ -28,13 +29,6 @@ from .ledger import CLOCK_SKEW, LARGE_BATCH, LedgerService, collector_paused
 from .rulesets import RulesetService
 
 MAX_RACE_RETRIES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    category: str
-    amount: int = 0
-    quantity: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +64,11 @@ class EventInput:
         if self.tags:
             body["tags"] = sorted(set(self.tags))
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def occurrence(self) -> Occurrence:
+        """What challenges count of the event: its type, amount and items, each item with
+        its own amount (a category challenge counts its category's items, not the order)."""
+        return Occurrence(self.type, self.amount.amount if self.amount else 0, self.items)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> EventInput:

@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..rules import Evaluation, Event, Ruleset
+from ..engagement import Occurrence
+from ..rules import Evaluation, Ruleset
 from ..storage import tier_repository
 from ..tiers import Activity
 from .engagement import EngagementService, EngagementSession
@@ -90,10 +91,11 @@ class ExtensionSession:
         if self.tiers is not None:
             self.tiers.note(member_id, activity)
 
-    def engagement_effects(self, member_id: str, event: Event, evaluation: Evaluation, at: datetime,
+    def engagement_effects(self, member_id: str, event: Occurrence, evaluation: Evaluation, at: datetime,
                            ruleset: Ruleset) -> dict[str, list[dict[str, Any]]]:
         """`coupons`, `badges`, `challenges`, and the completion rewards' `points` and
-        `withheld` (the events service merges those two into its own)."""
+        `withheld` (the events service merges those two into its own). `event` carries the
+        items with their amounts: what a category challenge counts."""
         if self.engagement is None:
             return {
                 "coupons": [{"rule_id": c.rule_id, "template": c.template} for c in evaluation.coupons],

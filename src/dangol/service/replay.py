@@ -71,16 +71,21 @@ def effects_of(result: dict[str, Any]) -> dict[str, Any]:
     return {"ruleset": result["ruleset"], "member_id": result["member_id"],
             "points": [(p["rule_id"], p["member_id"], p["points"]) for p in effects["points"]],
             "coupons": [{**c, "code": None} for c in effects["coupons"]], "badges": effects["badges"],
-            "challenges": [_without_code(c) for c in effects["challenges"]], "withheld": result["withheld"],
+            "challenges": [_comparable(c) for c in effects["challenges"]], "withheld": result["withheld"],
             "tier_changes": effects.get("tier_changes", []), "refund": refund}
 
 
-def _without_code(challenge: dict[str, Any]) -> dict[str, Any]:
-    """A coupon's code is drawn at random when it is issued: replay compares all but it."""
+def _comparable(challenge: dict[str, Any]) -> dict[str, Any]:
+    """A challenge's effect as replay compares it: all but a coupon's code, drawn at random
+    when it is issued, and the progress a completing streak shows, which says no more than
+    `completed` does (the run's length; answers recorded by earlier versions showed 0)."""
+    comparable = challenge
+    if challenge.get("period") == "streak" and challenge.get("completed"):
+        comparable = {**comparable, "progress": None}
     rewards = challenge.get("rewards")
-    if not rewards or rewards.get("coupon") is None:
-        return challenge
-    return {**challenge, "rewards": {**rewards, "coupon": "(issued)"}}
+    if rewards and rewards.get("coupon") is not None:
+        comparable = {**comparable, "rewards": {**rewards, "coupon": "(issued)"}}
+    return comparable
 
 
 @dataclass(frozen=True)
