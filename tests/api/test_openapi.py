@@ -30,7 +30,7 @@ def test_the_document_is_openapi_3_1_under_v1(client: TestClient) -> None:
     assert document["openapi"].startswith("3.1")
     assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert all(path.startswith("/v1/") or path in PUBLIC for path in document["paths"])
-    assert len(_operations(document)) == 56
+    assert len(_operations(document)) == 58
 
 
 def test_every_operation_declares_its_key_and_problems(client: TestClient) -> None:
@@ -51,3 +51,20 @@ def test_every_operation_declares_its_key_and_problems(client: TestClient) -> No
             assert {"400", "409", "413", "422"} <= set(errors), path
         success = next(status for status in operation["responses"] if status < "300")
         assert "schema" in operation["responses"][success]["content"]["application/json"]
+
+
+def test_api_keys_are_listed_and_revoked_as_documented(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    keys = document["paths"]["/v1/programs/{program_id}/api-keys"]
+    assert set(keys) == {"get", "post"}
+    listed = keys["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed == {"$ref": "#/components/schemas/IssuedKeyList"}
+    revoke = document["paths"]["/v1/programs/{program_id}/api-keys/{key_id}"]["delete"]
+    assert revoke["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/IssuedKeyOut"}
+    assert {"401", "403", "404", "422"} <= set(revoke["responses"])
+    # Idempotent by the key's id: no Idempotency-Key. The bound for other processes is stated.
+    assert all(p["name"] != "Idempotency-Key" for p in revoke["parameters"])
+    assert "at once on this server, and within 2 seconds on any other process" in revoke["description"]
+    issued = document["components"]["schemas"]["IssuedKeyOut"]["properties"]
+    assert set(issued) == {"id", "program_id", "scopes", "name", "created_at", "revoked_at"}  # never a token

@@ -1,9 +1,12 @@
 """API key lookups are remembered for a few seconds, never past a revocation made in the
-same process, and at most `auth_cache_seconds` past one made elsewhere."""
+same process, and at most `auth_cache_seconds` past one made elsewhere; a revocation
+answers the same however often, and however many at once, it is made."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,7 +14,7 @@ import pytest
 from sqlalchemy import Connection
 
 from dangol.service.container import Services
-from dangol.service.programs import ProgramService, Scope
+from dangol.service.programs import IssuedKey, ProgramService, Scope
 
 
 class Ticker:
@@ -96,3 +99,20 @@ def test_unknown_keys_are_not_remembered(programs: ProgramService, program_id: s
         assert programs.authenticate(f"dgl_{n:016x}_nope") is None
     known: Any = programs._known  # noqa: SLF001 - the point is what it holds
     assert known == {}
+
+
+def test_revocations_racing_each_other_answer_the_same(services: Services, program_id: str) -> None:
+    # On the system clock: two revocations that both wrote would answer different times.
+    programs = ProgramService(services.db)
+    keys = [programs.create_api_key(program_id, {Scope.READ}, f"till-{n}")[0] for n in range(10)]
+    for key in keys:
+        start = threading.Barrier(2)
+
+        def revoke(_: int, key_id: str = key.id, start: threading.Barrier = start) -> IssuedKey:
+            start.wait()
+            return programs.revoke_api_key(key_id)
+
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(revoke, range(2))
+        assert first == second and first.revoked_at is not None
+        assert programs.api_keys(program_id)[keys.index(key)] == first

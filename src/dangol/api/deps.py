@@ -22,3 +22,5 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 ProgramIdPath = Annotated[str, Path(pattern=PROGRAM_ID.pattern, description="Program id", examples=["market"])]
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID.pattern, description="Member id")]
 HoldIdPath = Annotated[int, Path(ge=1, le=MAX_HOLD_ID, description="Hold id")]
+ApiKeyIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$", description="API key id (not its token)",
+                                   examples=["804673c4913d819a"])]

@@ -46,6 +46,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-hold": 404,
     "unknown-order": 404,
     "unknown-coupon": 404,
+    "unknown-api-key": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
     # rulesets and events (issue 3)

@@ -190,6 +190,21 @@ class ApiKeyOut(BaseModel):
     token: str = Field(description="The secret, shown only in this response")
 
 
+class IssuedKeyOut(BaseModel):
+    """A key as it is on record: never its secret."""
+
+    id: str
+    program_id: str | None = Field(description="null for an admin key")
+    scopes: list[str]
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="When it was revoked; null while it works")
+
+
+class IssuedKeyList(BaseModel):
+    items: list[IssuedKeyOut]
+
+
 class MemberOut(BaseModel):
     id: str
     program_id: str

@@ -8,7 +8,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import Program, ProgramPolicy
 from ..domain.clock import Clock, SystemClock
-from ..domain.errors import Conflict, IdempotencyConflict, InvalidRequest
+from ..domain.errors import Conflict, DomainError, IdempotencyConflict, InvalidRequest
 from ..storage import tables as t
 from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
@@ -26,10 +27,15 @@ from .fingerprint import fingerprint
 
 ADMIN_SCOPE = "_admin"  # idempotency scope of calls that belong to no program (no program id starts with "_")
 # How long a process trusts a key it has looked up. A key revoked through this process stops
-# working at once; one revoked by another process (another server worker, a direct database
-# change), within this many seconds.
+# working at once; one revoked by another process (`dangol keys revoke` beside a server,
+# another server, a direct database change), within this many seconds.
 AUTH_CACHE_SECONDS = 2.0
 AUTH_CACHE_SIZE = 4096
+
+
+class UnknownApiKey(DomainError):
+    code = "unknown-api-key"
+    title = "Unknown API key"
 
 
 class Scope(StrEnum):
@@ -51,6 +57,23 @@ class ApiKey:
         if program_id is None or program_id != self.program_id:
             return False
         return scope in self.scopes or (scope is Scope.READ and Scope.WRITE in self.scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """What is on record of a key, for listing and revoking it: never its secret. (When a key
+    was last used is not recorded: authenticating writes nothing.)"""
+
+    id: str
+    program_id: str | None  # None: an admin key
+    scopes: tuple[str, ...]  # sorted
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "program_id": self.program_id, "scopes": list(self.scopes), "name": self.name,
+                "created_at": receipts.iso(self.created_at), "revoked_at": receipts.iso(self.revoked_at)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +210,36 @@ class ProgramService:
                 self._known[key_id] = known
         return known
 
-    def revoke_api_key(self, key_id: str) -> None:
+    def api_keys(self, program_id: str | None = None) -> list[IssuedKey]:
+        """The keys of `program_id` (every key, admin keys too, when None), revoked ones
+        included, oldest first."""
+        query = select(t.api_keys).order_by(t.api_keys.c.created_at, t.api_keys.c.id)
+        with self.db.read() as conn:
+            if program_id is not None:
+                LedgerRepository(conn).get_program(program_id)
+                query = query.where(t.api_keys.c.program_id == program_id)
+            return [_issued(row) for row in conn.execute(query).mappings()]
+
+    def revoke_api_key(self, key_id: str, program_id: str | None = None) -> IssuedKey:
+        """Revokes the key (one of `program_id`'s when given) and answers what is on record.
+        A key revoked already stays revoked since its first revocation: the same answer.
+        This process forgets the key at once; others within `auth_cache_seconds`."""
+        keys = t.api_keys
         with self.db.write() as conn:
-            conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id).values(revoked_at=self.clock.now()))
+            # Locked (PostgreSQL): a revocation racing this one waits, then sees its time.
+            row = conn.execute(select(keys).where(keys.c.id == key_id).with_for_update()).mappings().first()
+            if row is None or (program_id is not None and row["program_id"] != program_id):
+                raise UnknownApiKey(f"no API key {key_id!r}" + (f" in program {program_id}" if program_id else ""))
+            issued = _issued(row)
+            if issued.revoked_at is None:
+                issued = replace(issued, revoked_at=self.clock.now())
+                conn.execute(update(keys).where(keys.c.id == key_id).values(revoked_at=issued.revoked_at))
         with self._cache_lock:
             self._revocations += 1
             self._known.pop(key_id, None)
+        return issued
+
+
+def _issued(row: Any) -> IssuedKey:
+    return IssuedKey(row["id"], row["program_id"], tuple(sorted(row["scopes"].split(","))), row["name"],
+                     row["created_at"], row["revoked_at"])

@@ -8,13 +8,13 @@ from fastapi.responses import JSONResponse
 from ...domain import EarnRate, ProgramPolicy
 from ...service import receipts
 from ...service.container import Services
-from ...service.programs import ADMIN_SCOPE, Scope
+from ...service.programs import ADMIN_SCOPE, AUTH_CACHE_SECONDS, Scope
 from ..auth import AdminKey, AuthenticatedRoute, ReadKey
-from ..deps import ProgramIdPath, ServicesDep
+from ..deps import ApiKeyIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import ApiProblem, problem_responses
-from ..schemas import ApiKeyIn, ApiKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut
+from ..schemas import ApiKeyIn, ApiKeyOut, IssuedKeyList, IssuedKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"], route_class=AuthenticatedRoute)
 
@@ -76,3 +76,22 @@ def _issue_api_key(services: Services, program_id: str, body: ApiKeyIn, idempote
     raise ApiProblem("api-key-already-issued", "This Idempotency-Key already created an API key", 409,
                      "API key tokens are shown only once; create another key with a new Idempotency-Key",
                      extensions={"key_id": previous["api_key"]["id"]})
+
+
+@router.get("/{program_id}/api-keys", response_model=IssuedKeyList, summary="List a program's API keys",
+            description="Every key made for the program, revoked ones too, oldest first; never a token.",
+            responses=problem_responses(401, 403, 404, 422))
+def list_api_keys(key: AdminKey, services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
+    return JSONResponse({"items": [k.as_json() for k in services.programs.api_keys(program_id)]})
+
+
+@router.delete("/{program_id}/api-keys/{key_id}", response_model=IssuedKeyOut, summary="Revoke a program API key",
+               description="The key stops working at once on this server, and within "
+                           f"{AUTH_CACHE_SECONDS:g} seconds on any other process serving the same database. "
+                           "Revoking a revoked key changes nothing and answers the same (`revoked_at` is the "
+                           "first revocation's), so it needs no Idempotency-Key.",
+               responses=problem_responses(401, 403, 404, 422))
+async def revoke_api_key(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+                         key_id: ApiKeyIdPath) -> JSONResponse:
+    revoked = await lane.run(services.programs.revoke_api_key, key_id, program_id)
+    return JSONResponse(revoked.as_json())
