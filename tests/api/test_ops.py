@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import re
 import threading
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from dangol.api import app_from_env, create_app
 from dangol.domain import FixedClock
 from dangol.service.container import Services
 from dangol.storage.database import Database
+from dangol.storage.migrate import head_revision
 
 from .helpers import Api, assert_problem
 
@@ -23,6 +26,16 @@ def test_health_and_readiness(client: TestClient, services: Services) -> None:
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert ready.json()["database"] == services.db.dialect
+
+
+def test_the_docs_show_readiness_at_the_head_revision(client: TestClient, services: Services) -> None:
+    root = Path(__file__).parents[2]
+    api = (root / "docs" / "api.md").read_text(encoding="utf-8")
+    [shown] = re.findall(r'answers `(\{"status": "ready".*?\})`', api)
+    assert json.loads(shown) == {**client.get("/readyz").json(), "database": "sqlite"}  # the example is SQLite's
+    # `dangol init` says the schema it left the database at: the same revision.
+    cli = (root / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"is ready \(schema (\w+)\)", cli)) == {head_revision()}
 
 
 def test_an_unmigrated_database_is_not_ready(tmp_path: Path, clock: FixedClock) -> None:
