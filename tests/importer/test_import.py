@@ -156,7 +156,9 @@ def test_an_earlier_reject_is_not_retried_once_later_events_are_in(
     assert import_file(services, market, path).rejects[0].code == "unknown-member"
     before = row_counts(services.db)
     again = import_file(services, market, path)
-    assert [(r.line, r.code) for r in again.rejects] == [(2, "previously-rejected")]
+    assert [(r.line, r.code, r.earlier) for r in again.rejects] == [(2, "unknown-member", True)]
+    assert str(again.rejects[0]) == ("line 2 (event p2): unknown-member: no member with reference 'gil' in program "
+                                     "market (rejected by an earlier import)")
     assert row_counts(services.db) == before
     import_file(services, market, write_jsonl(tmp_path / "gil.jsonl", [ev("g1", "enroll", "gil", at(1))]))
     retried = import_file(services, market, path, retry_rejected=True)
