@@ -95,8 +95,9 @@ def test_resuming_is_not_misled_by_a_later_row_repeating_an_imported_id(
     rows.insert(15, dict(rows[3]))  # line 16 repeats line 4, which the first import applies
     import_file(services, market, write_jsonl(tmp_path / "part.jsonl", rows[:5]))
     report = import_file(services, market, write_jsonl(tmp_path / "all.jsonl", rows))
-    assert (report.applied, report.replayed, report.duplicates, report.rejected) == (15, 5, 1, 0), report.rejects
+    assert report.rejects == []
     assert balances_by_ref(services.db, market)["ann"][1] == 190
+    assert (report.applied, report.replayed, report.duplicates) == (15, 5, 1)
 
 
 def test_a_repeated_id_is_a_duplicate_with_the_same_content_and_a_conflict_with_other(
@@ -106,11 +107,11 @@ def test_a_repeated_id_is_a_duplicate_with_the_same_content_and_a_conflict_with_
     rows.append({**rows[2], "points": 900, "occurred_at": at(7)})  # another event under line 3's id
     path = write_jsonl(tmp_path / "e.jsonl", rows)
     report = import_file(services, market, path)
-    assert (report.events, report.applied, report.duplicates, report.rejected) == (8, 6, 1, 1)
     assert [str(r) for r in report.rejects] == [
         "line 8 (event d3): duplicate-event-id: line 3 has the event id 'd3' with other content; an event id "
         "names one event"]
     assert balances_by_ref(services.db, market)["ann"][1] == 50
+    assert (report.events, report.applied, report.duplicates, report.rejected) == (8, 6, 1, 1)
     again = import_file(services, market, path)
     assert (again.applied, again.replayed, again.duplicates, [r.code for r in again.rejects]) == (
         0, 6, 1, ["duplicate-event-id"])

@@ -150,6 +150,10 @@ def test_bad_rows_cost_no_valid_row_however_often_the_import_is_killed(database_
         while len(imported(services.db, "shop")) < target and crashing.poll() is None:
             assert time.monotonic() < deadline, "the import made no progress"
             time.sleep(0.01)
+        if crashing.poll() is not None:
+            code, output = finish(crashing)
+            pytest.fail(f"the import ended (exit {code}) with {len(imported(services.db, 'shop'))} of {valid} "
+                        f"valid rows imported, before it could be killed: {output[-2000:]}")
         os.kill(crashing.pid, signal.SIGKILL)
         crashing.communicate(timeout=60)
         assert crashing.returncode == -signal.SIGKILL, "the import finished before it could be killed"
