@@ -23,6 +23,15 @@ COLUMNS = ["event_id", "type", "member", "occurred_at", "points", "amount", "cur
            "to_member", "hold_event", "available_at", "expires_at", "timeout_seconds"]
 
 
+def at(day: int, hour: int = 10, minute: int = 0) -> str:
+    """A time in March 2025, in Seoul."""
+    return f"2025-03-{day:02d}T{hour:02d}:{minute:02d}:00+09:00"
+
+
+def ev(event_id: str, kind: str, member: str, when: str, **fields: Any) -> dict[str, Any]:
+    return {"event_id": event_id, "type": kind, "member": member, "occurred_at": when, **fields}
+
+
 def write_jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
     return path

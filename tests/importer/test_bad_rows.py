@@ -11,27 +11,10 @@ from typing import Any
 
 import pytest
 
-from dangol.demo import ensure_program
 from dangol.importer import Importer, import_file
 from dangol.service.container import Services
 
-from .helpers import balances_by_ref, write_jsonl
-
-PROGRAM = "market"
-
-
-@pytest.fixture
-def market(services: Services) -> str:
-    ensure_program(services)
-    return PROGRAM
-
-
-def at(day: int, hour: int = 10) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:00:00+09:00"
-
-
-def ev(event_id: str, kind: str, member: str, when: str, **fields: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "type": kind, "member": member, "occurred_at": when, **fields}
+from .helpers import at, balances_by_ref, ev, write_jsonl
 
 
 def earns(first: int, last: int, member: str = "ann") -> list[dict[str, Any]]:
