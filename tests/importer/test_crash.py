@@ -1,10 +1,13 @@
-"""The issue's crash test: `dangol import` killed with SIGKILL in the middle leaves only
-whole batches, and importing the file again completes it exactly once: the ledger then
-equals that of a clean import of the same file, and `dangol check` passes."""
+"""Crash tests: `dangol import` killed with SIGKILL in the middle leaves only whole batches
+(and the rejects of those batches, in its rejects file and in the database), and importing
+the file again completes it exactly once: the ledger then equals that of a clean import of
+the same file, and `dangol check` passes."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -12,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -23,7 +27,7 @@ from dangol.service.container import Services
 from dangol.storage import tables as t
 from dangol.storage.database import Database
 
-from .helpers import balances_by_ref
+from .helpers import FaultyHistory, balances_by_ref, expected_balances, faulty_history
 
 PROGRAM = "market"
 
@@ -96,3 +100,83 @@ def test_an_import_killed_midway_completes_exactly_once(database_url: str, refer
     assert code == 0 and output.startswith("OK"), output
     for db in databases.values():
         db.dispose()
+
+
+def imported(db: Database, program_id: str) -> set[str]:
+    """The event ids of the program's imported events."""
+    keys = t.idempotency_keys
+    with db.read() as conn:
+        return {key.removeprefix("import:") for (key,) in conn.execute(
+            select(keys.c.key).where(keys.c.scope == program_id, keys.c.key.startswith("import:")))}
+
+
+def last_line_in_ledger(history: FaultyHistory, ids: set[str]) -> int:
+    """The line of the last event of the file the ledger holds (by the first row with its id)."""
+    last, seen = 0, set()
+    for number, line in enumerate(history.lines, start=1):
+        try:
+            event_id = json.loads(line)["event_id"]
+        except ValueError:
+            continue
+        if event_id not in seen and event_id in ids:
+            last = number
+        seen.add(event_id)
+    return last
+
+
+def rejects_written(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bad_rows_cost_no_valid_row_however_often_the_import_is_killed(database_url: str, tmp_path: Path) -> None:
+    """Future-dated rows, unknown members, malformed lines, ids reused with other content and
+    rows out of order scattered through the file; `dangol import` killed with SIGKILL three
+    times at random points, then run to the end: the ledger holds the valid rows' points
+    exactly, and the last run reports every bad row once, with its original reason."""
+    rng = random.Random(20261206)
+    history = faulty_history(rng, events=3_000, members=40, faults=90, now=datetime.now(timezone.utc))
+    path = history.write(tmp_path / "history.jsonl")
+    services = Services.open(database_url, migrate=False)
+    services.programs.create_program("shop", "Shop", "KRW")
+    valid = len(history.valid)
+    batch = 25
+    for n, (low, high) in enumerate([(0.15, 0.3), (0.4, 0.55), (0.65, 0.85)]):
+        target = rng.randrange(int(valid * low), int(valid * high))
+        rejects = tmp_path / f"rejects-{n}.jsonl"
+        crashing = dangol(database_url, "import", str(path), "--batch-size", str(batch), "--rejects", str(rejects))
+        deadline = time.monotonic() + 120
+        while len(imported(services.db, "shop")) < target and crashing.poll() is None:
+            assert time.monotonic() < deadline, "the import made no progress"
+            time.sleep(0.01)
+        if crashing.poll() is not None:
+            code, output = finish(crashing)
+            pytest.fail(f"the import ended (exit {code}) with {len(imported(services.db, 'shop'))} of {valid} "
+                        f"valid rows imported, before it could be killed: {output[-2000:]}")
+        os.kill(crashing.pid, signal.SIGKILL)
+        crashing.communicate(timeout=60)
+        assert crashing.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+        # What the killed run committed, it had written to its rejects file, reasons and all
+        # (but perhaps for its last batch: killed between the commit and the write).
+        resume = last_line_in_ledger(history, imported(services.db, "shop"))
+        written = {entry["line"]: entry["code"] for entry in rejects_written(rejects)}
+        assert written.items() <= history.bad.items()
+        assert {line: code for line, code in history.bad.items() if line <= resume - batch}.items() <= written.items()
+
+    resume = last_line_in_ledger(history, imported(services.db, "shop"))
+    rejects = tmp_path / "rejects.jsonl"
+    code, output = finish(dangol(database_url, "import", str(path), "--batch-size", str(batch),
+                                 "--rejects", str(rejects)))
+    assert code == 1, output
+    assert f"{len(history.bad)} rejected" in output and f"{history.duplicates} duplicates" in output, output
+    final = rejects_written(rejects)
+    assert [(entry["line"], entry["code"]) for entry in final] == sorted(history.bad.items())
+    # Rejected by an earlier run and not retried (later rows are in): still its own reason.
+    earlier = [entry for entry in final if entry["line"] < resume
+               and entry["code"] in ("validation-error", "unknown-member", "out-of-order")]
+    assert earlier and all(entry["previously_rejected"] for entry in earlier)
+    assert balances_by_ref(services.db, "shop") == expected_balances(history)
+    code, output = finish(dangol(database_url, "check"))
+    assert code == 0 and output.startswith("OK"), output
+    services.db.dispose()

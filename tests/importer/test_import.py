@@ -9,27 +9,10 @@ from typing import Any
 
 import pytest
 
-from dangol.demo import ensure_program
 from dangol.importer import ImportFileError, import_file
 from dangol.service.container import Services
 
-from .helpers import balances_by_ref, row_counts, write_csv, write_jsonl
-
-PROGRAM = "market"  # the demo's program: 5% of KRW, transfers allowed
-
-
-@pytest.fixture
-def market(services: Services) -> str:
-    ensure_program(services)
-    return PROGRAM
-
-
-def at(day: int, hour: int = 10, minute: int = 0) -> str:
-    return f"2025-03-{day:02d}T{hour:02d}:{minute:02d}:00+09:00"
-
-
-def ev(event_id: str, kind: str, member: str, when: str, **fields: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "type": kind, "member": member, "occurred_at": when, **fields}
+from .helpers import at, balances_by_ref, ev, row_counts, write_csv, write_jsonl
 
 
 def every_kind() -> list[dict[str, Any]]:
@@ -156,7 +139,9 @@ def test_an_earlier_reject_is_not_retried_once_later_events_are_in(
     assert import_file(services, market, path).rejects[0].code == "unknown-member"
     before = row_counts(services.db)
     again = import_file(services, market, path)
-    assert [(r.line, r.code) for r in again.rejects] == [(2, "previously-rejected")]
+    assert [(r.line, r.code, r.earlier) for r in again.rejects] == [(2, "unknown-member", True)]
+    assert str(again.rejects[0]) == ("line 2 (event p2): unknown-member: no member with reference 'gil' in program "
+                                     "market (rejected by an earlier import)")
     assert row_counts(services.db) == before
     import_file(services, market, write_jsonl(tmp_path / "gil.jsonl", [ev("g1", "enroll", "gil", at(1))]))
     retried = import_file(services, market, path, retry_rejected=True)

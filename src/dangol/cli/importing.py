@@ -21,7 +21,7 @@ def import_events(
         "--format", help="csv or jsonl (default: from the file's extension).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Events per database transaction.")] = 1_000,
     rejects: Annotated[Path | None, typer.Option(
-        help="Write every rejected event, with the reason, to this JSON Lines file.")] = None,
+        help="Write every rejected event, with the reason, to this JSON Lines file (as each batch is committed).")] = None,
     retry_rejected: Annotated[bool, typer.Option(
         "--retry-rejected", help="Retry events an earlier import of this file rejected.")] = False,
     show: Annotated[int, typer.Option(min=0, help="How many rejected events to list.")] = 20,
@@ -52,8 +52,10 @@ def import_events(
 
 
 def print_report(report: ImportReport, program_id: str, what: str | None = None) -> None:
+    # Duplicates only when there are some: most files have none, and the line stays as it was.
+    duplicates = f"{plural(report.duplicates, 'duplicate', 'duplicates')}, " if report.duplicates else ""
     out.print(f"Imported {what or report.path} into program {program_id}: {number(report.events)} events, "
-              f"{number(report.applied)} applied, {number(report.replayed)} already imported, "
+              f"{number(report.applied)} applied, {number(report.replayed)} already imported, {duplicates}"
               f"{number(report.rejected)} rejected ({plural(report.batches, 'batch', 'batches')}, {report.seconds:.1f} s).",
               markup=False, soft_wrap=True)
     for reject in report.rejects:

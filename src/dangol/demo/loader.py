@@ -111,6 +111,7 @@ def _import(importer: Importer, chunk: list[dict[str, Any]], path: Path, report:
     report.events += part.events
     report.applied += part.applied
     report.replayed += part.replayed
+    report.duplicates += part.duplicates
     report.rejected += part.rejected
     report.batches += part.batches
     report.seconds += part.seconds

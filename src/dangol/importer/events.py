@@ -5,9 +5,10 @@ whether the ledger accepts the event is the ledger's business."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from ..domain.clock import as_utc
@@ -85,6 +86,15 @@ class ImportEvent:
     @property
     def key(self) -> str:
         return event_key(self.event_id)
+
+    @property
+    def content(self) -> tuple[object, ...]:
+        """What the event says, wherever it stands in the file (every field but its line)."""
+        content: tuple[object, ...] = _CONTENT(self)
+        return content
+
+
+_CONTENT = attrgetter(*(f.name for f in fields(ImportEvent) if f.name != "line"))
 
 
 def event_key(event_id: str) -> str:

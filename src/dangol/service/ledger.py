@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import re
 import secrets
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +39,9 @@ Outcome = Receipt | DomainError
 # Asked before a live transfer, in the write transaction with both ledgers locked: raises
 # the DomainError that refuses it (the container wires tiers' gifting, service/gifting.py).
 TransferCheck = Callable[[Connection, str, str, datetime], None]  # (conn, program, sender, at)
+# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes.
+Screen = Callable[[Mapping[int, DomainError]], Mapping[int, DomainError]]
+Also = Callable[[Connection, list[Outcome]], None]
 
 # A client clock a little ahead of ours is not an error; an event from next week is.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -105,30 +108,39 @@ class LedgerService:
     # ------------------------------------------------------------ batches
 
     def execute(self, program_id: str, operations: Sequence[Operation], *,
-                stop_on_error: bool = False, history: bool = False) -> list[Outcome]:
+                stop_on_error: bool = False, history: bool = False, screen: Screen | None = None,
+                also: Also | None = None) -> list[Outcome]:
         """Applies the operations in order, all in one transaction. An operation that
         fails is reported in its place and the others are applied as if it had never
         been sent: the batch is re-run without it, so no partial effect survives.
         `history`: the operations record what already happened elsewhere (an import), so
-        `transfer_check` (tiers' gifting) is not asked; the ledger's own rules still apply."""
-        rejected: dict[int, DomainError] = {}
+        `transfer_check` (tiers' gifting) is not asked; the ledger's own rules still apply.
+        `screen`, asked before every run with the operations failed so far, names more to
+        leave out (an import's ordering: whether an event is in order depends on which
+        events before it were applied). `also` writes the caller's own rows in the same
+        transaction, after the batch, from its outcomes."""
+        failed: dict[int, DomainError] = {}
         for index, op in enumerate(operations):
             try:
                 self._validate(op)
             except DomainError as error:
                 if stop_on_error:
                     raise
-                rejected[index] = error
+                failed[index] = error
         races = 0
         with collector_paused(len(operations) >= LARGE_BATCH):
             while True:
+                rejected = {**failed, **screen(failed)} if screen else dict(failed)
                 try:
                     with self.db.write() as conn:
-                        return self._apply(conn, program_id, operations, rejected, history)
+                        outcomes = self._apply(conn, program_id, operations, rejected, history)
+                        if also:
+                            also(conn, outcomes)
+                        return outcomes
                 except OperationFailed as failure:
                     if stop_on_error:
                         raise failure.error from None
-                    rejected[failure.index] = failure.error
+                    failed[failure.index] = failure.error
                 except self.db.unique_violations:
                     # A concurrent batch committed the same idempotency key, or enrolled the
                     # same customer, after we looked (PostgreSQL): run again and see its row,

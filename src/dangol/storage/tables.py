@@ -190,6 +190,20 @@ idempotency_keys = Table(
     sqlite_with_rowid=False,
 )
 
+# Why `dangol import` refused an event: a later import of the same file, which does not
+# retry it, reports this original reason (docs/import.md). `fingerprint` is the event's
+# content, so a reason is never told of an event changed since.
+import_rejects = Table(
+    "import_rejects", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("code", String(63), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("rejected_at", Timestamp, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 api_keys = Table(
     "api_keys", metadata,
     Column("id", String(32), primary_key=True),
