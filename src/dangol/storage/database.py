@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -28,6 +29,9 @@ from .checkpoints import WalCheckpointer
 
 DEFAULT_URL = "sqlite:///dangol.db"
 BUSY_TIMEOUT_SECONDS = 30
+RACE_RETRIES = 3
+
+T = TypeVar("T")
 
 
 class WriterQueue:
@@ -127,6 +131,21 @@ class Database:
         """What a write that lost a race for a unique key raises: SQLAlchemy's error, and
         the driver's own from the bulk writes that go to it directly (COPY)."""
         return (IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError)
+
+    def retrying_races(self, attempt: Callable[[], T]) -> T:
+        """`attempt()`, a write transaction, run again when it lost a race for a unique key
+        (PostgreSQL: a concurrent transaction committed the same idempotency key, event id or
+        enrolment after this one looked): the next run sees the winner's row and answers from
+        it (its stored response, or a conflict) instead of with a database error. Past
+        `RACE_RETRIES` races the error is raised (the API's 409 with Retry-After)."""
+        races = 0
+        while True:
+            try:
+                return attempt()
+            except self.unique_violations:
+                races += 1
+                if races > RACE_RETRIES:
+                    raise
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -1,0 +1,177 @@
+"""A duplicate (same idempotency key, or event id, and the same request) that arrives while
+its original is still in flight gets the original's answer, on both engines: not a refusal
+computed against the state the original left behind ("insufficient points", "already fully
+refunded", "hold not active"), nor a database error.
+
+The original is held at its commit (`OriginalInFlight`), its rows written and its locks
+held, while the duplicates arrive and read what they read before they wait; then it
+commits and they go on. On PostgreSQL they wait on its row locks (or its unique keys); on
+SQLite for the write lock, before reading anything."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from importlib import resources
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event
+
+from dangol.domain import FixedClock, Money
+from dangol.domain.commands import CaptureHold, Earn, Enroll, PlaceHold, Redeem, Reverse, VoidHold
+from dangol.service.container import Services
+from dangol.service.events import EventInput
+
+from .test_concurrent_writes import POLICY, member_with
+
+pytestmark = pytest.mark.timeout(120)
+
+DUPLICATES = 4
+MARKET = (resources.files("dangol.rules") / "examples" / "market.yaml").read_text(encoding="utf-8")
+
+
+class OriginalInFlight:
+    """Holds the first write transaction to commit just before its commit, until `release()`."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.released = threading.Event()
+        self._armed = True
+        self._lock = threading.Lock()
+
+    def on_commit(self, conn: Connection) -> None:
+        if conn.get_execution_options().get("dangol_begin") != "IMMEDIATE":
+            return  # a read transaction
+        with self._lock:
+            first, self._armed = self._armed, False
+        if first:
+            self.reached.set()
+            self.released.wait(30)
+
+
+@contextmanager
+def original_in_flight(services: Services) -> Iterator[OriginalInFlight]:
+    gate = OriginalInFlight()
+    event.listen(services.db.engine, "commit", gate.on_commit)
+    try:
+        yield gate
+    finally:
+        gate.released.set()
+        event.remove(services.db.engine, "commit", gate.on_commit)
+
+
+def race(services: Services, call: Callable[[], Any]) -> list[Any]:
+    """The original's answer, then its duplicates', each an answer or what it raised."""
+    results: list[Any] = [None] * (1 + DUPLICATES)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = call()
+        except Exception as error:  # noqa: BLE001 - the test asserts on it
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(1 + DUPLICATES)]
+    with original_in_flight(services) as gate:
+        threads[0].start()
+        assert gate.reached.wait(30), "the original never reached its commit"
+        for thread in threads[1:]:
+            thread.start()
+        time.sleep(0.5)  # each duplicate has read what it reads before waiting for the original
+        gate.released.set()
+        for thread in threads:
+            thread.join(60)
+    return results
+
+
+def assert_all_the_original(results: list[Any]) -> None:
+    assert isinstance(results[0], dict), results[0]
+    assert [r if isinstance(r, dict) else repr(r) for r in results[1:]] == [results[0]] * DUPLICATES
+
+
+# ---------------------------------------------------------------- what races
+
+def redemption(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    member = member_with(services, 1_500)  # enough for one redemption of 1,000, not two
+    return lambda: services.ledger.run("market", Redeem(member, 1_000), idempotency_key="till-1/sale-9")
+
+
+def refund(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    member = member_with(services, 0)
+    services.ledger.run("market", Earn(member, money=Money(20_000, "KRW"), order_ref="o-1"))
+    return lambda: services.ledger.run("market", Reverse(member, "o-1"), idempotency_key="till-1/refund-1")
+
+
+def capture(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    member = member_with(services, 2_000)
+    hold = services.ledger.run("market", PlaceHold(member, 1_500))["hold"]["id"]
+    return lambda: services.ledger.run("market", CaptureHold(hold, 1_200), idempotency_key="till-1/capture")
+
+
+def void(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    member = member_with(services, 2_000)
+    hold = services.ledger.run("market", PlaceHold(member, 1_500))["hold"]["id"]
+    return lambda: services.ledger.run("market", VoidHold(hold), idempotency_key="till-1/void")
+
+
+def enrolment(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    return lambda: services.ledger.run("market", Enroll("carol"), idempotency_key="signup-carol")
+
+
+def refund_event(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    services.rulesets.publish("market", MARKET, effective_from=clock.now())
+    member = member_with(services, 0)
+    at = clock.now()
+    services.events.record("market", EventInput("e-1", "purchase", member, occurred_at=at,
+                                                amount=Money(30_000, "KRW"), order_id="o-1"))
+    refund = EventInput("e-2", "refund", member, occurred_at=at, order_id="o-1")
+    return lambda: services.events.record("market", refund)
+
+
+def program_creation(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    return lambda: services.programs.create_program("cafe", "Cafe", "KRW", POLICY, idempotency_key="new-cafe")
+
+
+def profile_change(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    member = member_with(services, 0)
+    return lambda: services.profiles.update("market", member, {"time_zone": "Asia/Seoul"}, "profile-1")
+
+
+def ruleset_publication(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    at = clock.now() + timedelta(days=1)
+    return lambda: services.rulesets.publish("market", MARKET, effective_from=at, idempotency_key="rules-1")
+
+
+@pytest.fixture
+def market(database_url: str, clock: FixedClock) -> Iterator[Services]:
+    services = Services.open(database_url, clock, migrate=False)
+    services.programs.create_program("market", "Talent market", "KRW", POLICY)
+    yield services
+    services.db.dispose()
+
+
+@pytest.mark.parametrize("setup", [redemption, refund, capture, void, enrolment, refund_event, program_creation,
+                                   profile_change, ruleset_publication], ids=lambda f: f.__name__)
+def test_a_duplicate_of_a_write_in_flight_gets_its_answer(market: Services, clock: FixedClock,
+                                                          setup: Callable[[Services, FixedClock], Callable[[], Any]],
+                                                          ) -> None:
+    assert_all_the_original(race(market, setup(market, clock)))
+
+
+def test_the_duplicates_of_a_redemption_redeem_once(market: Services, clock: FixedClock) -> None:
+    member = member_with(market, 3_000)  # enough for three redemptions: a duplicate could spend again
+    results = race(market, lambda: market.ledger.run("market", Redeem(member, 1_000), idempotency_key="till-2/sale-1"))
+    assert_all_the_original(results)
+    assert results[0]["balance"]["available"] == 2_000
+    assert market.reader.balance("market", member)["available"] == 2_000
+
+
+def test_a_refund_event_racing_a_duplicate_refunds_once(market: Services, clock: FixedClock) -> None:
+    call = refund_event(market, clock)
+    results = race(market, call)
+    assert_all_the_original(results)
+    assert results[0]["reversal"]["refund"]["full"] is True
+    assert market.reader.balance("market", results[0]["member_id"])["available"] == results[0]["balance"]["available"]
