@@ -1,90 +1,28 @@
 """A duplicate (same idempotency key, or event id, and the same request) that arrives while
 its original is still in flight gets the original's answer, on both engines: not a refusal
 computed against the state the original left behind ("insufficient points", "already fully
-refunded", "hold not active"), nor a database error.
-
-The original is held at its commit (`OriginalInFlight`), its rows written and its locks
-held, while the duplicates arrive and read what they read before they wait; then it
-commits and they go on. On PostgreSQL they wait on its row locks (or its unique keys); on
-SQLite for the write lock, before reading anything."""
+refunded", "hold not active"), nor a database error. See racing.py for how they race."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from importlib import resources
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event
 
 from dangol.domain import FixedClock, Money
 from dangol.domain.commands import CaptureHold, Earn, Enroll, PlaceHold, Redeem, Reverse, VoidHold
 from dangol.service.container import Services
 from dangol.service.events import EventInput
 
+from .racing import DUPLICATES, race
 from .test_concurrent_writes import POLICY, member_with
 
 pytestmark = pytest.mark.timeout(120)
 
-DUPLICATES = 4
 MARKET = (resources.files("dangol.rules") / "examples" / "market.yaml").read_text(encoding="utf-8")
-
-
-class OriginalInFlight:
-    """Holds the first write transaction to commit just before its commit, until `release()`."""
-
-    def __init__(self) -> None:
-        self.reached = threading.Event()
-        self.released = threading.Event()
-        self._armed = True
-        self._lock = threading.Lock()
-
-    def on_commit(self, conn: Connection) -> None:
-        if conn.get_execution_options().get("dangol_begin") != "IMMEDIATE":
-            return  # a read transaction
-        with self._lock:
-            first, self._armed = self._armed, False
-        if first:
-            self.reached.set()
-            self.released.wait(30)
-
-
-@contextmanager
-def original_in_flight(services: Services) -> Iterator[OriginalInFlight]:
-    gate = OriginalInFlight()
-    event.listen(services.db.engine, "commit", gate.on_commit)
-    try:
-        yield gate
-    finally:
-        gate.released.set()
-        event.remove(services.db.engine, "commit", gate.on_commit)
-
-
-def race(services: Services, call: Callable[[], Any]) -> list[Any]:
-    """The original's answer, then its duplicates', each an answer or what it raised."""
-    results: list[Any] = [None] * (1 + DUPLICATES)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = call()
-        except Exception as error:  # noqa: BLE001 - the test asserts on it
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(1 + DUPLICATES)]
-    with original_in_flight(services) as gate:
-        threads[0].start()
-        assert gate.reached.wait(30), "the original never reached its commit"
-        for thread in threads[1:]:
-            thread.start()
-        time.sleep(0.5)  # each duplicate has read what it reads before waiting for the original
-        gate.released.set()
-        for thread in threads:
-            thread.join(60)
-    return results
 
 
 def assert_all_the_original(results: list[Any]) -> None:

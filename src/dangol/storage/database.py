@@ -12,6 +12,7 @@ which stays."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections import deque
@@ -159,6 +160,26 @@ class Database:
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def held(self, name: str) -> Iterator[None]:
+        """A lock on `name` for the length of the block, across the transactions in it, for
+        work that commits in several (an expiry run) yet must not run twice at once. On
+        PostgreSQL a session advisory lock, on a connection of its own, that every process
+        waits for. On SQLite none: a server's writes already run one at a time, whole, on its
+        writer thread (api/lanes.py)."""
+        if self.is_sqlite:
+            yield
+            return
+        lock = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (lock,))
+            conn.commit()  # the lock is the session's; no transaction need stay open meanwhile
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (lock,))
+                conn.commit()
 
     def checkpoint_in_background(self) -> bool:
         """For a long-running server on a SQLite file: WAL checkpoints move from the commits
