@@ -5,7 +5,7 @@ refunded", "hold not active"), nor a database error. See racing.py for how they 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -17,8 +17,9 @@ from dangol.domain.commands import CaptureHold, Earn, Enroll, PlaceHold, Redeem,
 from dangol.service.container import Services
 from dangol.service.events import EventInput
 
+from .conftest import POLICY
 from .racing import DUPLICATES, race
-from .test_concurrent_writes import POLICY, member_with
+from .test_concurrent_writes import member_with
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -83,33 +84,25 @@ def ruleset_publication(services: Services, clock: FixedClock) -> Callable[[], A
     return lambda: services.rulesets.publish("market", MARKET, effective_from=at, idempotency_key="rules-1")
 
 
-@pytest.fixture
-def market(database_url: str, clock: FixedClock) -> Iterator[Services]:
-    services = Services.open(database_url, clock, migrate=False)
-    services.programs.create_program("market", "Talent market", "KRW", POLICY)
-    yield services
-    services.db.dispose()
-
-
 @pytest.mark.parametrize("setup", [redemption, refund, capture, void, enrolment, refund_event, program_creation,
                                    profile_change, ruleset_publication], ids=lambda f: f.__name__)
-def test_a_duplicate_of_a_write_in_flight_gets_its_answer(market: Services, clock: FixedClock,
+def test_a_duplicate_of_a_write_in_flight_gets_its_answer(shared: Services, clock: FixedClock,
                                                           setup: Callable[[Services, FixedClock], Callable[[], Any]],
                                                           ) -> None:
-    assert_all_the_original(race(market, setup(market, clock)))
+    assert_all_the_original(race(shared, setup(shared, clock)))
 
 
-def test_the_duplicates_of_a_redemption_redeem_once(market: Services, clock: FixedClock) -> None:
-    member = member_with(market, 3_000)  # enough for three redemptions: a duplicate could spend again
-    results = race(market, lambda: market.ledger.run("market", Redeem(member, 1_000), idempotency_key="till-2/sale-1"))
+def test_the_duplicates_of_a_redemption_redeem_once(shared: Services, clock: FixedClock) -> None:
+    member = member_with(shared, 3_000)  # enough for three redemptions: a duplicate could spend again
+    results = race(shared, lambda: shared.ledger.run("market", Redeem(member, 1_000), idempotency_key="till-2/sale-1"))
     assert_all_the_original(results)
     assert results[0]["balance"]["available"] == 2_000
-    assert market.reader.balance("market", member)["available"] == 2_000
+    assert shared.reader.balance("market", member)["available"] == 2_000
 
 
-def test_a_refund_event_racing_a_duplicate_refunds_once(market: Services, clock: FixedClock) -> None:
-    call = refund_event(market, clock)
-    results = race(market, call)
+def test_a_refund_event_racing_a_duplicate_refunds_once(shared: Services, clock: FixedClock) -> None:
+    call = refund_event(shared, clock)
+    results = race(shared, call)
     assert_all_the_original(results)
     assert results[0]["reversal"]["refund"]["full"] is True
-    assert market.reader.balance("market", results[0]["member_id"])["available"] == results[0]["balance"]["available"]
+    assert shared.reader.balance("market", results[0]["member_id"])["available"] == results[0]["balance"]["available"]

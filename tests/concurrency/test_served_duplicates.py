@@ -31,7 +31,8 @@ from dangol.storage import tables as t
 
 from cli.helpers import served
 
-from .test_concurrent_writes import POLICY, member_with
+from .conftest import POLICY
+from .test_concurrent_writes import member_with
 
 pytestmark = pytest.mark.timeout(180)
 
