@@ -89,8 +89,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
         db.dispose()
         yield url
         return
-    template = request.getfixturevalue("postgres_template")
-    url, name = fresh_postgres_url(template)
+    yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A new, migrated, empty PostgreSQL database, for what only PostgreSQL does (skipped
+    without DANGOL_TEST_POSTGRES_URL)."""
+    url, name = fresh_postgres_url(postgres_template)
     yield url
     drop_postgres(name)
 

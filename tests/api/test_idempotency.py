@@ -4,6 +4,7 @@ response, another body under the same key is a 409, and a missing key is a 400."
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,11 @@ from sqlalchemy import select
 
 from dangol.api import create_app
 from dangol.domain import FixedClock
+from dangol.domain.commands import Earn
 from dangol.service.container import Services
 from dangol.storage import tables as t
+
+from concurrency.racing import DUPLICATES, race
 
 from .helpers import Api, assert_problem
 
@@ -153,8 +157,8 @@ def test_expiry_runs_replay_their_report(admin: Api, program_id: str, member_id:
 
 def test_concurrent_requests_with_one_key_apply_once(services: Services, admin_token: str, program_id: str,
                                                      member_id: str) -> None:
-    """Whether they race (PostgreSQL) or queue (SQLite), requests sharing a key earn once;
-    a loser of the race gets a 409 and its retry the winner's receipt."""
+    """Whether they race (PostgreSQL) or queue (SQLite), requests sharing a key earn once,
+    and every one answers with the same receipt."""
     app = create_app(services)
     path = f"/v1/programs/{program_id}/members/{member_id}/earn"
     headers = {"Authorization": f"Bearer {admin_token}", "Idempotency-Key": "raced"}
@@ -170,11 +174,44 @@ def test_concurrent_requests_with_one_key_apply_once(services: Services, admin_t
     for thread in threads:
         thread.join()
     winners = [r for r in responses if r.status_code == 200]
-    assert winners and len(responses) == 6
+    assert len(winners) == len(responses) == 6, [r.text for r in responses]
     assert len({r.content for r in winners}) == 1
-    for loser in (r for r in responses if r.status_code != 200):
-        assert_problem(loser, 409, "conflict")
     with TestClient(app) as retry_client:
         assert retry_client.post(path, json={"points": 10}, headers=headers).content == winners[0].content
         balance = retry_client.get(path.replace("/earn", "/balance"), headers=headers).json()
     assert balance["available"] == 10
+
+
+def _keyed_post(app: Any, path: str, token: str, key: str, body: Any = None) -> Any:
+    with TestClient(app) as own_client:
+        return own_client.post(path, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+
+
+def test_a_key_creation_racing_its_retry_issues_one_key(services: Services, admin_token: str,
+                                                        program_id: str) -> None:
+    """The retries wait for the original, then answer as any later retry does; no other key
+    is made on the way."""
+    app = create_app(services)
+    responses = race(services, lambda: _keyed_post(app, f"/v1/programs/{program_id}/api-keys", admin_token,
+                                                   "till-9", {"name": "till 9", "scopes": ["write"]}))
+    assert responses[0].status_code == 201, responses[0].text
+    for retry in responses[1:]:
+        assert assert_problem(retry, 409, "api-key-already-issued")["key_id"] == responses[0].json()["id"]
+    with services.db.read() as conn:
+        made = conn.execute(select(t.api_keys.c.id).where(t.api_keys.c.name == "till 9")).scalars().all()
+    assert made == [responses[0].json()["id"]]
+
+
+def test_an_expiry_run_racing_its_retry_answers_with_its_report(services: Services, admin_token: str,
+                                                                program_id: str, member_id: str,
+                                                                clock: FixedClock) -> None:
+    """The retry waits for the run, and answers with its report (900 points expired), not
+    with one of its own (nothing left to expire)."""
+    services.ledger.run(program_id, Earn(member_id, points=900, expires_at=clock.now() + timedelta(days=1)))
+    clock.advance(days=2)
+    app = create_app(services)
+    responses = race(services, lambda: _keyed_post(app, f"/v1/programs/{program_id}/expiry-runs", admin_token,
+                                                   "nightly-0103"))
+    assert responses[0].status_code == 200, responses[0].text
+    assert responses[0].json()["expired_points"] == 900
+    assert [(r.status_code, r.content) for r in responses[1:]] == [(200, responses[0].content)] * DUPLICATES

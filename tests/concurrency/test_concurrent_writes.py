@@ -8,31 +8,23 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from dangol.domain import EarnRate, FixedClock, ProgramPolicy
+from dangol.domain import FixedClock
 from dangol.domain.commands import CaptureHold, Earn, Enroll, PlaceHold, Redeem, Transfer, VoidHold
 from dangol.domain.errors import Conflict, DomainError, InsufficientPoints
 from dangol.service.container import Services
 from dangol.service.expiry import ExpiryJob
 
+from .conftest import POLICY
+
 pytestmark = pytest.mark.timeout(300)
 
 THREADS = 16
-POLICY = ProgramPolicy(earn_rate=EarnRate(points=5, per_minor_units=100), allow_transfers=True)
-
-
-@pytest.fixture
-def shared(database_url: str, clock: FixedClock) -> Iterator[Services]:
-    services = Services.open(database_url, clock, migrate=False)
-    services.programs.create_program("market", "Talent market", "KRW", POLICY)
-    yield services
-    services.db.dispose()
-
 
 def concurrently(work: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
     """Runs work(0) … work(threads - 1) in threads released at the same instant; returns

@@ -1,4 +1,5 @@
-"""The HTTP API: `create_app(services)`, or `uvicorn --factory dangol.api.app:app_from_env`."""
+"""The HTTP API: `create_app(services)`, or `uvicorn --factory dangol.api.app:app_from_env`
+(`worker_app` for the processes of `dangol serve --workers`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
 from .routes import events, profiles, rulesets
 from .routes import tiers as tier_routes
+
+DATABASE_URL_ENV = "DANGOL_DATABASE_URL"
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -90,5 +93,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def app_from_env() -> FastAPI:
     """For `uvicorn --factory`: the database named by DANGOL_DATABASE_URL, migrated."""
-    services = Services.open(os.environ.get("DANGOL_DATABASE_URL", DEFAULT_URL))
+    return _served(migrate=True)
+
+
+def worker_app() -> FastAPI:
+    """For each process of `dangol serve --workers`: the database named by DANGOL_DATABASE_URL,
+    which the command has checked is up to date (the workers do not all migrate it at once)."""
+    return _served(migrate=False)
+
+
+def _served(*, migrate: bool) -> FastAPI:
+    services = Services.open(os.environ.get(DATABASE_URL_ENV, DEFAULT_URL), migrate=migrate)
     return create_app(services, dispose_on_shutdown=True, serving=True)

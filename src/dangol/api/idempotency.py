@@ -4,11 +4,13 @@ service has no idempotency of its own (API key creation and expiry runs).
 Ledger writes and program creation pass the key to the service, which stores it in the
 same transaction as the write. Here the response is stored after the call instead; that
 is safe because an expiry run repeated changes nothing, and an API key created by a
-request whose response was lost is only an unused key."""
+request whose response was lost is only an unused key. While such a call runs, another
+request with its key waits for it (`alone`), and then finds its stored response."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Header
@@ -54,13 +56,23 @@ class StoredResponses:
             return self.replay(key, request)
         return self._check(key, request, stored)
 
+    @contextmanager
+    def alone(self, key: str) -> Iterator[None]:
+        """Another request with this key, in any server process, waits until the block is
+        over: a retry sent while its original runs then replays the original's response
+        rather than running too (PostgreSQL; on SQLite the writer thread runs them in turn)."""
+        with self.services.db.held(f"idempotency/{self.scope}/{key}"):
+            yield
+
     def once(self, key: str, request: Any, produce: Callable[[], Any]) -> Any:
         """The stored response for this request, or `produce()`'s, remembered: for jobs
-        (expiry, tier recalculation) that are idempotent by key rather than by command."""
-        response = self.replay(key, request)
-        if response is None:
-            response = produce()
-            response = self.remember(key, request, response) or response
+        (expiry, tier recalculation, signing the log) that are idempotent by key rather than
+        by command."""
+        with self.alone(key):
+            response = self.replay(key, request)
+            if response is None:
+                response = produce()
+                response = self.remember(key, request, response) or response
         return response
 
     @staticmethod

@@ -28,6 +28,10 @@ class CliState:
         """The URL without its password, fit to print."""
         return make_url(self.database_url).render_as_string(hide_password=True)
 
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
     def sqlite_path(self) -> Path | None:
         url = make_url(self.database_url)
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):

@@ -34,7 +34,7 @@ from ..rules import Evaluation, Ruleset, ruleset_hash
 from ..storage.database import Database
 from ..storage.engagement_repository import EngagementBook, EngagementRepository
 from ..storage.ledger_repository import LedgerRepository
-from .ledger import MAX_RACE_RETRIES, LedgerService, Operation
+from .ledger import LedgerService, Operation
 from .receipts import iso
 
 Effects = dict[str, list[dict[str, Any]]]
@@ -110,16 +110,10 @@ class EngagementService:
         if order_amount is not None and order_amount < 0:
             raise InvalidRequest("order_amount must not be negative")
         request = hashlib.sha256(repr(("redeem-coupon", code, order_amount)).encode()).hexdigest()[:32]
-        races = 0
-        while True:
-            try:
-                return self._redeem_coupon(program_id, code, idempotency_key, order_amount, request)
-            except self.db.unique_violations:
-                # A concurrent request with the same key, for another coupon, stored it first
-                # (PostgreSQL): run again and answer from its row.
-                races += 1
-                if races > MAX_RACE_RETRIES:
-                    raise
+        # A concurrent request with the same key, for another coupon, may store it first
+        # (PostgreSQL): run again and answer from its row.
+        return self.db.retrying_races(
+            lambda: self._redeem_coupon(program_id, code, idempotency_key, order_amount, request))
 
     def _redeem_coupon(self, program_id: str, code: str, idempotency_key: str, order_amount: int | None,
                        request: str) -> dict[str, Any]:

@@ -28,8 +28,6 @@ from .extensions import Extensions
 from .ledger import CLOCK_SKEW, LARGE_BATCH, LedgerService, collector_paused
 from .rulesets import RulesetService
 
-MAX_RACE_RETRIES = 3
-
 
 @dataclass(frozen=True, slots=True)
 class EventInput:
@@ -114,29 +112,37 @@ class EventService:
                 self._check(event)
             except DomainError as error:
                 outcomes[index] = error
-        races = 0
         with collector_paused(len(events) >= LARGE_BATCH):
             while True:
                 try:
-                    with self.db.write() as conn:
-                        results = self._record_batch(conn, program_id, events, bodies, list(outcomes))
+                    # A concurrent writer that took an event id (or enrolment) first: look again.
+                    results = self.db.retrying_races(lambda: self._write_batch(program_id, events, bodies, outcomes))
                     if len(events) >= LARGE_BATCH:  # a bulk send, as an import: keep the plans on indexes
                         refresh_stale_statistics(self.db)
                     return results
                 except EventFailed as failure:
                     outcomes[failure.index] = failure.error  # rolled back: run again without it
-                except self.db.unique_violations:
-                    races += 1  # a concurrent writer took an event id (or enrolment) first: look again
-                    if races > MAX_RACE_RETRIES:
-                        raise
+
+    def _write_batch(self, program_id: str, events: Sequence[EventInput], bodies: list[tuple[str, str]],
+                     outcomes: list[dict[str, Any] | DomainError | None]) -> list[dict[str, Any] | DomainError]:
+        with self.db.write() as conn:
+            return self._record_batch(conn, program_id, events, bodies, list(outcomes))
 
     def _record_batch(self, conn: Connection, program_id: str, events: Sequence[EventInput],
                       bodies: list[tuple[str, str]], outcomes: list[dict[str, Any] | DomainError | None],
                       ) -> list[dict[str, Any] | DomainError]:
         batch = EventBatch(self, conn, program_id, write=True)
-        stored = EventsRepository(conn).find_many(program_id, [e.event_id for e in events])
+        repo = EventsRepository(conn)
+        stored = repo.find_many(program_id, [e.event_id for e in events])
+        new = [e for e, o in zip(events, outcomes) if o is None and e.event_id not in stored]
+        batch.preload(new)
+        if new:
+            # Again, with their members locked: a duplicate sent while its original was in flight
+            # has waited for it on those locks and finds its result, rather than judging the event
+            # again against what it left ("already fully refunded"). PostgreSQL; on SQLite nothing
+            # has been written since BEGIN, and the second look finds nothing more.
+            stored |= repo.find_many(program_id, [e.event_id for e in new])
         seen: dict[str, tuple[str, dict[str, Any]]] = {e: (r.fingerprint, r.result) for e, r in stored.items()}
-        batch.preload([e for e, o in zip(events, outcomes) if o is None and e.event_id not in seen])
         for index, event in enumerate(events):
             if outcomes[index] is not None:
                 continue

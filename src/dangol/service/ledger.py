@@ -4,7 +4,9 @@ the HTTP API sends batches of one, imports and benchmarks send thousands.
 
 Idempotency lives here, in the same transaction as the write it protects: a key is
 stored with the request's fingerprint and the receipt, so a retry gets the same receipt
-and a different request under the same key is refused."""
+and a different request under the same key is refused. Keys are looked up only once the
+members they concern are locked: a retry sent while its original is still in flight waits
+for it there and then finds its receipt."""
 
 from __future__ import annotations
 
@@ -46,7 +48,6 @@ Also = Callable[[Connection, list[Outcome]], None]
 # A client clock a little ahead of ours is not an error; an event from next week is.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
-MAX_RACE_RETRIES = 3
 LARGE_BATCH = 256
 MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -127,27 +128,18 @@ class LedgerService:
                 if stop_on_error:
                     raise
                 failed[index] = error
-        races = 0
         with collector_paused(len(operations) >= LARGE_BATCH):
             while True:
                 rejected = {**failed, **screen(failed)} if screen else dict(failed)
                 try:
-                    with self.db.write() as conn:
-                        outcomes = self._apply(conn, program_id, operations, rejected, history)
-                        if also:
-                            also(conn, outcomes)
-                        return outcomes
+                    # Lost races (the same key stored, or the same customer enrolled, by a
+                    # concurrent batch after we looked) run again, to answer from its rows.
+                    return self.db.retrying_races(
+                        lambda: self._write(program_id, operations, rejected, history, also))
                 except OperationFailed as failure:
                     if stop_on_error:
                         raise failure.error from None
                     failed[failure.index] = failure.error
-                except self.db.unique_violations:
-                    # A concurrent batch committed the same idempotency key, or enrolled the
-                    # same customer, after we looked (PostgreSQL): run again and see its row,
-                    # to answer with its receipt or a Conflict instead of a database error.
-                    races += 1
-                    if races > MAX_RACE_RETRIES:
-                        raise
 
     def _validate(self, op: Operation) -> None:
         key = op.idempotency_key
@@ -157,6 +149,14 @@ class LedgerService:
             at = as_utc(op.at)
             if at > self.clock.now() + CLOCK_SKEW:
                 raise InvalidRequest("an operation cannot happen in the future")
+
+    def _write(self, program_id: str, operations: Sequence[Operation], rejected: dict[int, DomainError],
+               history: bool, also: Also | None) -> list[Outcome]:
+        with self.db.write() as conn:
+            outcomes = self._apply(conn, program_id, operations, rejected, history)
+            if also:
+                also(conn, outcomes)
+            return outcomes
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
                rejected: dict[int, DomainError], history: bool = False) -> list[Outcome]:
@@ -219,10 +219,13 @@ class LedgerSession:
         other failure raises `OperationFailed(index, error)`."""
         rejected = rejected or {}
         prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
+        self._load([op.command for i, op in enumerate(operations) if i not in rejected])
+        # Only now, the members locked: a duplicate that arrived while its original was in
+        # flight has waited for it on those locks and finds its receipt, rather than running
+        # again against the balance it left (PostgreSQL; on SQLite nothing has run since BEGIN).
         keys = {k for op in operations if (k := op.idempotency_key) and k not in self.remembered}
         if keys:
             self.remembered.update(self.repo.idempotent_responses(self.program.id, sorted(keys)))
-        self._load([op.command for i, op in enumerate(operations) if i not in rejected])
         self.ids.reserve("transaction", len(operations))
         self.ids.reserve("lot", len(operations))
         outcomes: list[Outcome] = []

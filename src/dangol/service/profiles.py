@@ -42,16 +42,23 @@ class ProfileService:
         unknown = sorted(set(changes) - set(FIELDS))
         if unknown:
             raise InvalidRequest(f"unknown profile field(s): {', '.join(unknown)}")
+        # Another request storing the same key first (for another member): answer from its row.
+        return self.db.retrying_races(lambda: self._update(program_id, member_id, changes, idempotency_key))
+
+    def _update(self, program_id: str, member_id: str, changes: dict[str, Any],
+                idempotency_key: str | None) -> dict[str, Any]:
         with self.db.write() as conn:
-            remembered = Remembered(conn, program_id, idempotency_key, {"profile": member_id, **changes})
-            previous = remembered.previous()
-            if previous is not None:
-                return dict(previous)
             _check_member(LedgerRepository(conn), program_id, member_id)
             repo = FactsRepository(conn)
             # Locked (PostgreSQL) as the events judging this member lock it: the change is then
             # stamped, by the clock, before or after them, as it was made (replay's order).
             repo.lock_members([member_id])
+            # The key only now: a retry sent while its original was in flight has waited for it
+            # on the lock, and finds its answer.
+            remembered = Remembered(conn, program_id, idempotency_key, {"profile": member_id, **changes})
+            previous = remembered.previous()
+            if previous is not None:
+                return dict(previous)
             values = dict(changes)
             if "tags" in values:
                 values["tags"] = tuple(sorted(set(values["tags"] or ())))

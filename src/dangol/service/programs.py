@@ -127,8 +127,16 @@ class ProgramService:
             raise InvalidRequest("a program name is 1 to 200 printable characters")
         request_print = fingerprint({"program": program_id, "name": name, "currency": currency,
                                      "policy": program.policy})
+        # A concurrent creation of the same id that commits after we looked: run again, to
+        # answer from its stored response (or with the conflict) rather than a database error.
+        return self.db.retrying_races(lambda: self._create_program(program, request_print, idempotency_key))
+
+    def _create_program(self, program: Program, request_print: str, idempotency_key: str | None) -> dict[str, Any]:
         with self.db.write() as conn:
             repo = LedgerRepository(conn)
+            # The program first, then the key: a retry whose original committed in between sees
+            # the original's key with its program, and gets its answer, not "already exists".
+            exists = repo.find_program(program.id) is not None
             if idempotency_key:
                 stored = repo.idempotent_responses(ADMIN_SCOPE, [idempotency_key]).get(idempotency_key)
                 if stored:
@@ -136,8 +144,8 @@ class ProgramService:
                         raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was used for a different request")
                     response: dict[str, Any] = stored[1]  # the program receipt stored below
                     return response
-            if repo.find_program(program_id) is not None:
-                raise Conflict(f"program {program_id!r} already exists")
+            if exists:
+                raise Conflict(f"program {program.id!r} already exists")
             repo.add_program(program)
             receipt = receipts.program_json(program)
             if idempotency_key:

@@ -24,6 +24,7 @@ from ..rules.changes import compare, worsens
 from ..rules.errors import format_path
 from ..rules.loader import load_ruleset
 from ..storage.database import Database
+from ..storage.facts_repository import FactsRepository
 from ..storage.ledger_repository import LedgerRepository
 from ..storage.rulesets_repository import PublishedRuleset, RulePolicy, RulesetRepository
 from ..transparency.entry import RulesetEntry
@@ -36,6 +37,9 @@ PUBLISH_SKEW = timedelta(minutes=5)
 MAX_NOTICE_DAYS = 3650
 MAX_REASON = 500
 CACHE_SIZE = 256
+# Serialises a program's publications: each is judged against the one before it, and a retry
+# sent while its original is in flight waits for it here, then finds its answer.
+PUBLICATION_LOCK = "program/rulesets/lock"
 
 
 def parse_document(text: str, format: str | None = None) -> Ruleset:
@@ -139,11 +143,12 @@ class RulesetService:
         if reason and len(reason) > MAX_REASON:
             raise InvalidRequest(f"the reason is at most {MAX_REASON} characters")
         with self.db.write() as conn:
+            program = LedgerRepository(conn).get_program(program_id)
+            FactsRepository(conn).lock_program_counters(program_id, {PUBLICATION_LOCK})
             remembered = Remembered(conn, program_id, idempotency_key, request)
             previous = remembered.previous()
             if previous is not None:
                 return dict(previous)
-            program = LedgerRepository(conn).get_program(program_id)
             if ruleset.program != program.id:
                 raise InvalidRequest(f"the ruleset is for program {ruleset.program!r}, not {program.id!r}")
             if ruleset.currency != program.currency:

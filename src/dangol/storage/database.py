@@ -12,12 +12,14 @@ which stays."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -28,6 +30,9 @@ from .checkpoints import WalCheckpointer
 
 DEFAULT_URL = "sqlite:///dangol.db"
 BUSY_TIMEOUT_SECONDS = 30
+RACE_RETRIES = 3
+
+T = TypeVar("T")
 
 
 class WriterQueue:
@@ -128,6 +133,21 @@ class Database:
         the driver's own from the bulk writes that go to it directly (COPY)."""
         return (IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError)
 
+    def retrying_races(self, attempt: Callable[[], T]) -> T:
+        """`attempt()`, a write transaction, run again when it lost a race for a unique key
+        (PostgreSQL: a concurrent transaction committed the same idempotency key, event id or
+        enrolment after this one looked): the next run sees the winner's row and answers from
+        it (its stored response, or a conflict) instead of with a database error. Past
+        `RACE_RETRIES` races the error is raised (the API's 409 with Retry-After)."""
+        races = 0
+        while True:
+            try:
+                return attempt()
+            except self.unique_violations:
+                races += 1
+                if races > RACE_RETRIES:
+                    raise
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
         with self._writers, self.engine.connect() as conn:
@@ -140,6 +160,26 @@ class Database:
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def held(self, name: str) -> Iterator[None]:
+        """A lock on `name` for the length of the block, across the transactions in it, for
+        work that commits in several (an expiry run) yet must not run twice at once. On
+        PostgreSQL a session advisory lock, on a connection of its own, that every process
+        waits for. On SQLite none: a server's writes already run one at a time, whole, on its
+        writer thread (api/lanes.py)."""
+        if self.is_sqlite:
+            yield
+            return
+        lock = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (lock,))
+            conn.commit()  # the lock is the session's; no transaction need stay open meanwhile
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (lock,))
+                conn.commit()
 
     def checkpoint_in_background(self) -> bool:
         """For a long-running server on a SQLite file: WAL checkpoints move from the commits

@@ -101,16 +101,12 @@ async def sign_now(key: AdminKey, services: ServicesDep, lane: WriteLaneDep,
 
 
 def _sign(services: Services, idempotency_key: str) -> Any:
-    request: dict[str, dict[str, Any]] = {"sign_checkpoint": {}}
-    stored = StoredResponses(services, "log")
-    response = stored.replay(idempotency_key, request)
-    if response is None:
+    def sign() -> dict[str, Any]:
         services.log.integrate()
         signed = services.log.sign()
-        response = {"size": signed.size, "root_hash": b64(signed.root_hash),
-                    "checkpoint": signed.note}
-        response = stored.remember(idempotency_key, request, response) or response
-    return response
+        return {"size": signed.size, "root_hash": b64(signed.root_hash), "checkpoint": signed.note}
+
+    return StoredResponses(services, "log").once(idempotency_key, {"sign_checkpoint": {}}, sign)
 
 
 @keyed.get("/v1/programs/{program_id}/members/{member_id}/log-key", response_model=MemberLogKeyOut,

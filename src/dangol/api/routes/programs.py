@@ -64,15 +64,17 @@ def _issue_api_key(services: Services, program_id: str, body: ApiKeyIn, idempote
     request = {"create_api_key": {"program_id": program_id, "scopes": scopes, "name": body.name}}
     # The admin idempotency scope is the one create_program uses: a key is for one request.
     stored = StoredResponses(services, ADMIN_SCOPE)
-    previous = stored.replay(idempotency_key, request)
-    if previous is None:
-        api_key, token = services.programs.create_api_key(program_id, {Scope(s) for s in scopes}, body.name)
-        created = {"id": api_key.id, "program_id": program_id, "scopes": scopes, "name": api_key.name}
-        previous = stored.remember(idempotency_key, request, {"api_key": created})
+    with stored.alone(idempotency_key):
+        previous = stored.replay(idempotency_key, request)
         if previous is None:
-            return JSONResponse({**created, "token": token}, status_code=201)
-        # A concurrent request with this key won: this key must not stay usable unseen.
-        services.programs.revoke_api_key(api_key.id)
+            api_key, token = services.programs.create_api_key(program_id, {Scope(s) for s in scopes}, body.name)
+            created = {"id": api_key.id, "program_id": program_id, "scopes": scopes, "name": api_key.name}
+            previous = stored.remember(idempotency_key, request, {"api_key": created})
+            if previous is None:
+                return JSONResponse({**created, "token": token}, status_code=201)
+            # A request with this key stored first (from a process that did not take the
+            # key's lock): this key must not stay usable unseen.
+            services.programs.revoke_api_key(api_key.id)
     raise ApiProblem("api-key-already-issued", "This Idempotency-Key already created an API key", 409,
                      "API key tokens are shown only once; create another key with a new Idempotency-Key",
                      extensions={"key_id": previous["api_key"]["id"]})

@@ -1,0 +1,21 @@
+"""Fixtures of the concurrency tests: one `Services` that a test's threads share (its
+engine's pool gives each thread its own connection), with the example program."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from dangol.domain import EarnRate, FixedClock, ProgramPolicy
+from dangol.service.container import Services
+
+POLICY = ProgramPolicy(earn_rate=EarnRate(points=5, per_minor_units=100), allow_transfers=True)
+
+
+@pytest.fixture
+def shared(database_url: str, clock: FixedClock) -> Iterator[Services]:
+    services = Services.open(database_url, clock, migrate=False)
+    services.programs.create_program("market", "Talent market", "KRW", POLICY)
+    yield services
+    services.db.dispose()
