@@ -5,11 +5,9 @@ within the documented 2 seconds, one revoked through its own API at once."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +15,7 @@ import pytest
 from dangol.service.container import Services
 from dangol.service.programs import AUTH_CACHE_SECONDS, Scope
 
-from .helpers import dangol, one_error_line, tokens
-from .test_serve import free_port
+from .helpers import dangol, one_error_line, served, tokens
 
 SLACK = 1.0  # seconds for a loaded machine to answer, past the documented bound
 
@@ -54,25 +51,10 @@ def test_list_then_revoke_twice(live: Services, database_url: str) -> None:
 
 
 @pytest.fixture
-def server(database_url: str) -> Iterator[str]:
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """`dangol serve` in a process of its own, on the test's database; its base URL."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "dangol.cli", "--database-url", database_url, "serve",
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+    with served(database_url, tmp_path / "serve.log") as running:
+        yield running.url
 
 
 def test_a_running_server_refuses_a_revoked_key_within_the_bound(live: Services, database_url: str,
