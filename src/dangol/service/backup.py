@@ -210,8 +210,8 @@ class BackupService:
             if current.strip() == data.strip():
                 return _KeyPlan(key, "unchanged")
             if not force:
-                raise BackupError(f"{key.path} holds another key than the backup's {key.name}: move it away, or "
-                                  f"pass --force to restore the backup's (the one there is then kept beside it)")
+                raise BackupError(f"{key.path} holds another key than the backup's ({key.name}): move it away, "
+                                  f"or pass --force to restore the backup's (the one there is then kept beside it)")
             return _KeyPlan(key, "replaced", data)
         expected = backup.manifest.log.verifier_key if key.role == LOG_SIGNER else None
         if expected is None:

@@ -128,8 +128,11 @@ def opened(path: Path) -> Iterator[Backup]:
     with tar:
         try:
             members = {member.name: member for member in tar.getmembers()}
-            if MANIFEST not in members or MANIFEST_DIGEST not in members:
-                raise BackupError(f"{path} is not a complete dangol backup: it has no manifest (a file cut short?)")
+        except _DAMAGE as error:
+            raise BackupError(f"{path} is cut short or damaged ({error})") from None
+        if MANIFEST not in members or MANIFEST_DIGEST not in members:
+            raise BackupError(f"{path} is not a complete dangol backup: it has no manifest (a file cut short?)")
+        try:
             body, digest = _small(tar, MANIFEST), _small(tar, MANIFEST_DIGEST)
         except _DAMAGE as error:
             raise BackupError(f"{path} is damaged ({error})") from None
