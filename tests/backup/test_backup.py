@@ -4,6 +4,7 @@ an older schema is migrated, of a newer one refused; and whatever is refused cha
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import stat
@@ -255,3 +256,14 @@ def test_key_files_beside_a_sqlite_database_that_dangol_does_not_know_are_named(
     assert f"Not in the backup: {tmp_path / 'payments.key'} (a key file dangol does not know" in said
     with tarfile.open(tmp_path / "dangol.backup") as tar:
         assert "keys/log-signer.key" in tar.getnames() and len(tar.getnames()) == 4
+
+
+def test_a_compressed_backup_restores_as_it_is(database_url: str, history: dict[str, Any], target_url: str,
+                                               tmp_path: Path) -> None:
+    backup = tmp_path / "dangol.backup"
+    ok(dangol(database_url, "backup", str(backup)))
+    compressed = tmp_path / "dangol.backup.gz"
+    with gzip.open(compressed, "wb") as archive:  # what `gzip dangol.backup` does
+        archive.write(backup.read_bytes())
+    ok(dangol(target_url, "restore", str(compressed)))
+    assert rows(target_url) == rows(database_url)

@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -182,8 +182,11 @@ def _check_rows(tables: Mapping[str, int]) -> str:
     return f"RESET search_path;\nDO $$\nBEGIN\n{checks}\nEND $$;"
 
 
+Lines = Callable[[str], None]
+
+
 def _run(command: Sequence[str], url: str, *, pipe_into: Sequence[str] | None = None,
-         stdout_lines: Any = None, stderr_lines: Any = None) -> None:
+         stdout_lines: Lines | None = None, stderr_lines: Lines | None = None) -> None:
     """Runs a tool (or two, the first piped into the second), passing the password in the
     environment, never on the command line. BackupError with the first error line on failure."""
     env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
@@ -224,7 +227,7 @@ def _run(command: Sequence[str], url: str, *, pipe_into: Sequence[str] | None = 
             raise BackupError(f"{Path(name).name} failed: {_first_error(errors[name])}")
 
 
-def _reader(stream: IO[str] | None, lines: list[str], each: Any) -> threading.Thread:
+def _reader(stream: IO[str] | None, lines: list[str], each: Lines | None) -> threading.Thread:
     """Reads a tool's stderr in a thread, so that neither side of a pipe waits on a full one."""
     def read() -> None:
         if stream is None:
