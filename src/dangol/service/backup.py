@@ -19,7 +19,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
 from ..domain.clock import Clock, SystemClock
@@ -176,6 +178,10 @@ class BackupService:
             db = Database(self.url)
             try:
                 upgrade(db)
+            except (SQLAlchemyError, CommandError) as error:
+                raise BackupError(f"{path} is restored (schema {manifest.schema_revision}), but migrating it to "
+                                  f"{revisions[-1]} failed: {str(error).splitlines()[0]}; `dangol init` tries "
+                                  f"again") from None
             finally:
                 db.dispose()
             migrated_to = revisions[-1]
