@@ -8,6 +8,7 @@ compressed too (gzip, bzip2, xz), so a backup file may be compressed after it is
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import lzma
@@ -29,7 +30,7 @@ WRITING = "writing the backup file"
 CHECKING = "checking the backup file"
 _CHUNK = 1 << 20
 # What reading a damaged (or not a) tar file, compressed or not, raises.
-_DAMAGE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError)
+_DAMAGE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)
 
 
 def write(path: Path, files: Sequence[tuple[str, Path]], manifest: Callable[[dict[str, Stored]], Manifest],
