@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from ..domain.errors import DomainError
 from ..importer import ImportFileError
+from ..storage.backups import BackupError
 from .context import CliError
 from .output import err
 
@@ -20,7 +21,7 @@ def message(error: BaseException) -> str | None:
     """The line to print for an error the user can act on; None for a bug."""
     if isinstance(error, DomainError):
         return error.detail
-    if isinstance(error, (CliError, ImportFileError)):
+    if isinstance(error, (CliError, ImportFileError, BackupError)):
         return str(error)
     if isinstance(error, OperationalError):
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -41,7 +42,7 @@ class DangolGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (DomainError, CliError, ValueError, OperationalError, ArgumentError, OSError) as error:
+        except (DomainError, CliError, BackupError, ValueError, OperationalError, ArgumentError, OSError) as error:
             text = message(error)
             if text is None:
                 raise

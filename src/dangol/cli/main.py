@@ -9,6 +9,7 @@ import typer
 from ..storage.database import DEFAULT_URL
 from . import anchor, events, keys, log, programs, rules, verify
 from . import tiers as tier_commands
+from .backup import backup, restore
 from .balance import balance
 from .check import check
 from .context import CliState
@@ -47,6 +48,8 @@ app.command("import")(import_events)
 app.command()(expire)
 app.command()(balance)
 app.command()(check)
+app.command()(backup)
+app.command()(restore)
 app.command()(birthdays)
 app.command()(leaderboard)
 app.add_typer(programs.app, name="programs")

@@ -7,8 +7,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
-    TimeRemainingColumn,
+    BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
+    TimeElapsedColumn, TimeRemainingColumn,
 )
 
 # Rich decides colour and width per stream, so piping stdout keeps it plain.
@@ -29,6 +29,13 @@ def byte_progress(description: str) -> Progress:
 def count_progress(description: str) -> Progress:
     return Progress(SpinnerColumn(), TextColumn(description), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, transient=True, disable=not err.is_terminal)
+
+
+def phase_progress() -> Progress:
+    """Work in phases of their own units (pages, tables, bytes): a bar each, named by its task."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
 
 
 def number(value: int) -> str:

@@ -15,15 +15,20 @@ class KeyFileError(Exception):
     """A key file that cannot be read, or names another log than the one configured."""
 
 
+def load(path: Path, origin: str) -> SignerKey:
+    """The key in an existing file, for the log `origin`."""
+    try:
+        key = SignerKey.parse(path.read_text().strip())
+    except (OSError, NoteError) as error:
+        raise KeyFileError(f"the log key file {path} is not a signer key: {error}") from None
+    if key.name != origin:
+        raise KeyFileError(f"the log key in {path} is for {key.name!r}, not the configured origin {origin!r}")
+    return key
+
+
 def load_or_create(path: Path, origin: str) -> SignerKey:
     if path.exists():
-        try:
-            key = SignerKey.parse(path.read_text().strip())
-        except (OSError, NoteError) as error:
-            raise KeyFileError(f"the log key file {path} is not a signer key: {error}") from None
-        if key.name != origin:
-            raise KeyFileError(f"the log key in {path} is for {key.name!r}, not the configured origin {origin!r}")
-        return key
+        return load(path, origin)
     try:
         key = SignerKey.generate(origin)
     except NoteError as error:
