@@ -19,7 +19,7 @@ from dangol.service.programs import Scope
 from dangol.storage import tables as t
 
 from api.helpers import Api, assert_problem
-from events.test_record_many import _prepare, _strip, state, twin  # noqa: F401 - twin is a fixture
+from events.test_record_many import _prepare, _strip, state
 
 EVENTS = "/v1/programs/market/events"
 BATCH = "/v1/programs/market/events:batch"

@@ -23,9 +23,9 @@ PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422)
                          "returned. Idempotent by `event_id`: the same body again gets the same answer, "
                          "another body a 409. No Idempotency-Key header is needed. See docs/rules.md.",
              responses=PROBLEMS)
-async def record(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def record(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                  body: EventIn) -> JSONResponse:
-    return JSONResponse(await lane.run(services.events.record, program_id, event_input(body)))
+    return JSONResponse(await lane.event(program_id, event_input(body)))
 
 
 @router.post(":batch", response_model=EventBatchOut, summary="Record many business events",
@@ -37,11 +37,11 @@ async def record(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, progr
                          "sent again. A 422 for the request as a whole only when the envelope is malformed. "
                          "See docs/api.md.",
              responses=PROBLEMS)
-async def record_batch(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def record_batch(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                        body: EventBatchIn, request: Request) -> JSONResponse:
     parsed = [parse_event(raw, ("body", "events", index)) for index, raw in enumerate(body.events)]
     events = [event for event in parsed if isinstance(event, EventInput)]
-    outcomes = await lane.run(services.events.record_many, program_id, events) if events else []
+    outcomes = await lane.events(program_id, events)
     instance = request.url.path
     results = [{"index": index} | answer(instance, raw, outcome)
                for index, (raw, outcome) in enumerate(zip(body.events, judged(parsed, outcomes)))]
