@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from ...service.events import EventInput
 from ..auth import AuthenticatedRoute, ReadKey, WriteKey
@@ -12,6 +11,7 @@ from ..event_batches import MAX_BATCH_EVENTS, EventBatchIn, EventBatchOut, answe
 from ..lanes import WriteLaneDep
 from ..limits import MAX_BATCH_BODY_BYTES
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..rules_schemas import EventIn, event_input
 
 router = APIRouter(prefix="/v1/programs/{program_id}/events", tags=["events"], route_class=AuthenticatedRoute)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from ...domain import commands as cmd
 from ..auth import AuthenticatedRoute, ReadKey, WriteKey
@@ -11,6 +10,7 @@ from ..deps import HoldIdPath, MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..schemas import CaptureIn, HoldIn, HoldOut, HoldPlaced, HoldSettled
 
 router = APIRouter(prefix="/v1/programs/{program_id}", tags=["holds"], route_class=AuthenticatedRoute)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from ...domain import Money
 from ...domain import commands as cmd
@@ -15,6 +14,7 @@ from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..schemas import (
     AdjustmentIn, BalanceOut, EarnIn, EarnReceipt, HistoryPage, LotPage, MoneyIn, RedeemIn, ReversalIn,
     ReversalReceipt, TransactionReceipt, TransferIn,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
 from ...domain import MemberStatus
 from ...domain import commands as cmd
@@ -15,6 +14,7 @@ from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLane, WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..schemas import Enrolled, EnrollIn, MemberList, MemberOut, Reference, StatusChangeIn, StatusReceipt
 
 router = APIRouter(prefix="/v1/programs/{program_id}/members", tags=["members"], route_class=AuthenticatedRoute)
