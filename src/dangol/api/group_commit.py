@@ -1,12 +1,12 @@
 """Group commit: concurrent write requests judged together and committed once.
 
 Most of what a write costs is paid once per transaction whatever it holds: the locks, the
-program and the ids read, a statement per table, the commit and its fsync. So a request
-does not get a transaction of its own. It joins a queue; while one batch commits, the
-requests that arrive wait in the queue, and the next batch takes all of them (up to
-`limit` operations or events), grouped by what they do and for which program, each group
-judged and written in one transaction through the services' own batch calls
-(`LedgerService.execute`, `EventService.record_many`). Those answer every item in its
+program and the ids read, a statement per table, the commit (on PostgreSQL, a flush of its
+log to disk). So a request does not get a transaction of its own. It joins a queue; while
+one batch commits, the requests that arrive wait in the queue, and the next batch takes all
+of them (up to `limit` operations or events), grouped by what they do and for which
+program, each group judged and written in one transaction through the services' own batch
+calls (`LedgerService.execute`, `EventService.record_many`). Those answer every item in its
 place and run a batch again without an item that failed, so each request gets the answer it
 would have had alone, and one request's failure (insufficient points, an invalid value, an
 idempotency conflict) costs no other request anything. At low load a batch is a single
@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..domain.errors import DomainError
 from ..service.container import Services
@@ -50,7 +50,7 @@ class _Call:
 class _Write:
     """A request's operations (`kind` "ledger") or events ("events") for a program."""
 
-    kind: str
+    kind: Literal["ledger", "events"]
     program_id: str
     items: Sequence[Operation] | Sequence[EventInput]
     future: Future[list[Outcome]] = field(default_factory=Future)
