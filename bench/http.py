@@ -1,4 +1,4 @@
-"""Benchmark 3: single requests over HTTP, one earn event a request.
+"""Benchmark 3: writes over HTTP, one earn or one business event a request, and events in batches.
 
     .venv/bin/python -m bench.http --db sqlite      # 500 requests/s for 20 s, 3 runs, plus closed-loop maxima
     .venv/bin/python -m bench.http --db postgres
@@ -7,20 +7,26 @@
 (Run it as a module, `-m bench.http`: as a script its name would shadow the standard
 library's `http` package.)
 
-Preparation: a database made by dangol's migrations with the example program, `--members`
-members enrolled with a first earn each, and a read+write API key for the program.
-The server is `uvicorn --factory dangol.api.app:app_from_env` (`--workers`, default 1)
-on 127.0.0.1, in its own process; the load comes from bench.loadgen, another process.
+Preparation: a database made by dangol's migrations with the example program and its
+ruleset (src/dangol/rules/examples/market.yaml) in force, `--members` members enrolled with a
+first earn each, and a read+write API key for the program. The server is
+`uvicorn --factory dangol.api.app:app_from_env` (`--workers`, default 1) on 127.0.0.1, in its
+own process; the load comes from bench.loadgen, another process.
 
-Scenarios, each run by a new load generator process:
-- open loop at `--rate` requests/s for `--duration` s (latency measured from each
-  request's due time, so no coordinated omission):
-  POST /v1/programs/market/members/{id}/earn (random member, unique Idempotency-Key,
-  Authorization: Bearer <key>) and, as the baseline, GET /healthz on the same server;
-- closed loop with `--concurrency` clients for `--closed-duration` s: the maximum
-  throughput of each, for reference.
+Scenarios (`--kinds`), each run by a new load generator process, with unique keys and ids:
+- `earn`: POST /v1/programs/market/members/{id}/earn, a plain earn on a random member's ledger;
+- `event`: POST /v1/programs/market/events, a purchase judged by the example's rules (random
+  member, 1,000-300,000 KRW, 0-2 item categories, its own order);
+- `batch`: POST /v1/programs/market/events:batch, `--batch-size` such purchases a request;
+- `healthz`: GET /healthz, the baseline: what the server costs without any work.
+Open loop (latency measured from each request's due time, so no coordinated omission):
+earn, event and healthz at `--rate` requests/s; the batch endpoint at `--event-rate` events/s
+(`--event-rate / --batch-size` requests/s), with healthz at that request rate too. Closed
+loop with `--concurrency` clients for `--closed-duration` s: the maximum throughput of each,
+and so the batch endpoint's events/s against single events', in the same run.
 Open-loop scenarios alternate their order run by run; `--repeat` runs, medians quoted.
-At the end the ledger must hold exactly one transaction per successful earn response."""
+At the end the ledger must hold exactly one transaction per successful earn response, and the
+events table one row per event answered successfully."""
 
 from __future__ import annotations
 
@@ -46,6 +52,9 @@ from .common import (
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P99_MS = 25.0
 TARGET_RATE = 500
+TARGET_EVENT_RATE = 2_000  # events/s sustained, on at least one engine
+TARGET_EVENT_P99_MS = 50.0
+TARGET_BATCH_RATIO = 10.0  # the batch endpoint's events/s against single events'
 
 
 # ---------------------------------------------------------------- preparation
@@ -53,6 +62,8 @@ TARGET_RATE = 500
 def prepare(target: Any, members: int, seed: int) -> tuple[str, str, list[str]]:
     """The database, the member ids, and a read+write API key token."""
     import random
+    from datetime import datetime, timezone
+    from importlib import resources
 
     from dangol.domain import Money
     from dangol.domain import commands as cmd
@@ -68,6 +79,10 @@ def prepare(target: Any, members: int, seed: int) -> tuple[str, str, list[str]]:
     ids = [f"m_{rnd.getrandbits(80):020x}" for _ in range(members)]
     services = Services.open(url, migrate=False)
     try:
+        # In force from now (the server judges events at their arrival), in the members' zone.
+        services.rulesets.set_policy(PROGRAM_ID, 30, "Asia/Seoul")
+        services.rulesets.publish(PROGRAM_ID, (resources.files("dangol.rules") / "examples" / "market.yaml")
+                                  .read_text(encoding="utf-8"), effective_from=datetime.now(timezone.utc))
         for lo in range(0, members, 1_000):
             chunk = range(lo, min(members, lo + 1_000))
             ops = [Operation(cmd.Enroll(f"cust-{i}", member_id=ids[i]), f"enr-{i}") for i in chunk]
@@ -85,16 +100,19 @@ def prepare(target: Any, members: int, seed: int) -> tuple[str, str, list[str]]:
 
 def in_process(url: str, token: str, ids: list[str], n: int) -> dict[str, dict[str, float]]:
     """The same work without HTTP, one call at a time in this process: what a request costs
-    the ledger service, and what authenticating its key costs."""
+    the ledger service (an earn) and the events service (a purchase through the rules), and
+    what authenticating its key costs."""
     import random
 
     from dangol.domain import Money
     from dangol.domain import commands as cmd
     from dangol.service.container import Services
+    from dangol.service.events import EventInput
 
     rnd = random.Random(7)
     services = Services.open(url, migrate=False)
-    timings: dict[str, list[float]] = {"LedgerService.run(Earn)": [], "ProgramService.authenticate": []}
+    timings: dict[str, list[float]] = {"LedgerService.run(Earn)": [], "EventService.record(purchase)": [],
+                                       "ProgramService.authenticate": []}
     try:
         for i in range(n):
             command = cmd.Earn(ids[rnd.randrange(len(ids))], money=Money(rnd.randrange(100, 30_000) * 10, "KRW"),
@@ -102,6 +120,11 @@ def in_process(url: str, token: str, ids: list[str], n: int) -> dict[str, dict[s
             began = time.perf_counter()
             services.ledger.run(PROGRAM_ID, command, f"inproc-{i}")
             timings["LedgerService.run(Earn)"].append((time.perf_counter() - began) * 1000)
+            event = EventInput(f"inproc-{i}", "purchase", ids[rnd.randrange(len(ids))],
+                               amount=Money(rnd.randrange(100, 30_000) * 10, "KRW"), order_id=f"inproc-ord-{i}")
+            began = time.perf_counter()
+            services.events.record(PROGRAM_ID, event)
+            timings["EventService.record(purchase)"].append((time.perf_counter() - began) * 1000)
             began = time.perf_counter()
             services.programs.authenticate(token)
             timings["ProgramService.authenticate"].append((time.perf_counter() - began) * 1000)
@@ -111,10 +134,11 @@ def in_process(url: str, token: str, ids: list[str], n: int) -> dict[str, dict[s
 
 
 def profile_requests(url: str, token: str, ids: list[str], n: int) -> str:
-    """cProfile of `n` earn requests through the ASGI app in this process (httpx's ASGI
-    transport, no sockets), with FastAPI's thread pool replaced by inline calls so that the
-    profiler sees the routes and dependencies too. It shows where a request's CPU goes;
-    its timings are not those of the real server."""
+    """cProfile of `n` earn requests through the ASGI app in this process, driven by raw ASGI
+    calls (no client library, no sockets: what is measured is the server's own work), with
+    the writes run inline instead of on the writer thread and FastAPI's thread pool replaced
+    by inline calls, so that the profiler sees the routes, the dependencies and the ledger in
+    one thread. It shows where a request's CPU goes; its timings are not the real server's."""
     import asyncio
     import cProfile
     import io
@@ -122,7 +146,6 @@ def profile_requests(url: str, token: str, ids: list[str], n: int) -> str:
     import random
 
     import anyio.to_thread
-    import httpx
 
     from dangol.api.app import create_app
     from dangol.service.container import Services
@@ -133,24 +156,22 @@ def profile_requests(url: str, token: str, ids: list[str], n: int) -> str:
     anyio.to_thread.run_sync = inline  # type: ignore[assignment]  # this process only
     services = Services.open(url, migrate=False)
     app = create_app(services)
+    inline_writes(app)
     rnd = random.Random(11)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     async def drive(count: int, tag: str) -> float:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            began = time.perf_counter()
-            for i in range(count):
-                member = ids[rnd.randrange(len(ids))]
-                body = {"amount": {"amount": rnd.randrange(100, 30_000) * 10, "currency": "KRW"},
-                        "order_ref": f"{tag}-{i}"}
-                response = await client.post(f"/v1/programs/{PROGRAM_ID}/members/{member}/earn", json=body,
-                                              headers=headers | {"Idempotency-Key": f"{tag}-{i}"})
-                if response.status_code != 200:
-                    fail(f"earn answered {response.status_code}: {response.text[:300]}")
-            return time.perf_counter() - began
+        began = time.perf_counter()
+        for i in range(count):
+            member = ids[rnd.randrange(len(ids))]
+            body = json.dumps({"amount": {"amount": rnd.randrange(100, 30_000) * 10, "currency": "KRW"},
+                               "order_ref": f"{tag}-{i}"}).encode()
+            status = await asgi_post(app, f"/v1/programs/{PROGRAM_ID}/members/{member}/earn", body,
+                                     {"authorization": f"Bearer {token}", "idempotency-key": f"{tag}-{i}"})
+            if status != 200:
+                fail(f"earn answered {status}")
+        return time.perf_counter() - began
 
-    asyncio.run(drive(50, "prof-warm"))
+    asyncio.run(drive(200, "prof-warm"))
     profiler = cProfile.Profile()
     profiler.enable()
     elapsed = asyncio.run(drive(n, "prof"))
@@ -160,18 +181,67 @@ def profile_requests(url: str, token: str, ids: list[str], n: int) -> str:
     profiler.dump_stats(dump)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
-    stats.sort_stats("cumulative").print_stats(40)
-    out.write("\n---- top 20 by own time (tottime) ----\n")
-    stats.sort_stats("tottime").print_stats(20)
+    stats.sort_stats("cumulative").print_stats(45)
+    out.write("\n---- top 25 by own time (tottime) ----\n")
+    stats.sort_stats("tottime").print_stats(25)
     return (f"{n} earn requests in process under cProfile: {elapsed * 1000 / n:.2f} ms each "
-            f"(profiling overhead included; the httpx client's own cost is in the figures too)\n" + out.getvalue()
-            + f"profile data: {dump} (python -m pstats {dump})")
+            f"(profiling overhead included)\n" + out.getvalue() + f"profile data: {dump} (python -m pstats {dump})")
 
 
-def count_transactions(target: Any) -> int:
+def inline_writes(app: Any) -> None:
+    """The app's writes run in the calling thread (for profiling and timing in process)."""
+    from concurrent.futures import Executor, Future
+
+    from dangol.api.group_commit import GroupCommit
+
+    class Inline(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future: Future[Any] = Future()
+            future.set_result(fn(*args, **kwargs))
+            return future
+
+    lane = app.state.write_lane
+    lane.__dict__["_writer"] = Inline() if lane.services.db.is_sqlite else None
+    lane.__dict__["_groups"] = GroupCommit(lane.services, Inline())
+
+
+async def asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> int:
+    """One POST straight into the ASGI app; its status."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+             "headers": [(b"host", b"bench"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]
+             + [(k.encode(), v.encode()) for k, v in headers.items()]}
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+# What each kind of request writes once: an earn request, a transaction for its order
+# `<prefix>-earn-ord-<i>` (events write transactions too, for other orders); an event, its row.
+WRITTEN = {"earn": "SELECT COUNT(*) FROM transactions WHERE order_ref LIKE '%-earn-ord-%'",
+           "events": "SELECT COUNT(*) FROM events"}
+
+
+def count_written(target: Any) -> dict[str, int]:
     conn = target.raw("http")
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
+        return {what: int(conn.execute(query).fetchone()[0]) for what, query in WRITTEN.items()}
     finally:
         conn.close()
 
@@ -254,10 +324,11 @@ class Server:
 
 
 def load(server: Server, kind: str, mode: str, seconds: float, *, rate: float = 0, concurrency: int = 0,
-         token: str = "", members_file: str = "", prefix: str = "") -> dict[str, Any]:
+         token: str = "", members_file: str = "", prefix: str = "", batch_size: int = 1) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.loadgen", "--port", str(server.port), "--kind", kind, "--mode", mode,
                "--duration", str(seconds), "--rate", str(rate), "--concurrency", str(concurrency),
-               "--program", PROGRAM_ID, "--token", token, "--key-prefix", prefix]
+               "--program", PROGRAM_ID, "--token", token, "--key-prefix", f"{prefix}-{kind}",
+               "--batch-size", str(batch_size)]
     if members_file:
         command += ["--members", members_file]
     server.settle()
@@ -274,10 +345,18 @@ def load(server: Server, kind: str, mode: str, seconds: float, *, rate: float = 
 
 # ---------------------------------------------------------------- main
 
+KINDS = ("healthz", "earn", "event", "batch")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.split("\n\n")[0])
     add_db_arguments(parser)
-    parser.add_argument("--rate", type=float, default=None, help="open loop requests/s (default 500)")
+    parser.add_argument("--rate", type=float, default=None, help="open loop requests/s of earn, event and "
+                                                                 "healthz (default 500)")
+    parser.add_argument("--event-rate", type=float, default=None,
+                        help="open loop events/s offered to the batch endpoint (default 2,000)")
+    parser.add_argument("--batch-size", type=int, default=20, help="events per batch request (default 20)")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"the scenarios, of {','.join(KINDS)} (default all)")
     parser.add_argument("--duration", type=float, default=None, help="open loop seconds (default 20)")
     parser.add_argument("--also-rates", default="",
                         help="comma-separated extra open-loop rates for earn only, e.g. 100,200 (latency below capacity)")
@@ -289,18 +368,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server", choices=("uvicorn", "dangol-serve"), default="uvicorn",
                         help="uvicorn --factory dangol.api.app:app_from_env without access log (default), "
                              "or the product's `dangol serve` (one worker, access log on)")
-    parser.add_argument("--quick", action="store_true", help="100 requests/s for 3 s, 1 run")
+    parser.add_argument("--quick", action="store_true", help="100 requests/s (events: 200/s) for 3 s, 1 run")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--profile-server", type=int, default=0, metavar="N",
                         help="instead of the benchmark: cProfile N earn requests through the app in process")
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args(argv)
     rate = args.rate or (100 if args.quick else TARGET_RATE)
+    event_rate = args.event_rate or (200 if args.quick else TARGET_EVENT_RATE)
+    batch = args.batch_size
+    batch_rate = event_rate / batch
     duration = args.duration or (3 if args.quick else 20)
     closed = args.closed_duration or (3 if args.quick else 10)
     repeat = args.repeat or (1 if args.quick else 3)
     members = args.members or (1_000 if args.quick else 10_000)
     also_rates = [float(r) for r in args.also_rates.split(",") if r.strip()]
+    kinds = [k for k in KINDS if k in args.kinds.split(",")]
 
     target = target_from_args(args, "http")
     info = machine_info(postgres_admin_url(args))
@@ -318,8 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     direct = in_process(url, token, ids, 200 if args.quick else 1_000)
     for name, t in direct.items():
-        print(f"in-process, no HTTP: {name:<28} p50 {t['p50']:.2f} ms  p99 {t['p99']:.2f} ms")
-    before = count_transactions(target)
+        print(f"in-process, no HTTP: {name:<30} p50 {t['p50']:.2f} ms  p99 {t['p99']:.2f} ms")
+    before = count_written(target)
     members_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=WORKDIR)
     json.dump(ids, members_file)
     members_file.close()
@@ -328,82 +411,121 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = Server(url, args.workers, log, args.server)
     print(f"server:   {' '.join(server.command[1:])}\n          uvicorn {uvicorn.__version__}, "
           f"{1 if args.server == 'dangol-serve' else args.workers} worker(s), 127.0.0.1:{server.port} (log {log})")
-    print(f"prepared: {members:,} members with a first earn each, a read+write program key")
+    print(f"prepared: {members:,} members with a first earn each, the example ruleset in force, a read+write key")
     print(f"load:     open loop {rate:g} requests/s x {duration:g} s"
-          f"{(' (earn also at ' + ', '.join(f'{r:g}' for r in also_rates) + '/s)') if also_rates else ''}, closed loop {args.concurrency} clients x "
-          f"{closed:g} s, {repeat} run(s); generator: bench.loadgen in its own process")
+          f"{(' (earn also at ' + ', '.join(f'{r:g}' for r in also_rates) + '/s)') if also_rates else ''}"
+          f"{f', the batch endpoint {event_rate:g} events/s ({batch_rate:g} requests of {batch})' if 'batch' in kinds else ''}"
+          f", closed loop {args.concurrency} clients x {closed:g} s, {repeat} run(s); "
+          f"generator: bench.loadgen in its own process")
     sys.stdout.flush()
+    # (kind, rate): each open-loop scenario; healthz at every request rate used, as the baseline.
+    opened = [(k, rate) for k in kinds if k != "batch"]
+    if "batch" in kinds:
+        opened += [("healthz", batch_rate)] if "healthz" in kinds and batch_rate != rate else []
+        opened += [("batch", batch_rate)]
     results: list[dict[str, Any]] = []
-    earned_ok = earn_sent = 0
+    tally = {"earn": [0, 0], "events": [0, 0]}  # [answered ok, sent]
+
+    def measure(kind: str, mode: str, seconds: float, prefix: str, run: int | None, **options: Any) -> None:
+        r = load(server, kind, mode, seconds, token=token, members_file=members_file.name, prefix=prefix,
+                 batch_size=batch if kind == "batch" else 1, **options)
+        if kind == "earn":
+            tally["earn"][0] += r["ok"]
+            tally["earn"][1] += r["sent"]
+        elif kind in ("event", "batch"):
+            per = r["events_per_request"]
+            tally["events"][0] += r["ok"] * per - r["refused_events"]
+            tally["events"][1] += r["sent"] * per
+        if run is not None:
+            results.append(r | {"run": run})
+            _row(r, run)
+
     try:
         # warm-up, not reported: first requests compile SQL, fill caches, open pools
-        for kind in ("healthz", "earn"):
-            warm = load(server, kind, "closed", 2, concurrency=4, token=token, members_file=members_file.name,
-                        prefix=f"warm-{kind}")
-            earned_ok += warm["ok"] if kind == "earn" else 0
-            earn_sent += warm["sent"] if kind == "earn" else 0
+        for kind in kinds:
+            measure(kind, "closed", 2, f"warm-{kind}", None, concurrency=4)
         for run in range(repeat):
-            kinds = ("healthz", "earn") if run % 2 == 0 else ("earn", "healthz")
+            for kind, offered in (opened if run % 2 == 0 else opened[::-1]):
+                measure(kind, "open", duration, f"open{run}-{offered:g}", run + 1, rate=offered)
+            for extra in also_rates if "earn" in kinds else ():
+                measure("earn", "open", duration, f"open{run}-{extra:g}", run + 1, rate=extra)
             for kind in kinds:
-                r = load(server, kind, "open", duration, rate=rate, token=token, members_file=members_file.name,
-                         prefix=f"open{run}")
-                earned_ok += r["ok"] if kind == "earn" else 0
-                earn_sent += r["sent"] if kind == "earn" else 0
-                results.append(r | {"run": run + 1})
-                _row(r, run + 1)
-            for extra in also_rates:
-                r = load(server, "earn", "open", duration, rate=extra, token=token, members_file=members_file.name,
-                         prefix=f"open{run}-{extra:g}")
-                earned_ok += r["ok"]
-                earn_sent += r["sent"]
-                results.append(r | {"run": run + 1})
-                _row(r, run + 1)
-            for kind in ("healthz", "earn"):
-                r = load(server, kind, "closed", closed, concurrency=args.concurrency, token=token,
-                         members_file=members_file.name, prefix=f"closed{run}")
-                earned_ok += r["ok"] if kind == "earn" else 0
-                earn_sent += r["sent"] if kind == "earn" else 0
-                results.append(r | {"run": run + 1})
-                _row(r, run + 1)
+                measure(kind, "closed", closed, f"closed{run}", run + 1, concurrency=args.concurrency)
     finally:
         server.stop()
         os.unlink(members_file.name)
-    written = count_transactions(target) - before
+    after = count_written(target)
+    written = {what: after[what] - before[what] for what in before}
     if not args.keep:
         target.drop("http")
     # A request whose answer was lost (timeout, reset) may or may not have been applied.
-    consistent = earned_ok <= written <= earn_sent
-    print(f"\nverified: {written:,} transactions written for {earned_ok:,} successful earn responses "
-          f"({earn_sent - earned_ok:,} earn requests failed or lost their answer)"
-          f"{'' if consistent else '  <-- INCONSISTENT'}")
+    consistent = True
+    for what, rows in (("earn", "earn transactions"), ("events", "event rows")):
+        answered, sent = tally[what]
+        if not sent:
+            continue
+        fine = answered <= written[what] <= sent
+        consistent = consistent and fine
+        print(f"\nverified: {written[what]:,} {rows} written for {answered:,} {what} answered successfully "
+              f"({sent - answered:,} failed or lost their answer){'' if fine else '  <-- INCONSISTENT'}", end="")
+    print()
 
-    summary = _summary(results, rate, args.concurrency)
+    summary = _summary(results)
     print(f"\nmedians over {repeat} run(s):")
-    print(f"{'scenario':<34} {'achieved/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'errors*':>7} "
-          f"{'srv CPU ms/req':>14}")
+    print(f"{'scenario':<46} {'requests/s':>10} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
+          f"{'errors*':>7} {'srv CPU ms/req':>14}")
     for name, s in summary.items():
-        print(f"{name:<34} {s['throughput']:>10,.0f} {s['p50']:>8.2f} {s['p99']:>8.2f} {s['p999']:>9.2f} "
+        events = f"{s['events']:>9,.0f}" if s["events"] else f"{'':>9}"
+        print(f"{name:<46} {s['throughput']:>10,.0f} {events} {s['p50']:>8.2f} {s['p99']:>8.2f} {s['p999']:>9.2f} "
               f"{s['errors']:>7.0f} {s['cpu_ms']:>14.2f}")
-    print("* errors: total over all runs")
-    earn = summary[f"open {rate:g}/s POST earn"]
-    if target.kind == "sqlite":
-        ok = earn["p99"] < TARGET_P99_MS and earn["throughput"] >= 0.98 * rate and earn["errors"] == 0
-        outcome = verdict(ok) if rate >= TARGET_RATE else f"NOT TESTED (offered {rate:g}/s < {TARGET_RATE}/s)"
-        print(f"\ntarget (SQLite): p99 < {TARGET_P99_MS:g} ms at {TARGET_RATE} requests/s: {outcome} "
-              f"(p99 {earn['p99']:.1f} ms at {rate:g}/s offered, {earn['throughput']:,.0f}/s achieved, "
-              f"{earn['errors']:.0f} errors)")
+    print("* errors: total over all runs (for the batch endpoint, events refused in their place too)")
+    targets = _targets(summary, rate, event_rate, batch, args.concurrency)
+    for line in targets:
+        print(line)
     save_results(f"http-{target.kind}{'-quick' if args.quick else ''}", {
         "benchmark": "http", "db": target.kind, "machine": info, "workers": args.workers, "server": server.command,
-        "rate": rate,
+        "rate": rate, "event_rate": event_rate, "batch_size": batch, "kinds": kinds,
         "duration": duration, "closed_duration": closed, "concurrency": args.concurrency, "repeat": repeat,
-        "members": members, "also_rates": also_rates, "in_process": direct, "runs": results, "summary": summary, "transactions_written": written,
-        "earn_ok": earned_ok,
+        "members": members, "also_rates": also_rates, "in_process": direct, "runs": results, "summary": summary,
+        "rows_written": written, "answered": tally, "targets": targets,
     }, args.json)
     return 0 if consistent else 1
 
 
+def _targets(summary: dict[str, dict[str, float]], rate: float, event_rate: float, batch: int,
+             concurrency: int) -> list[str]:
+    """The verdicts on the targets the run measured."""
+    lines = []
+    for what in ("POST earn", "POST event"):
+        s = summary.get(f"open {rate:g}/s {what}")
+        if s is None:
+            continue
+        ok = s["p99"] < TARGET_P99_MS and s["throughput"] >= 0.98 * rate and s["errors"] == 0
+        outcome = verdict(ok) if rate >= TARGET_RATE else f"NOT TESTED (offered {rate:g}/s < {TARGET_RATE}/s)"
+        lines.append(f"target: {what}, p99 < {TARGET_P99_MS:g} ms at {TARGET_RATE} requests/s: {outcome} "
+                     f"(p99 {s['p99']:.1f} ms at {rate:g}/s offered, {s['throughput']:,.0f}/s achieved, "
+                     f"{s['errors']:.0f} errors)")
+    s = summary.get(f"open {event_rate / batch:g}/s POST events:batch of {batch}")
+    if s is not None:
+        ok = s["events"] >= 0.98 * TARGET_EVENT_RATE and s["p99"] < TARGET_EVENT_P99_MS and s["errors"] == 0
+        outcome = verdict(ok) if event_rate >= TARGET_EVENT_RATE else \
+            f"NOT TESTED (offered {event_rate:g} events/s < {TARGET_EVENT_RATE:,})"
+        lines.append(f"target: >= {TARGET_EVENT_RATE:,} events/s sustained with p99 < {TARGET_EVENT_P99_MS:g} ms: "
+                     f"{outcome} ({s['events']:,.0f} events/s at {event_rate:g} offered in batches of {batch}, "
+                     f"p99 {s['p99']:.1f} ms, {s['errors']:.0f} errors)")
+    single = summary.get(f"closed {concurrency} clients POST event")
+    many = summary.get(f"closed {concurrency} clients POST events:batch of {batch}")
+    if single and many and single["events"]:
+        ratio = many["events"] / single["events"]
+        lines.append(f"target: the batch endpoint >= {TARGET_BATCH_RATIO:g}x the single-request rate (closed loop, "
+                     f"same run): {verdict(ratio >= TARGET_BATCH_RATIO)} ({many['events']:,.0f} against "
+                     f"{single['events']:,.0f} events/s: {ratio:.1f}x)")
+    return lines
+
+
 def _name(r: dict[str, Any]) -> str:
-    what = "GET /healthz" if r["kind"] == "healthz" else "POST earn"
+    what = {"healthz": "GET /healthz", "earn": "POST earn", "event": "POST event"}.get(r["kind"])
+    what = what or f"POST events:batch of {r['events_per_request']}"
     if r["mode"] == "open":
         return f"open {r['offered_rate']:g}/s {what}"
     return f"closed {r['concurrency']} clients {what}"
@@ -411,14 +533,16 @@ def _name(r: dict[str, Any]) -> str:
 
 def _row(r: dict[str, Any], run: int) -> None:
     lat = r["latency_ms"] or {"p50": float("nan"), "p99": float("nan"), "p999": float("nan")}
-    print(f"  run {run}  {_name(r):<34} {r['throughput']:>8,.0f}/s  p50 {lat['p50']:7.2f}  p99 {lat['p99']:7.2f}  "
-          f"p99.9 {lat['p999']:7.2f} ms  errors {r['errors']}  server CPU {r['server_cpu_ms_per_request']:.2f} ms/req"
+    events = f" ({r['events_throughput']:,.0f} events/s)" if r["kind"] == "batch" else ""
+    print(f"  run {run}  {_name(r):<46} {r['throughput']:>8,.0f}/s{events}  p50 {lat['p50']:7.2f}  "
+          f"p99 {lat['p99']:7.2f}  p99.9 {lat['p999']:7.2f} ms  errors {r['errors'] + r['refused_events']}  "
+          f"server CPU {r['server_cpu_ms_per_request']:.2f} ms/req"
           + (f"  send lag p99 {r['send_lag_ms']['p99']:.2f} ms" if r["mode"] == "open" and r["send_lag_ms"] else "")
           + (f"  [{r['sample_error']}]" if r["sample_error"] else ""))
     sys.stdout.flush()
 
 
-def _summary(results: list[dict[str, Any]], rate: float, concurrency: int) -> dict[str, dict[str, float]]:
+def _summary(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault(_name(r), []).append(r)
@@ -426,8 +550,10 @@ def _summary(results: list[dict[str, Any]], rate: float, concurrency: int) -> di
     for name, rs in groups.items():
         def med(key: str) -> float:
             return median([r["latency_ms"].get(key, float("nan")) if r["latency_ms"] else float("nan") for r in rs])
-        out[name] = {"throughput": median([r["throughput"] for r in rs]), "p50": med("p50"), "p99": med("p99"),
-                     "p999": med("p999"), "max": med("max"), "errors": sum(r["errors"] for r in rs),
+        out[name] = {"throughput": median([r["throughput"] for r in rs]),
+                     "events": median([r["events_throughput"] for r in rs]),
+                     "p50": med("p50"), "p99": med("p99"), "p999": med("p999"), "max": med("max"),
+                     "errors": sum(r["errors"] + r["refused_events"] for r in rs),
                      "cpu_ms": median([r["server_cpu_ms_per_request"] for r in rs])}
     return out
 

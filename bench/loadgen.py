@@ -1,6 +1,11 @@
 """A small HTTP/1.1 load generator, run as its own process by bench.http.
 
     python -m bench.loadgen --port 8765 --kind healthz --mode open --rate 500 --duration 20
+    python -m bench.loadgen --port 8765 --kind batch --batch-size 20 --members ids.json --token dgl_… --rate 100
+
+Kinds: `healthz`, `earn` (a plain earn), `event` (a purchase through the rules), `batch`
+(`--batch-size` purchases in one POST …/events:batch; the events it answers refused count as
+errors).
 
 Open loop (`--mode open`): request i is due at t0 + i/rate whatever happened to the
 earlier ones, and its latency is measured from that due time, not from when it was
@@ -36,6 +41,7 @@ now = time.perf_counter  # uvloop's loop.time() is libuv's cached millisecond cl
 
 @dataclass
 class Stats:
+    refused_items: int = 0  # events a batch answered with a problem in their place
     latencies: list[float] = field(default_factory=list)  # ms, successful requests only
     send_lag: list[float] = field(default_factory=list)  # ms between due time and write, open loop
     statuses: dict[int, int] = field(default_factory=dict)
@@ -44,8 +50,13 @@ class Stats:
     sample_error: str | None = None
 
 
+CATEGORIES = ("design", "music", "code", "video", "writing", "photo")  # as bench.events' purchases
+
+
 class Request:
-    """Builds the bytes of request i."""
+    """Builds the bytes of request i: `healthz`; `earn`, a plain earn on a member's ledger;
+    `event`, a purchase through the rules (POST …/events); `batch`, `--batch-size` such
+    purchases in one POST …/events:batch."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.kind = args.kind
@@ -55,18 +66,33 @@ class Request:
         self.prefix = args.key_prefix
         self.program = args.program
         self.token = args.token
+        self.batch_size = args.batch_size if self.kind == "batch" else 1
 
     def build(self, i: int) -> bytes:
         if self.kind == "healthz":
             return f"GET /healthz HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode()
+        if self.kind == "event":
+            return self._post(f"/v1/programs/{self.program}/events", self._purchase(f"{i}"))
+        if self.kind == "batch":
+            return self._post(f"/v1/programs/{self.program}/events:batch",
+                              {"events": [self._purchase(f"{i}-{j}") for j in range(self.batch_size)]})
         member = self.members[self.rnd.randrange(len(self.members))]
-        body = json.dumps({"amount": {"amount": self.rnd.randrange(100, 30_000) * 10, "currency": "KRW"},
-                           "order_ref": f"{self.prefix}-ord-{i}"}, separators=(",", ":")).encode()
-        head = (f"POST /v1/programs/{self.program}/members/{member}/earn HTTP/1.1\r\n"
-                f"Host: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
-                f"Idempotency-Key: {self.prefix}-{i}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")
-        return head.encode() + body
+        return self._post(f"/v1/programs/{self.program}/members/{member}/earn",
+                          {"amount": {"amount": self.rnd.randrange(100, 30_000) * 10, "currency": "KRW"},
+                           "order_ref": f"{self.prefix}-ord-{i}"}, f"Idempotency-Key: {self.prefix}-{i}\r\n")
+
+    def _purchase(self, n: str) -> dict[str, Any]:
+        amount = self.rnd.randrange(100, 30_000) * 10
+        return {"event_id": f"{self.prefix}-{n}", "type": "purchase",
+                "member_id": self.members[self.rnd.randrange(len(self.members))], "order_id": f"{self.prefix}-ord-{n}",
+                "amount": {"amount": amount, "currency": "KRW"},
+                "items": [{"category": c, "amount": amount} for c in self.rnd.sample(CATEGORIES, self.rnd.randrange(0, 3))]}
+
+    def _post(self, path: str, body: Any, extra_headers: str = "") -> bytes:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
+                f"{extra_headers}Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+        return head.encode() + data
 
 
 class Connection:
@@ -75,8 +101,8 @@ class Connection:
         self.writer = writer
         self.last_used = now()
 
-    async def roundtrip(self, payload: bytes) -> tuple[int, bool]:
-        """Sends one request, reads the whole response: (status, keep the connection open)."""
+    async def roundtrip(self, payload: bytes) -> tuple[int, bool, bytes]:
+        """Sends one request, reads the whole response: (status, keep the connection open, body)."""
         self.writer.write(payload)
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
@@ -86,15 +112,18 @@ class Connection:
             if ":" in line:
                 name, value = line.split(":", 1)
                 headers[name.strip().lower()] = value.strip()
+        body = b""
         if "content-length" in headers:
-            await self.reader.readexactly(int(headers["content-length"]))
+            body = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
             while True:
                 size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                await self.reader.readexactly(size + 2)
+                chunks.append((await self.reader.readexactly(size + 2))[:-2])
                 if size == 0:
                     break
-        return status, headers.get("connection", "").lower() != "close"
+            body = b"".join(chunks)
+        return status, headers.get("connection", "").lower() != "close", body
 
     def close(self) -> None:
         self.writer.close()
@@ -135,11 +164,19 @@ async def one(pool: Pool, payload: bytes, due: float, stats: Stats) -> None:
     try:
         conn = await pool.get()
         stats.send_lag.append((now() - due) * 1000)
-        status, keep = await asyncio.wait_for(conn.roundtrip(payload), TIMEOUT)
+        status, keep, body = await asyncio.wait_for(conn.roundtrip(payload), TIMEOUT)
         done = now()
         stats.statuses[status] = stats.statuses.get(status, 0) + 1
         if 200 <= status < 300:
             stats.latencies.append((done - due) * 1000)
+            if body.startswith(b'{"recorded":'):  # a batch's answer: its refused events count as errors
+                refused = json.loads(body)["refused"]
+                stats.refused_items += refused
+                if refused and stats.sample_error is None:
+                    stats.sample_error = next(r["problem"]["detail"] for r in json.loads(body)["results"]
+                                              if r["status"] != 200)
+        elif stats.sample_error is None:
+            stats.sample_error = f"{status}: {body[:300].decode('utf-8', 'replace')}"
         stats.last_done = max(stats.last_done, done)
         pool.put(conn, keep)
     except Exception as error:  # noqa: BLE001 - every failure is counted, none stops the run
@@ -200,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--kind", choices=("healthz", "earn"), required=True)
+    parser.add_argument("--kind", choices=("healthz", "earn", "event", "batch"), required=True)
+    parser.add_argument("--batch-size", type=int, default=20, help="batch: events per request")
     parser.add_argument("--mode", choices=("open", "closed"), default="open")
     parser.add_argument("--rate", type=float, default=500.0, help="open loop: requests per second")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
@@ -228,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": args.concurrency if args.mode == "closed" else None, "duration": args.duration,
         "sent": ok + errors, "ok": ok, "errors": errors, "statuses": stats.statuses, "failures": stats.failures,
         "sample_error": stats.sample_error, "connections_opened": opened,
+        "events_per_request": request.batch_size if args.kind in ("event", "batch") else 0,
+        "refused_events": stats.refused_items,
         # completions over the time from the first due request to the last answer
         "throughput": ok / span if span and span > 0 else 0.0,
+        "events_throughput": (ok * request.batch_size - stats.refused_items) / span
+        if span and span > 0 and args.kind in ("event", "batch") else 0.0,
         "latency_ms": percentiles(stats.latencies),
         "send_lag_ms": percentiles(stats.send_lag),
         "wall_seconds": wall,

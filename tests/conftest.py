@@ -113,6 +113,25 @@ def services(database_url: str, clock: FixedClock) -> Iterator[Services]:
     svc.db.dispose()
 
 
+@pytest.fixture
+def twin(database_url: str, request: pytest.FixtureRequest, tmp_path, clock: FixedClock) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+    """A second empty database on the same engine as `services`: the same inputs sent
+    another way (one by one, in batches, concurrently) must leave the same answers."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'twin.db'}"
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
+        name = None
+    else:
+        url, name = fresh_postgres_url(request.getfixturevalue("postgres_template"))
+    svc = Services.open(url, clock, migrate=False)
+    yield svc
+    svc.db.dispose()
+    if name is not None:
+        drop_postgres(name)
+
+
 EXAMPLE_POLICY = ProgramPolicy(earn_rate=EarnRate(points=5, per_minor_units=100))
 
 

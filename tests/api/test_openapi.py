@@ -3,6 +3,8 @@ problems it may return."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,7 +19,7 @@ PUBLIC_READS = {RULESETS, f"{RULESETS}/current", f"{RULESETS}/upcoming", f"{RULE
                 f"{RULESETS}/{{ruleset_hash}}"}
 # POSTs that change nothing (validate, quote) or are idempotent by the event's own id.
 WITHOUT_KEY_HEADER = {f"{RULESETS}/validate", "/v1/programs/{program_id}/events",
-                      "/v1/programs/{program_id}/events/quote"}
+                      "/v1/programs/{program_id}/events:batch", "/v1/programs/{program_id}/events/quote"}
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -30,7 +32,7 @@ def test_the_document_is_openapi_3_1_under_v1(client: TestClient) -> None:
     assert document["openapi"].startswith("3.1")
     assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert all(path.startswith("/v1/") or path in PUBLIC for path in document["paths"])
-    assert len(_operations(document)) == 58
+    assert len(_operations(document)) == 59
 
 
 def test_every_operation_declares_its_key_and_problems(client: TestClient) -> None:
@@ -68,3 +70,20 @@ def test_api_keys_are_listed_and_revoked_as_documented(client: TestClient) -> No
     assert "at once on this server, and within 2 seconds on any other process" in revoke["description"]
     issued = document["components"]["schemas"]["IssuedKeyOut"]["properties"]
     assert set(issued) == {"id", "program_id", "scopes", "name", "created_at", "revoked_at"}  # never a token
+
+
+def test_the_batch_of_events_is_described_item_by_item(client: TestClient) -> None:
+    """Each item of `events` is an event as `POST …/events` takes it, and each answer holds
+    a result or a problem; every reference resolves."""
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/v1/programs/{program_id}/events:batch"]["post"]
+    schemas = document["components"]["schemas"]
+    envelope = schemas[operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    events = envelope["properties"]["events"]
+    assert events["items"] == {"$ref": "#/components/schemas/EventIn"} and "EventIn" in schemas
+    assert (events["minItems"], events["maxItems"]) == (1, 1000)
+    answer = schemas[operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    item = schemas[answer["properties"]["results"]["items"]["$ref"].split("/")[-1]]
+    assert {"index", "event_id", "status", "result", "problem"} <= set(item["properties"])
+    references = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document))
+    assert set(references) <= set(schemas)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,32 +19,12 @@ from dangol.domain.errors import DomainError
 from dangol.service.container import Services
 from dangol.service.events import EventInput, Item
 from dangol.storage import tables as t
-from dangol.storage.database import Database
-from dangol.storage.migrate import upgrade
 
-from conftest import EXAMPLE_POLICY, drop_postgres, fresh_postgres_url, statements
+from conftest import EXAMPLE_POLICY, statements
 from events.conftest import KST, MARKET
 
 MEMBERS = [f"m{i}" for i in range(8)]
 START = datetime(2025, 3, 1, 0, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def twin(database_url: str, request: pytest.FixtureRequest, tmp_path, clock: FixedClock) -> Iterator[Services]:  # type: ignore[no-untyped-def]
-    """A second empty database on the same engine as `services`."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'twin.db'}"
-        db = Database(url)
-        upgrade(db)
-        db.dispose()
-        name = None
-    else:
-        url, name = fresh_postgres_url(request.getfixturevalue("postgres_template"))
-    svc = Services.open(url, clock, migrate=False)
-    yield svc
-    svc.db.dispose()
-    if name is not None:
-        drop_postgres(name)
 
 
 def _prepare(services: Services, clock: FixedClock) -> None:

@@ -16,6 +16,7 @@ from .. import __version__
 from ..service.container import Services
 from ..service.log_worker import LogWorker
 from ..storage.database import DEFAULT_URL
+from .auth import SECURITY_SCHEMES
 from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -57,12 +58,13 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     app.state.write_lane = WriteLane(services)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
-    for router in (programs.router, members.router, ledger.router, holds.router, ops.keyed, ops.router,
-                   engagement.router, log.router, log.keyed, log_report.router):
+    # Requests are matched against the routers in this order: the busiest writes first (some
+    # 25 µs of an earn's CPU, measured). Routers sharing a path keep their relative order
+    # (members before profiles, rulesets before its public reads): it decides a 405's Allow.
+    for router in (ledger.router, events.router, members.router, holds.router, programs.router, ops.keyed,
+                   ops.router, engagement.router, log.router, log.keyed, log_report.router, rulesets.router,
+                   rulesets.public, profiles.router, tier_routes.router):
         app.include_router(router)
-    for router in (rulesets.router, rulesets.public, events.router, profiles.router):  # issue 3
-        app.include_router(router)
-    app.include_router(tier_routes.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -77,16 +79,20 @@ def _freeze_heap() -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with problems declared as application/problem+json."""
+    """FastAPI's document, with problems declared as application/problem+json and the API
+    key schemes that operations needing a key name (`AuthenticatedRoute`)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
                              routes=app.routes)
-        for path in schema.get("paths", {}).values():
+        paths = schema.get("paths", {})
+        for path in paths.values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if status[0] in "45" and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        if any("security" in operation for path in paths.values() for operation in path.values()):
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES  # AuthenticatedRoute's
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from .responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -119,16 +120,45 @@ class ApiProblem(Exception):
         super().__init__(self.detail)
 
 
-def problem_response(request: Request, code: str, title: str, status: int, detail: str,
-                     extensions: dict[str, Any] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_document(instance: str, code: str, title: str, status: int, detail: str,
+                     extensions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The problem's JSON: a response's body, or an item's answer in a batch."""
     body: dict[str, Any] = {"type": problem_type(code), "title": title, "status": status, "detail": detail,
-                            "instance": request.url.path}
+                            "instance": instance}
     for name, value in (extensions or {}).items():
         # A context entry named like a standard member (a hold's `status`) must not hide it.
         key = f"resource_{name}" if name in _RESERVED else name
         body[key] = value if isinstance(value, (str, int, bool, float, list, type(None))) else str(value)
+    return body
+
+
+def domain_problem(instance: str, error: DomainError) -> dict[str, Any]:
+    return problem_document(instance, error.code, error.title, DOMAIN_STATUS.get(error.code, 400), error.detail,
+                            dict(error.context))
+
+
+def validation_problem(instance: str, issues: list[dict[str, Any]]) -> dict[str, Any]:
+    """A 422 listing every invalid value (`issues`: `loc`, `msg`, `type`), the first in `detail`."""
+    return problem_document(instance, "validation-error", "Invalid request", 422, first_issue(issues),
+                            {"errors": issues})
+
+
+def first_issue(issues: list[dict[str, Any]]) -> str:
+    """The first invalid value, in a line: `body.points: Input should be …`."""
+    first = issues[0] if issues else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def problem_response(request: Request, code: str, title: str, status: int, detail: str,
+                     extensions: dict[str, Any] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body = problem_document(request.url.path, code, title, status, detail, extensions)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _document_response(document: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(document, status_code=document["status"], media_type=PROBLEM_MEDIA_TYPE)
 
 
 def http_problem(request: Request, status: int, detail: str | None = None,
@@ -146,12 +176,13 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     errors = list(exc.errors())
     if any(_is_idempotency_header(tuple(e.get("loc", ()))) for e in errors):
         return idempotency_key_problem(request)
-    issues = [{"loc": [part if isinstance(part, (str, int)) else str(part) for part in e.get("loc", ())],
-               "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
-    first = issues[0] if issues else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"])
-    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
-    return problem_response(request, "validation-error", "Invalid request", 422, detail, {"errors": issues})
+    return _document_response(validation_problem(request.url.path, validation_issues(errors)))
+
+
+def validation_issues(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as the `errors` of a validation problem."""
+    return [{"loc": [part if isinstance(part, (str, int)) else str(part) for part in e.get("loc", ())],
+             "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
 
 
 def idempotency_key_problem(request: Request) -> JSONResponse:
@@ -162,8 +193,7 @@ def idempotency_key_problem(request: Request) -> JSONResponse:
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    status = DOMAIN_STATUS.get(exc.code, 400)
-    return problem_response(request, exc.code, exc.title, status, exc.detail, dict(exc.context))
+    return _document_response(domain_problem(request.url.path, exc))
 
 
 async def _on_api_problem(request: Request, exc: Exception) -> JSONResponse:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from ..api.rules_schemas import EventIn, event_input
+from ..api.event_batches import InvalidEvent, answer, judged, parse_event
 from ..domain.errors import DomainError
+from ..service.events import EventInput
 from .context import resolve_program, state
 from .output import count_progress, err, number, out, print_json
 
@@ -20,13 +20,21 @@ MAX_SHOWN = 20
 BATCH = 1_000  # events per transaction: a commit per event cost more than judging it
 
 
-def _event(line: str) -> EventIn:
+def _parsed(line: str) -> tuple[Any, EventInput | InvalidEvent]:
+    """A line's JSON and its event, or what is wrong with it (as POST …/events:batch says it)."""
     try:
-        return EventIn.model_validate_json(line)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"{where}: {first['msg']}" if where else str(first["msg"])) from None
+        raw = json.loads(line)
+    except ValueError as error:
+        return None, InvalidEvent([{"loc": [], "msg": f"Invalid JSON: {error}", "type": "json_invalid"}])
+    return raw, parse_event(raw)
+
+
+def _event(text: str) -> EventInput:
+    """One event for `quote`; a ValueError (a one-line message) when it is not one."""
+    event = _parsed(text)[1]
+    if isinstance(event, InvalidEvent):
+        raise ValueError(event.detail)
+    return event
 
 
 @app.command("send")
@@ -35,13 +43,14 @@ def send(
     file: Annotated[Path, typer.Argument(metavar="FILE.jsonl", help="One event per line, as POST /events takes it.",
                                          show_default=False)],
     program: Annotated[str | None, typer.Option(help="Program id (default: the only program).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print every result as a JSON line.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print every line's answer as a JSON line, as POST …/events:batch answers each event.")] = False,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Events per database transaction.")] = BATCH,
 ) -> None:
     """Record the events of a JSON Lines file, in order, in batches (one transaction each; an
-    event refused leaves no trace and the others are recorded). Safe to run again: an event
-    id already recorded with the same body is answered as before. Exit code 1 when events
-    were refused."""
+    event refused leaves no trace and the others are recorded), as POST …/events:batch does
+    over HTTP. Safe to run again: an event id already recorded with the same body is
+    answered as before. Exit code 1 when events were refused."""
     lines = [line for line in file.read_text(encoding="utf-8").splitlines()]
     services = state(ctx).open()
     refused: list[str] = []
@@ -52,23 +61,18 @@ def send(
             task = progress.add_task("send", total=sum(1 for line in lines if line.strip()))
             numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
             for start in range(0, len(numbered), batch):
-                parsed: list[tuple[int, Any]] = []
-                for number_, line in numbered[start:start + batch]:
-                    try:
-                        parsed.append((number_, event_input(_event(line))))
-                    except ValueError as error:
-                        parsed.append((number_, error))
-                events = [event for _, event in parsed if not isinstance(event, ValueError)]
-                outcomes = iter(services.events.record_many(program_id, events) if events else [])
-                for number_, event in parsed:
-                    result = event if isinstance(event, ValueError) else next(outcomes)
-                    if isinstance(result, (DomainError, ValueError)):
-                        refused.append(f"line {number_}: {getattr(result, 'detail', None) or result}")
+                chunk = [(n, *_parsed(line)) for n, line in numbered[start:start + batch]]
+                events = [event for _, _, event in chunk if isinstance(event, EventInput)]
+                outcomes = services.events.record_many(program_id, events) if events else []
+                for (number_, raw, _), outcome in zip(chunk, judged([event for _, _, event in chunk], outcomes)):
+                    if isinstance(outcome, (DomainError, InvalidEvent)):
+                        refused.append(f"line {number_}: {outcome.detail}")
                     else:
                         recorded += 1
-                        points += sum(p["points"] for p in result["effects"]["points"])
-                        if as_json:
-                            out.print(json.dumps(result, ensure_ascii=False), markup=False, soft_wrap=True)
+                        points += sum(p["points"] for p in outcome["effects"]["points"])
+                    if as_json:
+                        item = {"line": number_} | answer(file.name, raw, outcome)
+                        out.print(json.dumps(item, ensure_ascii=False), markup=False, soft_wrap=True)
                     progress.advance(task)
     finally:
         services.db.dispose()
@@ -103,7 +107,7 @@ def quote(
     try:
         program_id = resolve_program(services, program)
         if event is not None:
-            body = _event(event)
+            parsed = _event(event)
         else:
             currency = services.programs.get_program(program_id).currency
             categories = category or []
@@ -115,8 +119,8 @@ def quote(
                                    "items": items}
             if amount is not None:
                 raw["amount"] = {"amount": amount, "currency": currency}
-            body = _event(json.dumps({k: v for k, v in raw.items() if v is not None}))
-        result = services.events.quote(program_id, event_input(body))
+            parsed = _event(json.dumps({k: v for k, v in raw.items() if v is not None}))
+        result = services.events.quote(program_id, parsed)
     finally:
         services.db.dispose()
     if as_json:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
 
 from ..auth import AuthenticatedRoute, ReadKey, WriteKey
 from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
@@ -13,6 +12,7 @@ from ..engagement_schemas import BadgeList, ChallengeList, CouponList, Leaderboa
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 
 router = APIRouter(prefix="/v1/programs/{program_id}", tags=["engagement"], route_class=AuthenticatedRoute)
 WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from ...domain import Money
 from ...domain import commands as cmd
@@ -15,6 +14,7 @@ from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..schemas import (
     AdjustmentIn, BalanceOut, EarnIn, EarnReceipt, HistoryPage, LotPage, MoneyIn, RedeemIn, ReversalIn,
     ReversalReceipt, TransactionReceipt, TransferIn,
@@ -34,45 +34,45 @@ def _money(money: MoneyIn | None) -> Money | None:
 @router.post("/earn", response_model=EarnReceipt, summary="Earn points",
              description="Either explicit `points`, or an order `amount` converted at the program's earn rate.",
              responses=WRITE_PROBLEMS)
-async def earn(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def earn(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                member_id: MemberIdPath, body: EarnIn, idempotency_key: IdempotencyKey) -> JSONResponse:
     command = cmd.Earn(member_id, points=body.points, money=_money(body.amount), order_ref=body.order_ref,
                        available_at=body.available_at, expires_at=body.expires_at, reason=body.reason)
-    return JSONResponse(await lane.run(services.ledger.run, program_id, command, idempotency_key))
+    return JSONResponse(await lane.ledger(program_id, command, idempotency_key))
 
 
 @router.post("/redeem", response_model=TransactionReceipt, summary="Redeem points",
              description="Points are taken first-expiring-first, from the program's minimum redemption up.",
              responses=WRITE_PROBLEMS)
-async def redeem(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def redeem(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                  member_id: MemberIdPath, body: RedeemIn, idempotency_key: IdempotencyKey) -> JSONResponse:
     command = cmd.Redeem(member_id, body.points, order_ref=body.order_ref, reason=body.reason)
-    return JSONResponse(await lane.run(services.ledger.run, program_id, command, idempotency_key))
+    return JSONResponse(await lane.ledger(program_id, command, idempotency_key))
 
 
 @router.post("/reversals", response_model=ReversalReceipt, summary="Reverse an order (refund clawback)",
              description="Claws back what the order earned, in proportion to the refund when one is given.",
              responses=WRITE_PROBLEMS)
-async def reverse(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def reverse(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                   member_id: MemberIdPath, body: ReversalIn, idempotency_key: IdempotencyKey) -> JSONResponse:
     command = cmd.Reverse(member_id, body.order_ref, refund=_money(body.refund), reason=body.reason)
-    return JSONResponse(await lane.run(services.ledger.run, program_id, command, idempotency_key))
+    return JSONResponse(await lane.ledger(program_id, command, idempotency_key))
 
 
 @router.post("/adjustments", response_model=TransactionReceipt, summary="Adjust points (operator correction)",
              responses=WRITE_PROBLEMS)
-async def adjust(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def adjust(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                  member_id: MemberIdPath, body: AdjustmentIn, idempotency_key: IdempotencyKey) -> JSONResponse:
     command = cmd.Adjust(member_id, body.points, body.reason, expires_at=body.expires_at)
-    return JSONResponse(await lane.run(services.ledger.run, program_id, command, idempotency_key))
+    return JSONResponse(await lane.ledger(program_id, command, idempotency_key))
 
 
 @router.post("/transfers", response_model=TransactionReceipt, summary="Transfer points to another member",
              responses=WRITE_PROBLEMS)
-async def transfer(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+async def transfer(key: WriteKey, lane: WriteLaneDep, program_id: ProgramIdPath,
                    member_id: MemberIdPath, body: TransferIn, idempotency_key: IdempotencyKey) -> JSONResponse:
     command = cmd.Transfer(member_id, body.to_member_id, body.points, reason=body.reason)
-    return JSONResponse(await lane.run(services.ledger.run, program_id, command, idempotency_key))
+    return JSONResponse(await lane.ledger(program_id, command, idempotency_key))
 
 
 @router.get("/balance", response_model=BalanceOut, summary="A member's balance",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from ...service.container import Services
 from ...service.log import b64
@@ -15,6 +15,7 @@ from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..schemas import (
     CheckpointSigned, ConsistencyProofOut, CosignaturesAccepted, InclusionProofOut, LogEntryPage, MemberLogKeyOut,
     WitnessesOut,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ...domain.program import PROGRAM_ID
 from ..deps import ServicesDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 
 router = APIRouter(tags=["log"])  # public: no API key
 

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...service.container import Services
@@ -16,6 +15,7 @@ from ..deps import ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import problem_response, problem_responses
+from ..responses import JSONResponse
 from ..schemas import ExpiryReportOut, ExpiryRunIn, Health, Readiness
 
 router = APIRouter(tags=["operations"])  # public: no API key

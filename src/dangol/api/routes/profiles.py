@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from ..auth import AuthenticatedRoute, ReadKey, WriteKey
 from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..rules_schemas import ProfileIn
 
 router = APIRouter(prefix="/v1/programs/{program_id}/members/{member_id}", tags=["members"],

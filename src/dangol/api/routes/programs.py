@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from ...domain import EarnRate, ProgramPolicy
 from ...service import receipts
@@ -14,6 +13,7 @@ from ..deps import ApiKeyIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import ApiProblem, problem_responses
+from ..responses import JSONResponse
 from ..schemas import ApiKeyIn, ApiKeyOut, IssuedKeyList, IssuedKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"], route_class=AuthenticatedRoute)

@@ -8,7 +8,6 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
 
 from ...service.rulesets import parse_document, validation_json
 from ...rules.changes import compare, worsens
@@ -17,6 +16,7 @@ from ..deps import ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..rules_schemas import RulePolicyIn, RulesetIn
 
 router = APIRouter(prefix="/v1/programs/{program_id}/rulesets", tags=["rulesets"], route_class=AuthenticatedRoute)

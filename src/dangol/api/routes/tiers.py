@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ...service.container import Services
@@ -17,6 +16,7 @@ from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
 from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
+from ..responses import JSONResponse
 from ..schemas import Instant, RequestModel
 from .ledger import Cursor, _page
 
