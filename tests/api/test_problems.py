@@ -169,6 +169,8 @@ def _domain_errors(cls: type[DomainError] = DomainError) -> list[type[DomainErro
 def test_every_domain_error_has_a_status_and_is_documented() -> None:
     """A new error in the domain needs a deliberate HTTP status and a line in docs/api.md."""
     documented = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
-    for error in _domain_errors():
+    # The importer's own refusals (out-of-order) never reach the API: they are reject codes of
+    # `dangol import`, documented in docs/import.md.
+    for error in (e for e in _domain_errors() if not e.__module__.startswith("dangol.importer.")):
         assert error.code in DOMAIN_STATUS, error
         assert f"| `{error.code}` | {DOMAIN_STATUS[error.code]} |" in documented, error.code
