@@ -86,8 +86,8 @@ def _first_difference(ours: list[TransactionRow], theirs: list[TransactionRow], 
                 assert value is not None
                 a, b = value(mine), value(again)
             if a != b:
-                return mine.id, (f"transaction {mine.id} ({describe(mine)}): its {name} is {_shown(a)}; replaying "
-                                 f"the ledger gives {_shown(b)}")
+                return mine.id, (f"transaction {mine.id} ({describe(mine)}): recorded {name} {_shown(a)}; "
+                                 f"replaying the ledger gives {_shown(b)}")
     if len(theirs) > len(ours):
         extra = theirs[len(ours)]
         after = f"after transaction {ours[-1].id}" if ours else "as their first"
@@ -145,6 +145,6 @@ def _coupon_differences(ours: Mapping[str, CouponRow], theirs: Mapping[str, Coup
             continue
         name = next((f for f in _COUPON_FIELDS if getattr(mine, f) != getattr(again, f)), None)
         if name is not None:
-            found.append((float("inf"), f"{where}: its {name.replace('_', ' ')} is {_shown(getattr(mine, name))}; "
+            found.append((float("inf"), f"{where}: recorded {name.replace('_', ' ')} {_shown(getattr(mine, name))}; "
                                         f"replaying the events gives {_shown(getattr(again, name))}"))
     return found
