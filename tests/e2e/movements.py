@@ -194,6 +194,16 @@ def a_year_of_every_movement(services: Services, clock: FixedClock, client: Test
     run = post("/expiry-runs", {})
     assert (run["released_points"], run["holds_released"]) == (800, 1), run
 
+    # ---- 2 May: the shop's till imports a gift Lee (새싹) made it in store yesterday: history, which
+    # the gifting tier does not apply to (a live gift from him is refused).
+    walk.at(kst(2025, 5, 2))
+    assert_problem(writer.post(f"{PROGRAM}/members/{lee}/transfers", {"to_member_id": kim, "points": 500}),
+                   409, "gifting-not-allowed")
+    gift = import_file(services, "market", write_jsonl(tmp / "till.jsonl", [{
+        "event_id": "till-1", "type": "transfer", "member": "old-lee", "to_member": "old-kim", "points": 500,
+        "reason": "settled in store", "occurred_at": "2025-05-01T15:00:00+09:00"}]))
+    assert (gift.applied, gift.rejected) == (1, 0), gift.rejects
+
     # ---- The year goes on: the tiers jobs, Kim's account closed with a hold open, a year's expiry.
     walk.at(datetime(2025, 7, 1, 0, 0, tzinfo=timezone.utc))
     walk.recalculate("tiers-2025-07-01")

@@ -86,15 +86,16 @@ def test_a_year_with_every_kind_of_movement_replays_clean(year: Year) -> None:
     result = dangol(year.url, "replay", "--check", "--program", "market")
     assert result.exit_code == 0, result.output
     # Events: the rules' earns, tier bonuses, two challenge rewards and the refund (31).
-    # Requests: the 8 imported, the shop's earn and its reversal, the gift, 3 adjustments,
-    # 5 holds and their capture and void, the pending earn, the redemption, and the
-    # settlements they made first (Lee's expired points, Mina's timed-out hold) (25).
-    # Coupon redemptions: the points coupon's earn (the others credit nothing) (1). Closures:
-    # Kim's open hold voided and his points forfeited (2). Expiry runs: 5 March (2), 20 April
-    # (Lee's timed-out hold, Alice's released points), 10 March 2026 (3) (7).
+    # Requests: the 8 imported and the gift imported in May, the shop's earn and its reversal,
+    # Mina's gift, 3 adjustments, 6 holds and a capture and a void, the pending earn, the
+    # redemption, and the settlements they made first (Lee's expired points, Mina's timed-out
+    # hold, the points Kim was given, expired) (27). Coupon redemptions: the points coupon's earn
+    # (the others credit nothing) (1). Closures: Kim's open hold voided and his points forfeited
+    # (2). Expiry runs: 5 March (2), 20 April (Lee's timed-out hold, Alice's released points),
+    # 10 March 2026 (Mina's and Alice's) (6).
     assert result.stdout == (
-        "OK: 14 events of market replayed; 66 ledger transactions follow from them, the recorded requests and the "
-        "published rules (31 by events, 25 by requests, 1 by coupon redemptions, 2 by closures, 7 by expiry runs).\n")
+        "OK: 14 events of market replayed; 67 ledger transactions follow from them, the recorded requests and the "
+        "published rules (31 by events, 27 by requests, 1 by coupon redemptions, 2 by closures, 6 by expiry runs).\n")
 
 
 def _one(conn: Connection, *where: object) -> int:
@@ -166,12 +167,11 @@ TAMPERED: dict[str, Tamper] = {
     "hold timed out": _shifted(lambda m: T.c.kind == "void", lambda m: T.c.member_id == m["lee"], points=200),
     "redemption": _shifted(lambda m: T.c.kind == "redeem", lambda m: T.c.order_ref == "o-redeem"),
     "pending points released": _shifted(lambda m: T.c.kind == "release", points=100),
-    "expiry": _shifted(lambda m: T.c.kind == "expire", lambda m: T.c.member_id == m["kim"],
-                       lambda m: T.c.reason.is_(None), points=-100),
+    "expiry": _shifted(lambda m: T.c.kind == "expire", lambda m: T.c.member_id == m["mina"], points=-100),
     "closure": _shifted(lambda m: T.c.kind == "expire", lambda m: T.c.reason == "moved abroad", points=-100),
     "imported earn": _shifted(lambda m: T.c.kind == "earn", lambda m: T.c.member_id == m["lee"],
                               lambda m: T.c.reason == "opening bonus"),
-    "imported gift": _shifted(lambda m: T.c.kind == "transfer", lambda m: T.c.member_id == m["kim"], points=-100),
+    "imported gift": _shifted(lambda m: T.c.kind == "transfer", lambda m: T.c.member_id == m["lee"], points=-100),
 }
 
 

@@ -73,6 +73,7 @@ class LedgerStep:
     recorded_at: datetime
     position: float
     replay: Replay
+    transaction: int | None = None  # the recorded transaction it makes, if it makes one
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,13 +273,13 @@ class _Accounting:
                                                         "but no refund is recorded for it"))
                 return
             self._add(txn.recorded_at, position, _reversal(refund, txn.reason, f"transaction {txn.id} "
-                                                                             f"({describe(txn)})"))
+                                                                             f"({describe(txn)})"), txn.id)
             return
         self._add(txn.recorded_at, position, _request(txn, self.result.holds, txn.id in self.imported,
-                                                      self.history))
+                                                      self.history), txn.id)
 
-    def _add(self, recorded_at: datetime, position: float, replay: Replay) -> None:
-        self.result.steps.append(LedgerStep(recorded_at, position, replay))
+    def _add(self, recorded_at: datetime, position: float, replay: Replay, transaction: int | None = None) -> None:
+        self.result.steps.append(LedgerStep(recorded_at, position, replay, transaction))
 
     def _coupon_earns(self) -> set[str]:
         """Each coupon earn must be the redemption of a `points` coupon of its member, of
@@ -298,9 +299,8 @@ class _Accounting:
                 self.result.causes[txn.id] = Cause.REQUEST
                 continue
             claimed.add(code)
-            self._add(txn.recorded_at, self.start.get(txn.id, txn.id), _redemption(code, coupon.template,
-                                                                                   coupon.member_id,
-                                                                                   coupon.redeemed_at))
+            self._add(txn.recorded_at, self.start.get(txn.id, txn.id),
+                      _redemption(code, coupon.template, coupon.member_id, coupon.redeemed_at), txn.id)
         return claimed
 
     def _coupon_redemptions(self, claimed: set[str]) -> None:

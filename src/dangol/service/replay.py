@@ -42,7 +42,7 @@ from .container import Services
 from .engagement import new_coupon_code
 from .events import EventInput
 from .ledger import CLOCK_SKEW
-from .ledger_accounting import FIRST, Closure, account, imported_transfers, refund_request_times
+from .ledger_accounting import FIRST, Closure, LedgerStep, account, imported_transfers, refund_request_times
 from .ledger_comparison import compare_ledgers
 
 # The tables copied into the scratch database: what the judgement of events reads and no
@@ -189,6 +189,16 @@ def judged_in_order(scratch: Services, program_id: str, events: Sequence[Recorde
             refused(problem)
 
 
+def _naming(step: LedgerStep, named: set[int]) -> Callable[[Services, str], str | None]:
+    """The step's replay; when it is refused, the transaction it makes is named."""
+    def replay(scratch: Services, program_id: str) -> str | None:
+        problem = step.replay(scratch, program_id)
+        if problem is not None and step.transaction is not None:
+            named.add(step.transaction)
+        return problem
+    return replay
+
+
 class RecordedCodes:
     """The scratch ledger's coupon codes: the recorded ones, in the order the events issued
     them, so that a coupon judged again has its recorded code and its redemption can be
@@ -215,7 +225,8 @@ class ReplayCheck:
             accounting = account(ledger, events, imported_transfers(conn, program_id),
                                  refund_request_times(conn, program_id))
             changes = recorded_changes(conn, program_id, accounting.closures)
-            changes += [Change(step.recorded_at, step.replay, step.position) for step in accounting.steps]
+            changes += [Change(step.recorded_at, _naming(step, report.named), step.position)
+                        for step in accounting.steps]
             # Earns that name a rule, which only an event makes (a coupon's redemption names its template).
             rule_earns = {row.id: row for row in conn.execute(
                 select(t.transactions).where(t.transactions.c.program_id == program_id,
