@@ -37,13 +37,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..domain import FixedClock, Money
+from ..domain import FixedClock, MemberStatus, Money
 from ..domain import commands as cmd
 from ..domain.errors import DomainError
 from ..domain.holds import HoldStatus
 from ..importer.events import KEY_PREFIX as IMPORTED
 from ..storage.ledger_history import LedgerHistory, RefundRow, TransactionRow, remembered_receipts
 from ..storage.events_repository import RecordedEvent
+from ..storage.ledger_repository import StatusChange
 from .container import Services
 from .ledger import Operation
 from .receipts import iso
@@ -77,13 +78,13 @@ class LedgerStep:
 
 
 @dataclass(frozen=True, slots=True)
-class Closure:
-    """What a member's closure wrote: when, its first transaction's id, and the reason its
-    forfeit carries (the status history keeps none)."""
+class StatusPlace:
+    """Where a change of a member's status is made again (`recorded_at`, then `position`, as
+    a step), and the reason it carries (the status history keeps none; a closure's forfeit does)."""
 
     recorded_at: datetime
     position: float
-    reason: str | None
+    reason: str | None = None
 
 
 @dataclass
@@ -96,7 +97,7 @@ class LedgerAccounting:
     causes: dict[int, Cause] = field(default_factory=dict)
     steps: list[LedgerStep] = field(default_factory=list)
     event_positions: list[float] = field(default_factory=list)  # one per event, in order
-    closures: dict[tuple[str, datetime], Closure] = field(default_factory=dict)  # by member and time
+    statuses: dict[StatusChange, StatusPlace] = field(default_factory=dict)
     unaccounted: list[tuple[int, str]] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)  # the coupons' codes, in the order events issued them
     # Recorded hold id -> the id of the same hold on the scratch ledger, as the steps place them.
@@ -112,21 +113,25 @@ def describe(txn: TransactionRow) -> str:
     return f"{txn.kind} of {txn.points} points, {txn.member_id}"
 
 
-def account(history: LedgerHistory, events: Sequence[RecordedEvent], imported: set[int],
-            request_times: dict[tuple[str, str, int, int], datetime]) -> LedgerAccounting:
-    """`imported`: the transactions of imported operations (history: a transfer among them
-    was not asked about gifting); `request_times`: when the requests that wrote a refund
-    but no transaction were written, by (order, time, clawed back, uncollected)."""
-    return _Accounting(history, events, imported, request_times).run()
+def account(history: LedgerHistory, events: Sequence[RecordedEvent], statuses: Sequence[StatusChange],
+            imported: set[int], request_times: dict[tuple[str, str, int, int], datetime]) -> LedgerAccounting:
+    """`statuses`: the members' status changes, in recorded order; `imported`: the
+    transactions of imported operations (history: a transfer among them was not asked about
+    gifting); `request_times`: when the requests that wrote a refund but no transaction were
+    written, by (order, time, clawed back, uncollected)."""
+    return _Accounting(history, events, statuses, imported, request_times).run()
 
 
 class _Accounting:
-    def __init__(self, history: LedgerHistory, events: Sequence[RecordedEvent], imported: set[int],
-                 request_times: dict[tuple[str, str, int, int], datetime]) -> None:
+    def __init__(self, history: LedgerHistory, events: Sequence[RecordedEvent], statuses: Sequence[StatusChange],
+                 imported: set[int], request_times: dict[tuple[str, str, int, int], datetime]) -> None:
         self.history, self.events, self.imported, self.request_times = history, events, imported, request_times
+        self.status_changes = statuses
+        self.closures: dict[tuple[str, datetime], StatusPlace] = {}  # by member and time
         self.result = LedgerAccounting()
         self.named: dict[int, int] = {}  # transaction id -> the index of the event whose answer names it
         self.event_refunds: Counter[tuple[str, str, str | None, int | None]] = Counter()
+        self.refunds = {r.transaction_id: r for r in history.refunds if r.transaction_id is not None}
         self.start: dict[int, int] = {}  # transaction id -> the id its operation's first transaction has
         self.owned: set[int] = set()  # settlements made by the operation after them
 
@@ -149,8 +154,9 @@ class _Accounting:
             if causes[txn.id] is Cause.REQUEST:
                 self._request(txn)
             elif causes[txn.id] is Cause.CLOSURE and txn.kind == "expire":
-                self.result.closures[(txn.member_id, txn.occurred_at)] = Closure(txn.recorded_at, self.start[txn.id],
-                                                                                 txn.reason)
+                self.closures[(txn.member_id, txn.occurred_at)] = StatusPlace(txn.recorded_at, self.start[txn.id],
+                                                                              txn.reason)
+        self._place_statuses()
         self._coupon_redemptions(claimed)
         self._refunds_without_transactions()
         self.result.steps.sort(key=lambda step: (step.recorded_at, step.position))
@@ -262,12 +268,36 @@ class _Accounting:
         cause = self.result.causes[txn.id]
         return txn.kind in _SETTLING and cause is not Cause.SETTLEMENT or cause is Cause.CLOSURE
 
+    def _place_statuses(self) -> None:
+        """A closure goes where the transactions it wrote are. Another change has none to
+        place it: at the instant it was stamped it comes first, but a suspension (or a
+        closure that forfeited nothing) after the member's own transactions stamped at that
+        same instant (a clock that does not move, as in tests: a member's requests of that
+        instant were allowed, so made while active). A member's changes keep their order."""
+        last_of: dict[tuple[str, datetime], int] = {}  # (member, time) -> their last transaction then
+        for txn in self.history.transactions:
+            for member in {txn.member_id, *(m for _, m, _ in txn.postings if m is not None)}:
+                last_of[(member, txn.recorded_at)] = txn.id
+        placed: dict[str, tuple[datetime, float]] = {}
+        for change in self.status_changes:
+            found = self.closures.get((change.member_id, change.occurred_at)) \
+                if change.status is MemberStatus.CLOSED else None
+            if found is None:
+                last = last_of.get((change.member_id, change.recorded_at))
+                ending = change.status is not MemberStatus.ACTIVE and last is not None
+                found = StatusPlace(change.recorded_at, last + 0.5 if ending and last is not None else FIRST)
+            before = placed.get(change.member_id)
+            if before is not None and (found.recorded_at, found.position) < before:
+                found = StatusPlace(*before, found.reason)
+            placed[change.member_id] = (found.recorded_at, found.position)
+            self.result.statuses[change] = found
+
     # ------------------------------------------------------------ requests
 
     def _request(self, txn: TransactionRow) -> None:
         position = self.start.get(txn.id, txn.id)
         if txn.kind == "reverse":
-            refund = next((r for r in self.history.refunds if r.transaction_id == txn.id), None)
+            refund = self.refunds.get(txn.id)
             if refund is None:
                 self.result.unaccounted.append((txn.id, f"transaction {txn.id} ({describe(txn)}) is a reversal, "
                                                         "but no refund is recorded for it"))
@@ -307,8 +337,7 @@ class _Accounting:
         """The redeemed coupons that credit nothing (a discount, a percentage off), and a
         points coupon whose earn is missing: made again last among what was recorded at
         their instant."""
-        for code, coupon in sorted(self.history.coupons.items(), key=lambda item: (item[1].redeemed_at or
-                                                                                   item[1].issued_at, item[0])):
+        for code, coupon in self.history.coupons.items():
             if coupon.redeemed_at is not None and code not in claimed:
                 self._add(coupon.redeemed_at, LAST, _redemption(code, coupon.template, coupon.member_id,
                                                                 coupon.redeemed_at))

@@ -42,7 +42,7 @@ from .container import Services
 from .engagement import new_coupon_code
 from .events import EventInput
 from .ledger import CLOCK_SKEW
-from .ledger_accounting import FIRST, Closure, LedgerStep, account, imported_transfers, refund_request_times
+from .ledger_accounting import FIRST, LedgerStep, StatusPlace, account, imported_transfers, refund_request_times
 from .ledger_comparison import compare_ledgers
 
 # The tables copied into the scratch database: what the judgement of events reads and no
@@ -107,11 +107,11 @@ class Change:
 
 
 def recorded_changes(conn: Connection, program_id: str,
-                     closures: Mapping[tuple[str, datetime], Closure] | None = None) -> list[Change]:
+                     placed: Mapping[StatusChange, StatusPlace] | None = None) -> list[Change]:
     """What was recorded between the program's events that judging them reads, as replayable
     changes: the tiers job's finished runs, the members' profile versions and status changes.
-    `closures` places a member's closure by the transactions it wrote, and gives it the
-    reason its forfeit carries (by member and time)."""
+    `placed` says where each status change is made again, with what reason (replay's
+    accounting of the ledger: a closure by the transactions it wrote)."""
     r = t.tier_recalculations
     runs = [Change(row.started_at, _tiers_job_replay(row.started_at, row.at)) for row in conn.execute(
         select(r.c.started_at, r.c.at).where(r.c.program_id == program_id, r.c.finished_at.isnot(None))
@@ -119,11 +119,8 @@ def recorded_changes(conn: Connection, program_id: str,
     versions = [Change(v.recorded_at, _profile_replay(v)) for v in FactsRepository(conn).profile_history(program_id)]
     statuses = []
     for change in LedgerRepository(conn).status_history(program_id):
-        closure = (closures or {}).get((change.member_id, change.occurred_at))
-        if closure is None:
-            statuses.append(Change(change.recorded_at, _status_replay(change)))
-        else:
-            statuses.append(Change(closure.recorded_at, _status_replay(change, closure.reason), closure.position))
+        place = (placed or {}).get(change, StatusPlace(change.recorded_at, FIRST))
+        statuses.append(Change(place.recorded_at, _status_replay(change, place.reason), place.position))
     return runs + versions + statuses
 
 
@@ -222,9 +219,9 @@ class ReplayCheck:
             LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id))
             ledger = read_ledger_history(conn, program_id)
-            accounting = account(ledger, events, imported_transfers(conn, program_id),
-                                 refund_request_times(conn, program_id))
-            changes = recorded_changes(conn, program_id, accounting.closures)
+            accounting = account(ledger, events, LedgerRepository(conn).status_history(program_id),
+                                 imported_transfers(conn, program_id), refund_request_times(conn, program_id))
+            changes = recorded_changes(conn, program_id, accounting.statuses)
             changes += [Change(step.recorded_at, _naming(step, report.named), step.position)
                         for step in accounting.steps]
             # Earns that name a rule, which only an event makes (a coupon's redemption names its template).
