@@ -1,14 +1,17 @@
-"""`replay --check`: the ledger follows from its recorded events and its published rules.
+"""`replay --check`: the ledger follows from what was recorded and the published rules.
 
-Every recorded event of a program is judged again, in the order it was recorded, by the
-ruleset that was in force at its time, on an empty ledger in a scratch SQLite database that
-holds only the program, its published rulesets, its members (ids and enrolment times, all
-active) and referral codes. The recomputed effects must equal the recorded answer, and
-every earn transaction in the ledger that names a rule must be one that an event produced,
-with the recomputed member, points, rule and ruleset. The first difference is named.
+The program's ledger is made again from nothing, on a scratch SQLite database that holds
+only the program, its published rulesets, its members (ids and enrolment times, all active)
+and referral codes, then compared with the program's (`ledger_comparison`). Every recorded
+event is judged again, in the order it was recorded, by the ruleset that was in force at its
+time: the recomputed effects must equal the recorded answer, and every earn transaction in
+the ledger that names a rule must be one that an event produced, with the recomputed member,
+points, rule and ruleset. Every other transaction is accounted for by what made it
+(`ledger_accounting`: a request, a coupon's redemption, a closure, an expiry run), which is
+made again in its place among the events. The first difference is named.
 
 What else was recorded between the events that judging them reads is replayed with them,
-each change before the first event recorded at or after it (`Change`): the tiers job's runs
+each change before the first event recorded after it (`Change`): the tiers job's runs
 (a downgrade the job applied is then not found again by the next purchase, whose
 `tier_changes` would otherwise differ from the recorded answer), every version of the
 members' profiles (a time zone changed later does not move an earlier purchase to another
@@ -222,13 +225,10 @@ class ReplayCheck:
             accounting = account(ledger, events, LedgerRepository(conn).status_history(program_id),
                                  imported_transfers(conn, program_id), refund_request_times(conn, program_id))
             changes = recorded_changes(conn, program_id, accounting.statuses)
-            changes += [Change(step.recorded_at, _naming(step, report.named), step.position)
-                        for step in accounting.steps]
-            # Earns that name a rule, which only an event makes (a coupon's redemption names its template).
-            rule_earns = {row.id: row for row in conn.execute(
-                select(t.transactions).where(t.transactions.c.program_id == program_id,
-                                             t.transactions.c.rule_id.isnot(None),
-                                             ~t.transactions.c.rule_id.startswith("coupon:")))}
+        changes += [Change(step.recorded_at, _naming(step, report.named), step.position) for step in accounting.steps]
+        # Earns that name a rule, which only an event makes (a coupon's redemption names its template).
+        rule_earns = {txn.id: txn for txn in ledger.transactions
+                      if txn.rule_id is not None and not txn.rule_id.startswith("coupon:")}
         replayed: LedgerHistory | None = None
         with tempfile.TemporaryDirectory(prefix="dangol-replay-") as scratch_dir:
             scratch = scratch_services(self.services, Path(scratch_dir), program_id)
