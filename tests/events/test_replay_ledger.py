@@ -71,8 +71,8 @@ def test_a_gift_is_allowed_again_by_the_sender_s_tier_at_the_time(services: Serv
     assert not isinstance(forged, Exception)
     report = ReplayCheck(services).run("market")
     assert report.differences == [
-        f"transaction {forged['transaction']['id']} (transfer of 1000 points, m_bea): replaying it is refused: only "
-        "members of tier 숲 may gift points; member m_bea is 새싹"]
+        f"transaction {forged['transaction']['id']} (transfer of 1000 points, m_bea, at 2025-03-20T01:00:00Z): "
+        "replaying it is refused: only members of tier 숲 may gift points; member m_bea is 새싹"]
 
 
 def test_a_refund_that_collected_nothing_counts_for_the_next_one(services: Services, published: str,
@@ -110,5 +110,5 @@ def test_an_earn_that_names_a_coupon_no_one_redeemed_is_named(services: Services
                                                 reason="coupon NOPE"))
     report = ReplayCheck(services).run("market")
     assert report.differences == [
-        f"transaction {forged['transaction']['id']} (earn of 500 points, m_ann) names coupon:thank-you-500, but no "
-        "points coupon 'NOPE' of that member was redeemed for it"]
+        f"transaction {forged['transaction']['id']} (earn of 500 points, m_ann, at 2025-03-01T00:00:00Z) names "
+        "coupon:thank-you-500, but no points coupon 'NOPE' of that member was redeemed for it"]

@@ -47,6 +47,7 @@ from ..storage.events_repository import RecordedEvent
 from ..storage.ledger_repository import StatusChange
 from .container import Services
 from .ledger import Operation
+from .ledger_comparison import describe
 from .receipts import iso
 
 FIRST, LAST = -math.inf, math.inf  # places within an instant: before, or after, everything recorded then
@@ -107,10 +108,6 @@ class LedgerAccounting:
         """How many transactions each cause made, in the causes' order."""
         counts = Counter(self.causes.values())
         return Counter({cause.value: counts[cause] for cause in Cause if counts[cause]})
-
-
-def describe(txn: TransactionRow) -> str:
-    return f"{txn.kind} of {txn.points} points, {txn.member_id}"
 
 
 def account(history: LedgerHistory, events: Sequence[RecordedEvent], statuses: Sequence[StatusChange],

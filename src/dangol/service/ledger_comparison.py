@@ -48,6 +48,7 @@ def _by_member(transactions: Sequence[TransactionRow]) -> dict[str, list[Transac
 
 
 def describe(txn: TransactionRow) -> str:
+    """A transaction as a difference names it."""
     return f"{txn.kind} of {txn.points} points, {txn.member_id}, at {iso(txn.occurred_at)}"
 
 
