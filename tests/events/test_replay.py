@@ -41,8 +41,9 @@ def test_replay_reproduces_the_ledger(services: Services, published: str, clock:
     assert report.events == 9
     # Earns named by rules: 3 welcomes; bob's first purchase 5 (base 2,000, first-purchase 1,000,
     # referral 1,000 to him and 1,000 to alice, launch-week +4,000); carol's 3 (617, 1,000, +1,617);
-    # the review 1 (100); bob's second purchase 1 (500): 13.
-    assert report.transactions == 13
+    # the review 1 (100); bob's second purchase 1 (500): 13; and the refund's clawback: 14, all
+    # made by the events.
+    assert report.transactions == 14 and report.causes == {"events": 14}
 
 
 def test_replay_detects_a_ledger_that_does_not_follow(services: Services, published: str, clock: FixedClock,
@@ -80,7 +81,8 @@ def test_replay_check_from_the_cli(services: Services, published: str, clock: Fi
     _history(services, clock)
     result = dangol(database_url, "replay", "--check")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("OK: 9 events of market replayed; 13 ledger transactions follow")
+    assert result.stdout == ("OK: 9 events of market replayed; 14 ledger transactions follow from them, the "
+                             "recorded requests and the published rules (14 by events).\n")
 
 
 def test_an_event_recorded_before_it_happened_is_refused_even_among_later_ones(

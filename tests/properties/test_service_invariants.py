@@ -4,7 +4,8 @@ sequences of operations, then every invariant checked from what the database hol
 Beside the database runs the same sequence on `MemberLedger`s in memory (a failed
 operation restored there as the service rolls it back): both must accept and refuse
 the same operations with the same error and end with the same balances, so the
-storage layer neither loses nor invents anything the domain decided."""
+storage layer neither loses nor invents anything the domain decided. And `replay --check`
+makes the same ledger again from the requests."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from dangol.domain import commands as cmd
 from dangol.domain.errors import DomainError
 from dangol.service.container import Services
 from dangol.service.ledger import Operation
+from dangol.service.replay import ReplayCheck
 from domain.support import T0
 
 from .invariants import assert_invariants, row_counts, snapshot_from_db, stored_rows
 from .model import DomainModel
-from .operations import MEMBERS, World, command_for, policies, sequences
+from .operations import MEMBERS, World, command_for, long_sequences, policies, sequences
 
 DB_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -175,3 +177,20 @@ def test_one_batch_does_what_the_same_operations_do_one_by_one(services: Service
 def _renamed(command: Any, names: dict[str, str]) -> Any:
     changes = {f: names[getattr(command, f)] for f in ("member_id", "to_member_id") if hasattr(command, f)}
     return replace(command, **changes)
+
+
+@settings(DB_SETTINGS, max_examples=15)
+@given(policy=policies, steps=long_sequences)
+def test_a_ledger_of_any_requests_replays_clean(services: Services, clock: FixedClock, policy: ProgramPolicy,
+                                               steps: list[tuple]) -> None:
+    """Whatever the requests, over minutes or years, with expiry runs and closures between
+    them, `replay --check` makes the same ledger again from them. Each write gets its own
+    instant, as on a real clock (two writes at the very same instant are placed by their
+    transactions' ids, which a write that made none does not have: docs/rules.md, "Replay")."""
+    run = ServiceRun(services, clock, policy)
+    for step in steps:
+        run.step(step)
+        clock.advance(microseconds=1)
+    report = ReplayCheck(services).run(run.program_id)
+    assert report.ok, report.differences
+    assert report.transactions == sum(report.causes.values())

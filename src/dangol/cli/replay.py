@@ -18,7 +18,9 @@ def replay(
     program: Annotated[str | None, typer.Option(help="Program id (default: the only program).")] = None,
 ) -> None:
     """Re-judge every recorded event, in order, by the rules in force at its time, on an empty
-    scratch ledger, and compare with the ledger. Exit code 1 naming the first difference."""
+    scratch ledger, with the recorded requests (redemptions, holds, adjustments, transfers,
+    reversals, coupon redemptions, imports) and expiry runs made again between them, and
+    compare the ledger it makes with the ledger. Exit code 1 naming the first difference."""
     if not check:
         raise CliError("replay only checks for now: run `dangol replay --check`")
     services = state(ctx).open()
@@ -31,8 +33,10 @@ def replay(
     finally:
         services.db.dispose()
     if report.ok:
+        causes = ", ".join(f"{number(count)} by {cause}" for cause, count in report.causes.items())
         out.print(f"OK: {number(report.events)} events of {program_id} replayed; {number(report.transactions)} "
-                  "ledger transactions follow from them and the published rules.", markup=False)
+                  "ledger transactions follow from them, the recorded requests and the published rules"
+                  f"{f' ({causes})' if causes else ''}.", markup=False, soft_wrap=True)
         return
     out.print(f"DIFFERENT: {report.differences[0]}", markup=False, soft_wrap=True)
     for difference in report.differences[1:]:

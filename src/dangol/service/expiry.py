@@ -4,11 +4,11 @@ batch that is then simply done again, and running it twice changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..domain import TransactionKind
+from ..domain import Program, TransactionKind
 from ..domain.accounts import Account
 from ..domain.clock import Clock, SystemClock, as_utc
 from ..domain.errors import InvalidRequest
@@ -59,6 +59,20 @@ class ExpiryJob:
             report.programs.append(pid)
         return report
 
+    def settle(self, program_id: str, due: Mapping[str, datetime]) -> ExpiryReport:
+        """Settles each of the members as of their own time (member id -> as of), in one
+        transaction: what an expiry run did for them, done again (replay does, on its
+        scratch ledger, as of the latest of what the run did for each)."""
+        now = self.clock.now()
+        report = ExpiryReport(max(due.values(), default=now))
+        if any(as_utc(as_of) > now for as_of in due.values()):
+            raise InvalidRequest("expiry cannot run ahead of the clock")
+        with self.db.write() as conn:
+            repo = LedgerRepository(conn)
+            self._settle(repo, repo.get_program(program_id), due, now, report)
+        report.members = len(due)
+        return report
+
     def _run_program(self, program_id: str, as_of: datetime, now: datetime, report: ExpiryReport,
                      progress: Callable[[int], None] | None) -> None:
         after: str | None = None
@@ -69,20 +83,24 @@ class ExpiryJob:
                 member_ids = repo.members_with_due_work(program_id, as_of, after, self.batch_size)
                 if not member_ids:
                     return
-                ledgers = repo.load_ledgers(program, member_ids, with_lots=set(member_ids))
-                ids = BlockIdAllocator(conn)
-                for ledger in ledgers.values():
-                    for txn in ledger.settle(as_of, ids):
-                        report.transactions += 1
-                        if txn.kind is TransactionKind.EXPIRE:
-                            report.expired_points += txn.delta_of(Account.EXPIRED)
-                        elif txn.kind is TransactionKind.RELEASE:
-                            report.released_points += txn.points
-                        elif txn.kind is TransactionKind.VOID:
-                            report.holds_released += 1
-                repo.save(ledgers.values(), now)
-                self.log.append(conn, ledgers.values())  # its transactions are in the log like any other
+                self._settle(repo, program, dict.fromkeys(member_ids, as_of), now, report)
             report.members += len(member_ids)
             after = member_ids[-1]
             if progress:
                 progress(len(member_ids))
+
+    def _settle(self, repo: LedgerRepository, program: Program, due: Mapping[str, datetime], now: datetime,
+                report: ExpiryReport) -> None:
+        ledgers = repo.load_ledgers(program, list(due), with_lots=set(due))
+        ids = BlockIdAllocator(repo.conn)
+        for member_id, ledger in ledgers.items():
+            for txn in ledger.settle(as_utc(due[member_id]), ids):
+                report.transactions += 1
+                if txn.kind is TransactionKind.EXPIRE:
+                    report.expired_points += txn.delta_of(Account.EXPIRED)
+                elif txn.kind is TransactionKind.RELEASE:
+                    report.released_points += txn.points
+                elif txn.kind is TransactionKind.VOID:
+                    report.holds_released += 1
+        repo.save(ledgers.values(), now)
+        self.log.append(repo.conn, ledgers.values())  # its transactions are in the log like any other

@@ -1,14 +1,17 @@
-"""`replay --check`: the ledger follows from its recorded events and its published rules.
+"""`replay --check`: the ledger follows from what was recorded and the published rules.
 
-Every recorded event of a program is judged again, in the order it was recorded, by the
-ruleset that was in force at its time, on an empty ledger in a scratch SQLite database that
-holds only the program, its published rulesets, its members (ids and enrolment times, all
-active) and referral codes. The recomputed effects must equal the recorded answer, and
-every earn transaction in the ledger that names a rule must be one that an event produced,
-with the recomputed member, points, rule and ruleset. The first difference is named.
+The program's ledger is made again from nothing, on a scratch SQLite database that holds
+only the program, its published rulesets, its members (ids and enrolment times, all active)
+and referral codes, then compared with the program's (`ledger_comparison`). Every recorded
+event is judged again, in the order it was recorded, by the ruleset that was in force at its
+time: the recomputed effects must equal the recorded answer, and every earn transaction in
+the ledger that names a rule must be one that an event produced, with the recomputed member,
+points, rule and ruleset. Every other transaction is accounted for by what made it
+(`ledger_accounting`: a request, a coupon's redemption, a closure, an expiry run), which is
+made again in its place among the events. The first difference is named.
 
 What else was recorded between the events that judging them reads is replayed with them,
-each change before the first event recorded at or after it (`Change`): the tiers job's runs
+each change before the first event recorded after it (`Change`): the tiers job's runs
 (a downgrade the job applied is then not found again by the next purchase, whose
 `tier_changes` would otherwise differ from the recorded answer), every version of the
 members' profiles (a time zone changed later does not move an earlier purchase to another
@@ -20,8 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,10 +39,14 @@ from ..domain.errors import DomainError
 from ..storage import tables as t
 from ..storage.events_repository import EventsRepository, RecordedEvent
 from ..storage.facts_repository import FactsRepository, ProfileVersion
+from ..storage.ledger_history import LedgerHistory, read_ledger_history
 from ..storage.ledger_repository import LedgerRepository, StatusChange
 from .container import Services
+from .engagement import new_coupon_code
 from .events import EventInput
 from .ledger import CLOCK_SKEW
+from .ledger_accounting import FIRST, LedgerStep, StatusPlace, account, imported_transfers, refund_request_times
+from .ledger_comparison import compare_ledgers
 
 # The tables copied into the scratch database: what the judgement of events reads and no
 # event writes. Referral relations are not copied: the referral events make them again; nor
@@ -52,8 +59,10 @@ BATCH = 1_000  # events judged again in one scratch transaction
 class ReplayReport:
     program_id: str
     events: int = 0
-    transactions: int = 0
+    transactions: int = 0  # the ledger's, every one accounted for when the report is ok
     differences: list[str] = field(default_factory=list)
+    causes: Counter[str] = field(default_factory=Counter)  # the ledger's transactions by what made them
+    named: set[int] = field(default_factory=set)  # the transactions the differences name
 
     @property
     def ok(self) -> bool:
@@ -91,23 +100,35 @@ def _comparable(challenge: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Change:
     """Something recorded between events that judging them reads, replayed on the scratch
-    database before the first event recorded at or after `recorded_at` (a change made at the
-    very instant of an event is taken as made before it). `replay` makes it, and answers
-    what refused it, if anything."""
+    database before the first event recorded after it: at a later time, or at the same
+    instant in a later `position` (a ledger transaction's id; a change made at the very
+    instant of an event is taken as made before it, unless placed otherwise). `replay`
+    makes it, and answers what refused it, if anything."""
 
     recorded_at: datetime
     replay: Callable[[Services, str], str | None]
+    position: float = FIRST
+
+    @property
+    def place(self) -> tuple[datetime, float]:
+        return self.recorded_at, self.position
 
 
-def recorded_changes(conn: Connection, program_id: str) -> list[Change]:
+def recorded_changes(conn: Connection, program_id: str,
+                     placed: Mapping[StatusChange, StatusPlace] | None = None) -> list[Change]:
     """What was recorded between the program's events that judging them reads, as replayable
-    changes: the tiers job's finished runs, the members' profile versions and status changes."""
+    changes: the tiers job's finished runs, the members' profile versions and status changes.
+    `placed` says where each status change is made again, with what reason (replay's
+    accounting of the ledger: a closure by the transactions it wrote)."""
     r = t.tier_recalculations
     runs = [Change(row.started_at, _tiers_job_replay(row.started_at, row.at)) for row in conn.execute(
         select(r.c.started_at, r.c.at).where(r.c.program_id == program_id, r.c.finished_at.isnot(None))
         .order_by(r.c.started_at, r.c.at))]
     versions = [Change(v.recorded_at, _profile_replay(v)) for v in FactsRepository(conn).profile_history(program_id)]
-    statuses = [Change(c.recorded_at, _status_replay(c)) for c in LedgerRepository(conn).status_history(program_id)]
+    statuses = []
+    for change in LedgerRepository(conn).status_history(program_id):
+        place = (placed or {}).get(change, StatusPlace(change.recorded_at, FIRST))
+        statuses.append(Change(place.recorded_at, _status_replay(change, place.reason), place.position))
     return runs + versions + statuses
 
 
@@ -119,12 +140,13 @@ def _profile_replay(version: ProfileVersion) -> Callable[[Services, str], str | 
     return replay
 
 
-def _status_replay(change: StatusChange) -> Callable[[Services, str], str | None]:
+def _status_replay(change: StatusChange, reason: str | None = None) -> Callable[[Services, str], str | None]:
     def replay(scratch: Services, program_id: str) -> str | None:
         assert isinstance(scratch.clock, FixedClock)
         scratch.clock.set(change.recorded_at)
         try:  # through the ledger, as it was made: closing forfeits what the member held then
-            scratch.ledger.run(program_id, SetMemberStatus(change.member_id, change.status), at=change.occurred_at)
+            scratch.ledger.run(program_id, SetMemberStatus(change.member_id, change.status, reason),
+                               at=change.occurred_at)
         except DomainError as error:
             return (f"member {change.member_id} becoming {change.status} at {change.recorded_at.isoformat()}: "
                     f"replaying it is refused: {error.detail}")
@@ -146,20 +168,52 @@ def _tiers_job_replay(started_at: datetime, at: datetime) -> Callable[[Services,
 
 def judged_in_order(scratch: Services, program_id: str, events: Sequence[RecordedEvent],
                     changes: Sequence[Change], refused: Callable[[str], None],
+                    positions: Sequence[float] | None = None, *, to_the_end: bool = False,
                     ) -> Iterator[tuple[RecordedEvent, dict[str, Any] | DomainError]]:
     """Each event with its judgement again, the changes replayed between them in the order
-    they were recorded (`refused` told of any that cannot be). The events between two
-    changes are judged in batches; a batch is judged when its first event is asked for."""
-    pending = deque(sorted(changes, key=lambda change: change.recorded_at))  # stable: ties keep their order
+    they were recorded (`refused` told of any that cannot be). `positions` places each
+    event among what was recorded at its instant (default: after the changes of that
+    instant); `to_the_end` replays the changes recorded after the last event too, once it
+    is judged. The events between two changes are judged in batches; a batch is judged
+    when its first event is asked for."""
+    pending = deque(sorted(changes, key=lambda change: change.place))  # stable: ties keep their order
+    places = [(event.recorded_at, FIRST if positions is None else positions[index])
+              for index, event in enumerate(events)]
     start = 0
     while start < len(events):
-        while pending and pending[0].recorded_at <= events[start].recorded_at:
+        while pending and pending[0].place <= places[start]:
             problem = pending.popleft().replay(scratch, program_id)
             if problem is not None:
                 refused(problem)
-        end = batch_end(events, start, pending[0].recorded_at if pending else None)
+        end = batch_end(events, start, pending[0].place if pending else None, places)
         yield from zip(events[start:end], judge_again(scratch, program_id, events[start:end]))
         start = end
+    while to_the_end and pending:
+        problem = pending.popleft().replay(scratch, program_id)
+        if problem is not None:
+            refused(problem)
+
+
+def _naming(step: LedgerStep, named: set[int]) -> Callable[[Services, str], str | None]:
+    """The step's replay; when it is refused, the transaction it makes is named."""
+    def replay(scratch: Services, program_id: str) -> str | None:
+        problem = step.replay(scratch, program_id)
+        if problem is not None and step.transaction is not None:
+            named.add(step.transaction)
+        return problem
+    return replay
+
+
+class RecordedCodes:
+    """The scratch ledger's coupon codes: the recorded ones, in the order the events issued
+    them, so that a coupon judged again has its recorded code and its redemption can be
+    made again under it (then new ones, should the replay issue more)."""
+
+    def __init__(self, codes: Sequence[str]) -> None:
+        self.codes = deque(codes)
+
+    def __call__(self) -> str:
+        return self.codes.popleft() if self.codes else new_coupon_code()
 
 
 class ReplayCheck:
@@ -172,38 +226,60 @@ class ReplayCheck:
         with self.services.db.read() as conn:
             LedgerRepository(conn).get_program(program_id)
             events = list(EventsRepository(conn).in_order(program_id))
-            changes = recorded_changes(conn, program_id)
-            rule_earns = {row.id: row for row in conn.execute(
-                select(t.transactions).where(t.transactions.c.program_id == program_id,
-                                             t.transactions.c.rule_id.isnot(None)))}
+            ledger = read_ledger_history(conn, program_id)
+            accounting = account(ledger, events, LedgerRepository(conn).status_history(program_id),
+                                 imported_transfers(conn, program_id), refund_request_times(conn, program_id))
+            changes = recorded_changes(conn, program_id, accounting.statuses)
+        changes += [Change(step.recorded_at, _naming(step, report.named), step.position) for step in accounting.steps]
+        # Earns that name a rule, which only an event makes (a coupon's redemption names its template).
+        rule_earns = {txn.id: txn for txn in ledger.transactions
+                      if txn.rule_id is not None and not txn.rule_id.startswith("coupon:")}
+        replayed: LedgerHistory | None = None
         with tempfile.TemporaryDirectory(prefix="dangol-replay-") as scratch_dir:
             scratch = scratch_services(self.services, Path(scratch_dir), program_id)
+            scratch.engagement.codes = RecordedCodes(accounting.codes)
             try:
-                produced = self._replay(scratch, program_id, events, changes, rule_earns, report, progress,
-                                        max_differences)
+                produced, complete = self._replay(scratch, program_id, events, changes, accounting.event_positions,
+                                                  rule_earns, report, progress, max_differences)
+                if complete:
+                    with scratch.db.read() as conn:
+                        replayed = read_ledger_history(conn, program_id)
             finally:
                 scratch.db.dispose()
+        named = report.named
         for txn_id in sorted(set(rule_earns) - produced):
-            if len(report.differences) >= max_differences:
-                break
             row = rule_earns[txn_id]
+            named.add(txn_id)
             report.differences.append(f"transaction {txn_id} ({row.points} points to {row.member_id}) names rule "
                                       f"{row.rule_id!r} but no recorded event produced it")
+        for txn_id, difference in accounting.unaccounted:
+            named.add(txn_id)
+            report.differences.append(difference)
+        if replayed is not None:
+            report.differences += [difference for place, difference in compare_ledgers(ledger, replayed,
+                                                                                       accounting.holds)
+                                   if place not in named]
+        del report.differences[max_differences:]
+        report.transactions = len(ledger.transactions)
+        report.causes = accounting.by_cause()
         return report
 
     def _replay(self, scratch: Services, program_id: str, events: list[RecordedEvent], changes: Sequence[Change],
-                rule_earns: dict[int, Any], report: ReplayReport,
-                progress: Callable[[int, int], None] | None, max_differences: int) -> set[int]:
+                positions: Sequence[float], rule_earns: dict[int, Any], report: ReplayReport,
+                progress: Callable[[int, int], None] | None, max_differences: int) -> tuple[set[int], bool]:
+        """What the events produced of the ledger's rule earns, and whether everything
+        recorded was replayed (not when it stopped at `max_differences`)."""
         produced: set[int] = set()
-        judged = judged_in_order(scratch, program_id, events, changes, report.differences.append)
+        judged = judged_in_order(scratch, program_id, events, changes, report.differences.append, positions,
+                                 to_the_end=True)
         for done, (recorded, again) in enumerate(judged, start=1):
             if len(report.differences) >= max_differences:
-                break
+                return produced, False
             report.events += 1
             self._compare(recorded, again, rule_earns, report, produced)
             if progress is not None:
                 progress(done, len(events))
-        return produced
+        return produced, len(report.differences) < max_differences
 
     @staticmethod
     def _compare(recorded: RecordedEvent, again: dict[str, Any] | DomainError, rule_earns: dict[int, Any],
@@ -222,7 +298,6 @@ class ReplayCheck:
         for award in recorded.result["effects"]["points"]:
             txn_id: int | None = (award.get("transaction") or {}).get("id")  # None: the award recorded none
             row = rule_earns.get(txn_id) if txn_id is not None else None
-            report.transactions += 1
             if row is None:
                 report.differences.append(f"{where}: its transaction {txn_id} ({award['rule_id']}) is "
                                           "not in the ledger")
@@ -231,22 +306,29 @@ class ReplayCheck:
             actual = (row.kind, row.member_id, row.points, row.rule_id, row.ruleset_hash)
             expected = ("earn", award["member_id"], award["points"], award["rule_id"], recorded.result["ruleset"])
             if actual != expected:
+                report.named.add(row.id)
                 report.differences.append(f"{where}: ledger transaction {row.id} is {_describe(actual)}; the "
                                           f"rules give {_describe(expected)}")
                 return
 
 
-def batch_end(events: Sequence[RecordedEvent], start: int, before: datetime | None = None) -> int:
+def batch_end(events: Sequence[RecordedEvent], start: int, before: tuple[datetime, float] | None = None,
+              places: Sequence[tuple[datetime, float]] | None = None) -> int:
     """Where the batch of events judged again from `start` ends: after at most BATCH
-    events, before the first recorded at or after `before` (a tiers job's start, which
-    runs between them). An event that says it happened after it was recorded goes alone:
-    judged at its own recording time, it is refused as the future, as it would be sent
-    on its own."""
+    events, before the first recorded at or after `before` (the place of a change, such as a
+    tiers job's start, which runs between them; `places`: each event's, by default its
+    recording time, first at its instant). An event that says it happened after it was
+    recorded goes alone: judged at its own recording time, it is refused as the future, as
+    it would be sent on its own."""
     if _ahead(events[start]):
         return start + 1
+
+    def place(index: int) -> tuple[datetime, float]:
+        return places[index] if places is not None else (events[index].recorded_at, FIRST)
+
     end = start + 1
     while end < len(events) and end - start < BATCH and not _ahead(events[end]) and \
-            (before is None or events[end].recorded_at < before):
+            (before is None or place(end) < before):
         end += 1
     return end
 
