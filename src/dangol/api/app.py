@@ -77,7 +77,8 @@ def _freeze_heap() -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with problems declared as application/problem+json."""
+    """FastAPI's document, with problems declared as application/problem+json (FastAPI
+    gives them the media type of the route's answers: JSON, or text for the log's notes)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
                              routes=app.routes)
@@ -85,8 +86,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status[0] in "45" and "application/json" in content:
-                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                    if status[0] in "45" and content:
+                        response["content"] = {PROBLEM_MEDIA_TYPE: next(iter(content.values()))}
         app.openapi_schema = schema
     return app.openapi_schema
 
