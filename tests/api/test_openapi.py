@@ -52,7 +52,40 @@ def test_every_operation_declares_its_key_and_problems(client: TestClient) -> No
             assert header["in"] == "header" and header["required"] is True
             assert {"400", "409", "413", "422"} <= set(errors), path
         success = next(status for status in operation["responses"] if status < "300")
-        assert "schema" in operation["responses"][success]["content"]["application/json"]
+        assert operation["responses"][success]["content"]["application/json"]["schema"], (method, path)
+
+
+def test_every_response_declares_its_body(client: TestClient) -> None:
+    """A client generated from the document types every answer: no response is declared
+    without a schema, or with an empty one (which says nothing), and the log's notes and
+    key are text, never JSON."""
+    document = client.get("/openapi.json").json()
+    untyped = [(method, path, status, media) for path, method, operation in _operations(document)
+               for status, response in operation["responses"].items()
+               for media, content in response.get("content", {None: {}}).items() if not content.get("schema")]
+    assert untyped == []
+    for path in ("/v1/log/checkpoint", "/v1/log/checkpoints/{size}", "/v1/log/key"):
+        assert document["paths"][path]["get"]["responses"]["200"]["content"] == {
+            "text/plain": {"schema": {"type": "string"}}}
+
+
+def test_no_operation_declares_a_problem_it_cannot_return(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    for path, method, operation in _operations(document):
+        responses = operation["responses"]
+        takes_key = any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+        if "400" in responses and not takes_key:
+            assert "Idempotency-Key" not in responses["400"]["description"], (method, path)
+        if takes_key:
+            assert "Idempotency-Key" in responses["400"]["description"], (method, path)
+        if path.startswith("/v1/log/") and "404" in responses:
+            assert "member" not in responses["404"]["description"], (method, path)
+        if method in ("get", "delete"):
+            assert "413" not in responses, (method, path)  # no body to be too large
+    report = document["paths"]["/v1/log/report"]["get"]["responses"]
+    assert set(report) == {"200", "404", "422", "503"}
+    cosign = document["paths"]["/v1/log/cosignatures"]["post"]["responses"]
+    assert "bad-cosignature" in cosign["400"]["description"] and "422" not in cosign
 
 
 def test_api_keys_are_listed_and_revoked_as_documented(client: TestClient) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from pathlib import Path
 
 import httpx
+
+from dangol.transparency import EMPTY_ROOT, VerifierKey, open_checkpoint
 
 from .helpers import dangol, one_error_line, served, tokens
 
@@ -42,3 +46,18 @@ def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert one_error_line(result) == (
         "error: --workers needs PostgreSQL: on SQLite, serve with one process (writes go one at a time)")
+
+
+def test_a_new_server_signs_the_empty_log_at_start_up(database_url: str, tmp_path: Path) -> None:
+    """Within a second of starting, a server on a log with no entry signs a checkpoint of
+    size 0, whose root is the empty tree's, so auditors and witnesses have a first one."""
+    dangol(database_url, "init")
+    with served(database_url, tmp_path / "serve.log") as server:
+        deadline = time.monotonic() + 10
+        while (checkpoint := httpx.get(f"{server.url}/v1/log/checkpoint")).status_code == 404:
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.1)
+        key = VerifierKey.parse(httpx.get(f"{server.url}/v1/log/key").text.strip())
+    assert checkpoint.status_code == 200 and checkpoint.headers["content-type"].startswith("text/plain")
+    signed = open_checkpoint(checkpoint.text, key).checkpoint
+    assert (signed.size, signed.root_hash) == (0, EMPTY_ROOT) == (0, hashlib.sha256(b"").digest())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Iterator
 
 import pytest
@@ -79,8 +81,12 @@ def test_a_member_proves_their_receipt_and_finds_their_entries(
     assert by_index == proof
     # The member's key (read key of the program) finds their own entries and only theirs.
     mine = admin.get(f"/v1/programs/{PROGRAM}/members/{r['alice']}/log-key").json()
-    commitment = member_commitment(b64d(mine["key"]), PROGRAM, r["alice"])
-    assert mine["commitment"] == commitment
+    # As documented: the key is the standard, padded base64 of 32 bytes; the commitment,
+    # HMAC-SHA256 of the UTF-8 text, is 64 lowercase hex digits.
+    assert len(mine["key"]) == 44 and mine["key"].endswith("=") and len(b64d(mine["key"])) == 32
+    commitment = hmac.new(b64d(mine["key"]), f"dangol/member/v1\n{PROGRAM}\n{r['alice']}".encode(),
+                          hashlib.sha256).hexdigest()
+    assert mine["commitment"] == commitment == member_commitment(b64d(mine["key"]), PROGRAM, r["alice"])
     entries = client.get("/v1/log/entries", params={"start": 0, "limit": 1000}).json()["entries"]
     own = [e for e in entries if commitment in b64d(e["entry"]).decode()]
     assert r["redeem"]["log"][0]["leaf_hash"] in {e["leaf_hash"] for e in own}

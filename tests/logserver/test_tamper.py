@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from dangol.domain import FixedClock
+from dangol.domain.commands import Adjust
 from dangol.service.container import Services
 from dangol.service.log_check import LogCheckReport
 from dangol.storage.log_repository import LogRepository, StoredEntry
 
-from .support import every_kind
+from .support import PROGRAM, every_kind
 
 
 @pytest.fixture
@@ -79,8 +80,9 @@ def test_two_swapped_entries(services: Services, ledger: dict[str, Any]) -> None
         tamper(services, "UPDATE log_entries SET entry = :e, leaf_hash = :h WHERE sequence = :s",
                e=b.entry, h=b.leaf_hash, s=a.sequence)
     report, bad = first_bad(services)
-    assert bad.index == one.leaf_index == min(p.index for p in report.problems if p.index is not None)
+    assert bad.index == one.leaf_index == min(p.index for p in report.problems if p.index is not None and p.leaves == 1)
     assert {p.index for p in report.problems} >= {one.leaf_index, two.leaf_index}
+    assert (bad.sequence, bad.transaction) == (one.sequence, one.transaction_id)
 
 
 def test_a_reordered_pair_of_leaves(services: Services, ledger: dict[str, Any]) -> None:
@@ -91,6 +93,8 @@ def test_a_reordered_pair_of_leaves(services: Services, ledger: dict[str, Any]) 
     tamper(services, "UPDATE log_entries SET leaf_index = :i WHERE sequence = :s", i=two.leaf_index, s=one.sequence)
     report, bad = first_bad(services)
     assert bad.index == one.leaf_index and "leaf node" in bad.what
+    # A problem of the tree names the entry at its leaf too: here the one moved there.
+    assert (bad.sequence, bad.transaction) == (two.sequence, two.transaction_id)
 
 
 def test_a_modified_log_entry(services: Services, ledger: dict[str, Any]) -> None:
@@ -118,7 +122,9 @@ def test_a_modified_entry_with_its_leaf_hash_and_leaf_node_rewritten(services: S
            i=stored.leaf_index)
     report, bad = first_bad(services)
     assert bad.index == stored.leaf_index and "postings" in bad.what
-    assert any("not checkpoint" in p.what for p in report.problems)  # the signed root no longer matches
+    # The signed root no longer matches: a problem over every leaf up to the checkpoint,
+    # inside which the entry is the one named.
+    assert any("checkpoint 1" in p.what and (p.index, p.leaves) == (0, report.tree_size) for p in report.problems)
 
 
 def test_a_modified_node(services: Services, ledger: dict[str, Any]) -> None:
@@ -149,3 +155,36 @@ def test_check_command_reports_the_first_bad_entry(services: Services, ledger: d
     assert result.exit_code == 1
     index = entry_of(services, txn).leaf_index
     assert f"the first bad entry: log entry (leaf {index}" in result.stdout and "order_ref" in result.stdout
+
+
+def test_a_changed_leaf_node_names_the_entry_at_its_leaf(services: Services, ledger: dict[str, Any]) -> None:
+    txn = ledger["capture"]["transaction"]["id"]
+    stored = entry_of(services, txn)
+    tamper(services, "UPDATE log_nodes SET hash = :h WHERE level = 0 AND idx = :i", h=b"\x09" * 32,
+           i=stored.leaf_index)
+    report, bad = first_bad(services)
+    assert (bad.index, bad.sequence, bad.transaction) == (stored.leaf_index, stored.sequence, txn)
+    assert str(bad) == (f"log entry (leaf {stored.leaf_index}, sequence {stored.sequence}, transaction {txn}): "
+                        "its stored leaf node differs from its entry's leaf hash")
+
+
+def test_a_checkpoint_that_does_not_match_names_the_leaves_since_the_last_that_does(
+        services: Services, ledger: dict[str, Any], clock: FixedClock, database_url: str) -> None:
+    from cli.helpers import dangol
+
+    first = services.log.status().tree_size
+    for points in (10, 20, 30):
+        services.ledger.run(PROGRAM, Adjust(ledger["bob"], points, "goodwill"))
+    services.log.integrate()
+    second = services.log.sign().size
+    assert second == first + 3 and services.log_check.run().ok
+    tamper(services, "UPDATE log_checkpoints SET root_hash = :h WHERE size = :s", h=b"\x05" * 32, s=second)
+    report, bad = first_bad(services)
+    # The first checkpoint still matches: the change is in the three leaves after it.
+    assert (bad.index, bad.leaves, bad.sequence) == (first, 3, None)
+    assert str(bad).startswith(f"log entries (leaves {first} to {second - 1}): the tree of the leaves' hashes "
+                               f"does not have checkpoint {second}'s stored root")
+    assert any(p.what.startswith(f"checkpoint {second} does not verify") for p in report.problems)
+    result = dangol(database_url, "check")
+    assert result.exit_code == 1
+    assert f"the first bad entry: log entries (leaves {first} to {second - 1})" in result.stdout

@@ -80,16 +80,36 @@ def test_a_rewritten_history_re_signed_with_the_log_key_is_caught_at_its_first_e
     assert Mirror(tmp_path / "m").count() == 2000  # the mirror keeps what it had
 
 
-def test_a_rollback_and_a_split_view_are_refused(tmp_path: Path, log: SignedLog, key_file: str) -> None:
+def changed_at(log: SignedLog, index: int) -> SignedLog:
+    """The same log with entry `index` replaced by another, signed with the log's key."""
+    entries = [r.entry for r in log.records]
+    return SignedLog(records_of(entries[:index] + [entries[index + 1]] + entries[index + 1:]), log.key)
+
+
+def test_a_rollback_names_the_first_entry_the_log_no_longer_has(tmp_path: Path, log: SignedLog,
+                                                                key_file: str) -> None:
     fake = FakeLog(log, size=2000)
     with serving(fake):
         assert dangol("verify", "mirror", fake.url, str(tmp_path / "m"), "--key", key_file).exit_code == 0
-        fake.size = 1500
-        assert "rollback" in failed_line(dangol("verify", "mirror", fake.url, str(tmp_path / "m")))
-        fake.log = synthetic(2000, members=40, seed=9)
-        fake.log.key = log.key
-        fake.size, fake.signed = 2000, {}
-        assert "split view" in failed_line(dangol("verify", "mirror", fake.url, str(tmp_path / "m")))
+        fake.size = 1500  # the first 1,500 entries as they were, the rest gone
+        line = failed_line(dangol("verify", "mirror", fake.url, str(tmp_path / "m")))
+        assert line.startswith("FAILED: entry 1500: rollback: the log is at size 1500, smaller than the 2000 "
+                               "seen before; this is the first of the mirror's entries the log no longer has")
+        fake.log, fake.signed = changed_at(log, 700), {}  # and entry 700 rewritten too
+        line = failed_line(dangol("verify", "mirror", fake.url, str(tmp_path / "m")))
+        assert line.startswith("FAILED: entry 700: rollback: the log is at size 1500")
+    assert Mirror(tmp_path / "m").count() == 2000  # the mirror keeps what it had
+
+
+def test_a_split_view_names_the_first_entry_that_differs(tmp_path: Path, log: SignedLog, key_file: str) -> None:
+    fake = FakeLog(log, size=2000)
+    with serving(fake):
+        assert dangol("verify", "mirror", fake.url, str(tmp_path / "m"), "--key", key_file).exit_code == 0
+        fake.log, fake.signed = changed_at(log, 1234), {}
+        line = failed_line(dangol("verify", "mirror", fake.url, str(tmp_path / "m")))
+    assert line.startswith("FAILED: entry 1234: split view: two different checkpoints of size 2000; this is the "
+                           "first of the mirror's entries the log no longer has")
+    assert Mirror(tmp_path / "m").checkpoint() == log.checkpoint(2000)
 
 
 def test_a_log_serving_an_entry_that_is_not_in_its_tree_is_caught(tmp_path: Path, log: SignedLog,

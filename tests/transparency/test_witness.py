@@ -111,3 +111,33 @@ def test_the_witness_command_alarms_and_keeps_its_state(tmp_path: Path, log: Sig
     assert result.stderr.startswith("ALARM: ") and len(result.stderr.splitlines()) == 1
     assert (tmp_path / "state").read_bytes() == before
     assert fake.cosignatures_by(signer.name) == 1
+
+
+def test_a_witness_key_is_made_by_keygen_and_cosigns(tmp_path: Path, log: SignedLog) -> None:
+    key = tmp_path / "w1.key"
+    made = CliRunner().invoke(app, ["witness", "keygen", "witness.example/w1", "--key", str(key)])
+    assert made.exit_code == 0, made.output
+    vkey = made.stdout.strip()
+    signer = SignerKey.parse(key.read_text().strip())
+    assert (key.stat().st_mode & 0o777) == 0o600 and signer.sig_type == SIG_COSIGNATURE_V1
+    assert vkey == signer.vkey() and VerifierKey.parse(vkey).name == "witness.example/w1"
+    fake = FakeLog(log, size=100)
+    with serving(fake):
+        followed = CliRunner().invoke(app, ["witness", "follow", fake.url, "--log-key", log.key.vkey(), "--key",
+                                            str(key), "--state", str(tmp_path / "state"), "--once"])
+    assert followed.exit_code == 0, followed.output
+    opened = open_checkpoint(fake.signed[100], log.key.verifier(), witnesses=[VerifierKey.parse(vkey)], quorum=1)
+    assert opened.checkpoint.size == 100
+
+
+def test_keygen_never_replaces_a_key(tmp_path: Path) -> None:
+    key = tmp_path / "w1.key"
+    assert CliRunner().invoke(app, ["witness", "keygen", "witness.example/w1", "--key", str(key)]).exit_code == 0
+    before = key.read_bytes()
+    again = CliRunner().invoke(app, ["witness", "keygen", "witness.example/w1", "--key", str(key)])
+    assert again.exit_code == 2 and again.stderr == f"error: {key} exists: a witness keeps its key (remove the file " \
+                                                    "to make a new one)\n"
+    assert key.read_bytes() == before
+    bad = CliRunner().invoke(app, ["witness", "keygen", "no spaces please", "--key", str(tmp_path / "w2.key")])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: 'no spaces please' cannot name a key")
+    assert not (tmp_path / "w2.key").exists()

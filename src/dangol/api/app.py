@@ -79,8 +79,9 @@ def _freeze_heap() -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with problems declared as application/problem+json and the API
-    key schemes that operations needing a key name (`AuthenticatedRoute`)."""
+    """FastAPI's document, with problems declared as application/problem+json (FastAPI
+    gives them the media type of the route's answers: JSON, or text for the log's notes) and
+    the API key schemes that operations needing a key name (`AuthenticatedRoute`)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
                              routes=app.routes)
@@ -89,8 +90,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status[0] in "45" and "application/json" in content:
-                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                    if status[0] in "45" and content:
+                        response["content"] = {PROBLEM_MEDIA_TYPE: next(iter(content.values()))}
         if any("security" in operation for path in paths.values() for operation in path.values()):
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES  # AuthenticatedRoute's
         app.openapi_schema = schema

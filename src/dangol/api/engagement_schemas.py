@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .schemas import EarnReceipt
+
 
 class RedeemCouponIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,8 +19,7 @@ class Benefit(BaseModel):
     cap: int | None
 
 
-class Coupon(BaseModel):
-    code: str
+class _CouponFields(BaseModel):
     template: str
     name: str
     gives: Benefit
@@ -30,10 +31,20 @@ class Coupon(BaseModel):
     redeemed_at: str | None
 
 
+class Coupon(_CouponFields):
+    code: str
+
+
+class IssuedCouponOut(_CouponFields):
+    """A coupon an event issued, or in a quote would issue."""
+
+    code: str | None = Field(description="null in a quote: a coupon is given its code when it is issued")
+
+
 class Redeemed(BaseModel):
     coupon: Coupon
     discount: int | None = Field(description="Minor units off order_amount, for a discount coupon")
-    points: dict[str, object] | None = Field(description="The ledger receipt of a points coupon's credit")
+    points: EarnReceipt | None = Field(description="The ledger receipt of a points coupon's credit")
 
 
 class CouponList(BaseModel):

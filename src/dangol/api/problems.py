@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,7 +249,7 @@ _DESCRIPTIONS = {
     400: "Missing or malformed Idempotency-Key",
     401: "Missing or invalid API key",
     403: "The API key may not do this (other program, or missing scope)",
-    404: "Unknown program, member, hold or order",
+    404: "Unknown program, or no such member, hold, order, coupon, ruleset or API key in it",
     409: "Conflicts with the ledger's state, or the Idempotency-Key was used for another request",
     413: "Request body larger than 64 KiB",
     422: "Invalid request (validation error or a policy refusal)",
@@ -257,7 +257,10 @@ _DESCRIPTIONS = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*statuses: int, why: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
     """OpenAPI declarations of the problems an operation can return; every operation
-    that reaches the database may also find it unavailable (503)."""
-    return {status: {"model": Problem, "description": _DESCRIPTIONS[status]} for status in sorted({*statuses, 503})}
+    that reaches the database may also find it unavailable (503). `why` says what a status
+    means on this operation where the usual words would be wrong (a 400 of a POST that
+    takes no Idempotency-Key, a 404 of the log's routes)."""
+    described = {**_DESCRIPTIONS, **(why or {})}
+    return {status: {"model": Problem, "description": described[status]} for status in sorted({*statuses, 503})}

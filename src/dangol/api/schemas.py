@@ -213,8 +213,27 @@ class MemberOut(BaseModel):
     enrolled_at: datetime
 
 
+class ProfileOut(BaseModel):
+    """What rules read of a member besides the ledger (PATCH changes it)."""
+
+    time_zone: str | None = Field(description="IANA name; null for the program's default")
+    birthday_month: int | None
+    birthday_day: int | None
+    tags: list[str]
+    display_name: str | None = Field(description="The name shown on leaderboards")
+    leaderboard_opt_in: bool
+
+
+class MemberWithProfile(MemberOut):
+    profile: ProfileOut
+
+
 class MemberList(BaseModel):
-    items: list[MemberOut]
+    items: list[MemberWithProfile]
+
+
+class ProfileUpdated(BaseModel):
+    profile: ProfileOut
 
 
 class LogReceiptOut(BaseModel):
@@ -336,6 +355,17 @@ class HoldSettled(BaseModel):
     transaction: TransactionOut
     balance: BalancesOut
     log: list[LogReceiptOut] = LOG_RECEIPTS
+
+
+class MetricOut(BaseModel):
+    name: str = Field(description="spend (minor units), points or purchases")
+    value: int
+
+
+class WindowOut(BaseModel):
+    kind: str | None = None
+    start: datetime
+    end: datetime
 
 
 class ExpiringSoon(BaseModel):

@@ -30,8 +30,8 @@ def check(ctx: typer.Context,
                     "log": {"ok": log.ok, "entries": log.entries, "tree_size": log.tree_size,
                             "checkpoints": log.checkpoints, "problems": [str(p) for p in log.problems],
                             "first_bad": None if first is None else {
-                                "index": first.index, "sequence": first.sequence, "transaction": first.transaction,
-                                "problem": first.what}}})
+                                "index": first.index, "leaves": first.leaves, "sequence": first.sequence,
+                                "transaction": first.transaction, "problem": first.what}}})
     else:
         if report.ok:
             out.print(f"OK: the books balance ({counts}).")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, keys, log, programs, rules, verify
+from . import anchor, events, keys, log, programs, rules, verify, witness
 from . import tiers as tier_commands
 from .backup import backup, restore
 from .balance import balance
@@ -22,7 +22,6 @@ from .replay import replay
 from .simulate import simulate
 from .serve import serve
 from .setup import init
-from .witness import witness
 
 app = typer.Typer(
     name="dangol", cls=DangolGroup, no_args_is_help=True, add_completion=False,
@@ -63,4 +62,4 @@ app.command()(simulate)
 app.add_typer(tier_commands.app, name="tiers")
 app.add_typer(log.app, name="log")
 app.add_typer(verify.app, name="verify")
-app.command()(witness)
+app.add_typer(witness.app, name="witness")

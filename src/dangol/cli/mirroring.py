@@ -1,7 +1,8 @@
 """Bringing a mirror (transparency/mirror.py) up to a log's latest checkpoint: verify the
-checkpoint, check that it extends the one the mirror kept, fetch the new entries page by
-page, check every leaf hash and the new root, and only then keep the new checkpoint. A
-run that stops midway leaves the mirror as it was (the next run cuts what it added)."""
+checkpoint, check that it extends the one the mirror kept (or name the first of the
+mirror's entries the log no longer has), fetch the new entries page by page, check every
+leaf hash and the new root, and only then keep the new checkpoint. A run that stops midway
+leaves the mirror as it was (the next run cuts what it added)."""
 
 from __future__ import annotations
 
@@ -41,14 +42,17 @@ def sync(client: LogClient, mirror: Mirror, key: VerifierKey, *, witnesses: Sequ
         try:
             verify_extension(old, new, proof)
         except AuditError as error:
-            if old.size and new.size > old.size:
-                # Which of the entries we hold the log no longer has: the first rewritten one.
-                first = first_divergence(tree_of(mirror, old.size), old.size, new, client.consistency)
-                if first == old.size:
-                    raise
-                raise AuditError(f"{error.reason}; the log's history differs from this mirror's from here",
-                                 first) from None
-            raise
+            if new.origin != old.origin:
+                raise
+            # The first of the entries we hold that the log's tree no longer has: one it
+            # rewrote, or after a rollback to a smaller tree the first it dropped. Its
+            # proofs are asked whether our first m entries are in its new tree.
+            held = min(old.size, new.size)
+            first = first_divergence(tree_of(mirror, old.size), held, new, client.consistency)
+            if first == old.size:  # every entry we hold is in its tree: nothing to name
+                raise
+            raise AuditError(f"{error.reason}; this is the first of the mirror's entries the log no longer has",
+                             first) from None
         have = old.size
     mirror.cut(have)
     start = have

@@ -1,17 +1,21 @@
 """`dangol witness`: follow a log, cosign each checkpoint that extends the last one this
-witness cosigned, and raise the alarm otherwise. The decisions are
-transparency/witness.py's; this is the loop around them: fetch, prove, remember, post."""
+witness cosigned, and raise the alarm otherwise (`dangol witness URL …`, the same as
+`dangol witness follow URL …`); make a witness's key (`dangol witness keygen`). The
+decisions are transparency/witness.py's; this is the loop around them: fetch, prove,
+remember, post."""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from ..transparency.keys import SignerKey
+from ..storage.log_key_file import create_key_file
+from ..transparency.keys import SIG_COSIGNATURE_V1, SignerKey
 from ..transparency import note
 from ..transparency.note import NoteError
 from ..transparency.witness import Witness, WitnessRefusal
@@ -22,6 +26,23 @@ from .verify import key_text, verifier
 
 REFUSED = 1
 ALARM = 3
+
+
+class _FollowUnlessNamed(TyperGroup):
+    """`dangol witness URL …` is `dangol witness follow URL …`: the witness's usual work
+    keeps its short form, and `keygen` is a command beside it."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["follow", *args]
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
+
+app = typer.Typer(cls=_FollowUnlessNamed, no_args_is_help=True, help=(
+    "A witness of a log: `dangol witness URL --log-key K --key FILE --state FILE` (or `dangol witness "
+    "follow …`) cosigns each checkpoint that extends the last one it cosigned, and raises the alarm "
+    "(ALARM on stderr, exit 3) otherwise; `dangol witness keygen NAME --key FILE` makes its key."))
 
 
 def load_signer(path: Path) -> SignerKey:
@@ -56,7 +77,23 @@ def step(client: LogClient, witness: Witness, state: Path) -> Witness:
     return after
 
 
-def witness(log: Annotated[str, typer.Argument(help="The log's URL.")],
+@app.command()
+def keygen(name: Annotated[str, typer.Argument(help="The witness's name, e.g. witness.example/w1.")],
+           key: Annotated[Path, typer.Option("--key", help="The signer key file to make (never replaced).")]) -> None:
+    """Make a witness's cosignature key (type 0x04): writes the signer key file, readable by
+    its owner only, and prints the verifier key the log's operator registers
+    (`dangol log add-witness`) and auditors pass to `--witness`."""
+    try:
+        signer = SignerKey.generate(name, SIG_COSIGNATURE_V1)
+    except NoteError as error:
+        raise CliError(f"{name!r} cannot name a key: {error}") from None
+    if not create_key_file(key, signer):
+        raise CliError(f"{key} exists: a witness keeps its key (remove the file to make a new one)")
+    out.print(signer.vkey(), markup=False)
+
+
+@app.command()
+def follow(log: Annotated[str, typer.Argument(help="The log's URL.")],
             log_key: Annotated[str, typer.Option("--log-key", help="The log's verifier key (text, or a file).")],
             key: Annotated[Path, typer.Option("--key", help="This witness's signer key file (a cosignature "
                                                             "key, PRIVATE+KEY+…).")],

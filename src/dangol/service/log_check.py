@@ -5,13 +5,14 @@ and compares it with the log: every transaction has exactly one entry, with the 
 the ledger implies and the leaf hash of those bytes; every entry's transaction exists.
 It then rebuilds the tree from the entries' leaf hashes, in leaf order, compares every
 stored node with it, and checks every signed checkpoint's root (and signature) against it.
-Each problem names the entry it concerns, and the report names the first bad entry in
-log order: the place to start looking after someone edited the database."""
+Each problem names the entry it concerns (leaf index, sequence, transaction), or the
+range of leaves a bad node or checkpoint covers, and the report names the first bad entry
+in log order: the place to start looking after someone edited the database."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -47,10 +48,13 @@ class LogProblem:
         return (2, self.transaction or 0)
 
     def __str__(self) -> str:
+        if self.index is not None and self.leaves > 1:
+            return f"log entries (leaves {self.index} to {self.index + self.leaves - 1}): {self.what}"
         where = [f"leaf {self.index}" if self.index is not None else None,
                  f"sequence {self.sequence}" if self.sequence is not None else None,
                  f"transaction {self.transaction}" if self.transaction is not None else None]
-        return f"log entry ({', '.join(w for w in where if w)}): {self.what}"
+        named = ", ".join(w for w in where if w)
+        return f"log entry ({named}): {self.what}" if named else self.what
 
 
 @dataclass
@@ -117,6 +121,7 @@ class LogCheck:
             tree = self._tree(rows, tree_size, report)
             self._nodes(rows, tree, report)
             self._checkpoints(rows, tree, report)
+            self._name_entries(rows, report)
         return report
 
     # ------------------------------------------------------------ entries against the ledger
@@ -257,31 +262,53 @@ class LogCheck:
                 continue
             left, right = below.get(2 * idx), below.get(2 * idx + 1)
             if left is None or right is None or node_hash(left, right) != digest:
-                problems.append(LogProblem(f"stored node (level {level}, index {idx}) over leaves {idx << level} "
-                                           f"to {((idx + 1) << level) - 1} is not the hash of its children",
-                                           idx << level, leaves=1 << level))
+                problems.append(LogProblem(f"stored node (level {level}, index {idx}) is not the hash of its "
+                                           "children", idx << level, leaves=1 << level))
         while size >> level:
             finish_level()
             below, here, level = here, {}, level + 1
 
     def _checkpoints(self, rows: LedgerForLog, tree: MerkleTree, report: LogCheckReport) -> None:
         verifier = self.verifier()
+        matched = 0  # the size of the last checkpoint whose root the tree has
         for size, root, note in rows.checkpoints():
             report.checkpoints += 1
             if size > tree.size:
                 report.problems.append(LogProblem(f"checkpoint {size} is beyond the tree's {tree.size} leaves",
                                                   tree.size))
                 continue
-            if tree.root(size) != root:
-                report.problems.append(LogProblem(f"the tree's root at {size} leaves is not checkpoint {size}'s",
-                                                  max(size - 1, 0)))
+            if tree.root(size) == root:
+                matched = size
+            elif size:
+                # The leaves up to the last checkpoint that matches are as signed; a root says
+                # no more than that one of the leaves after them changed. An entry or node
+                # problem among them names which; without one (the entries, the nodes and
+                # the ledger rewritten alike) nothing here can.
+                report.problems.append(LogProblem(
+                    f"the tree of the leaves' hashes does not have checkpoint {size}'s stored root: one of these "
+                    f"leaves (after checkpoint {matched}, which matches), or the checkpoint, changed after it was "
+                    "signed", matched, leaves=size - matched))
+            else:
+                report.problems.append(LogProblem("checkpoint 0's root is not the empty tree's"))
             if verifier is not None:
                 try:
                     opened = open_checkpoint(note, verifier)
                     if opened.checkpoint.size != size or opened.checkpoint.root_hash != root:
                         raise NoteError("the note is not of the stored size and root")
                 except NoteError as error:
-                    report.problems.append(LogProblem(f"checkpoint {size} does not verify: {error}", size - 1))
+                    report.problems.append(LogProblem(f"checkpoint {size} does not verify: {error}"))
+
+    @staticmethod
+    def _name_entries(rows: LedgerForLog, report: LogCheckReport) -> None:
+        """Gives the problems found on one leaf of the tree (a missing or bad leaf node,
+        say) the sequence and transaction of the entry at that leaf, when there is one."""
+        unnamed = {p.index for p in report.problems if p.index is not None and p.leaves == 1 and p.sequence is None}
+        if not unnamed:
+            return
+        found = rows.entries_at(sorted(unnamed))
+        report.problems = [replace(p, sequence=found[p.index][0], transaction=found[p.index][1])
+                           if p.index in found and p.leaves == 1 and p.sequence is None else p
+                           for p in report.problems]
 
 
 def _drain(items: Iterator[Any]) -> None:

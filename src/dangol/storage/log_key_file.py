@@ -1,6 +1,7 @@
-"""The log's signing key on disk: one line, the Go note signer-key encoding
+"""Signing keys on disk: one line, the Go note signer-key encoding
 (`PRIVATE+KEY+<name>+<key ID>+<base64>`, see transparency/keys.py), readable by the owner
-only. Created on first use when absent; its name is the log's origin."""
+only. The log's is created on first use when absent, and its name is the log's origin; a
+witness's is made once by `dangol witness keygen`."""
 
 from __future__ import annotations
 
@@ -33,17 +34,25 @@ def load_or_create(path: Path, origin: str) -> SignerKey:
         key = SignerKey.generate(origin)
     except NoteError as error:
         raise KeyFileError(f"the log origin {origin!r} cannot name a key: {error}") from None
+    if not create_key_file(path, key):  # another process made it first: theirs is the key
+        return load_or_create(path, origin)
+    return key
+
+
+def create_key_file(path: Path, key: SignerKey) -> bool:
+    """Writes `key` to a new file at `path`, readable by its owner only; False, and
+    nothing written, if the file exists: a key file is never replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Written under another name and renamed: a crash never leaves half a key, and two
-    # processes creating it at once end with one key both then read.
+    # Written under another name and linked into place: a crash never leaves half a key,
+    # and of two processes creating it at once one wins and the other learns it.
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key.encode() + "\n")
     try:
-        os.link(temporary, path)  # fails if another process made it first
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key.encode() + "\n")
+        os.link(temporary, path)  # fails if the file exists
     except FileExistsError:
+        return False
+    finally:
         os.unlink(temporary)
-        return load_or_create(path, origin)
-    os.unlink(temporary)
-    return key
+    return True

@@ -294,6 +294,16 @@ class LedgerForLog:
     def nodes(self) -> Any:
         return self.conn.exec_driver_sql("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx")
 
+    def entries_at(self, indices: Sequence[int]) -> dict[int, tuple[int, int | None]]:
+        """leaf index -> (sequence, transaction id or None) of the entries at these leaves."""
+        entries = t.log_entries.c
+        found: dict[int, tuple[int, int | None]] = {}
+        for chunk in chunked(indices):
+            query = select(entries.leaf_index, entries.sequence, entries.transaction_id).where(
+                entries.leaf_index.in_(chunk))
+            found.update((int(i), (int(s), None if x is None else int(x))) for i, s, x in self.conn.execute(query))
+        return found
+
     def idempotency_receipts(self) -> Any:
         """(scope, key, response text) of every remembered response."""
         return self.conn.exec_driver_sql("SELECT scope, key, response FROM idempotency_keys")

@@ -41,7 +41,7 @@ class ProgramReportOut(BaseModel):
                         "liability) per calendar month of occurrence and in total, computed from the log's "
                         "entries up to its latest checkpoint (`size`, `root_hash`). Anyone with a mirror of "
                         "the log at that size gets the same figures (`dangol verify report`).",
-            responses=problem_responses(400, 404, 422))
+            responses=problem_responses(404, 422, why={404: "Unknown program"}))
 def program_report(services: ServicesDep, program: Annotated[str, Query(pattern=PROGRAM_ID.pattern, max_length=63)],
                    period: Annotated[Literal["month"], Query()] = "month") -> JSONResponse:
     return JSONResponse(services.log_report.report(program, period))

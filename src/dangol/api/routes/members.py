@@ -15,7 +15,7 @@ from ..idempotency import IdempotencyKey
 from ..lanes import WriteLane, WriteLaneDep
 from ..problems import problem_responses
 from ..responses import JSONResponse
-from ..schemas import Enrolled, EnrollIn, MemberList, MemberOut, Reference, StatusChangeIn, StatusReceipt
+from ..schemas import Enrolled, EnrollIn, MemberList, MemberWithProfile, Reference, StatusChangeIn, StatusReceipt
 
 router = APIRouter(prefix="/v1/programs/{program_id}/members", tags=["members"], route_class=AuthenticatedRoute)
 WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
@@ -45,7 +45,7 @@ def find_members(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
     return JSONResponse({"items": items})
 
 
-@router.get("/{member_id}", response_model=MemberOut, summary="Read a member", responses=READ_PROBLEMS)
+@router.get("/{member_id}", response_model=MemberWithProfile, summary="Read a member", responses=READ_PROBLEMS)
 def get_member(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
                member_id: MemberIdPath) -> JSONResponse:
     return JSONResponse({**services.reader.member(program_id, member_id),

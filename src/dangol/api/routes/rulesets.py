@@ -17,12 +17,15 @@ from ..idempotency import IdempotencyKey
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
 from ..responses import JSONResponse
+from ..rules_responses import (
+    PublishedRulesetOut, RulePolicyOut, RulesetDocumentOut, RulesetHistoryOut, RulesetValidationOut, UpcomingRulesetsOut,
+)
 from ..rules_schemas import RulePolicyIn, RulesetIn
 
 router = APIRouter(prefix="/v1/programs/{program_id}/rulesets", tags=["rulesets"], route_class=AuthenticatedRoute)
 public = APIRouter(prefix="/v1/programs/{program_id}/rulesets", tags=["rulesets"])
 HashPath = Annotated[str, Path(pattern=r"^sha256:[0-9a-f]{64}$", description="A ruleset's content hash")]
-READ_PROBLEMS = problem_responses(404, 422)
+READ_PROBLEMS = problem_responses(404, 422, why={404: "Unknown program"})
 
 
 def _text(body: RulesetIn) -> tuple[str, str | None]:
@@ -32,11 +35,14 @@ def _text(body: RulesetIn) -> tuple[str, str | None]:
     return body.document, body.format
 
 
-@router.post("", status_code=201, summary="Publish a ruleset",
+@router.post("", status_code=201, response_model=PublishedRulesetOut, summary="Publish a ruleset",
              description="Validated, content-addressed and versioned. Never retroactive. A change that "
                          "worsens members' earning needs the program's notice period, unless `urgent` "
                          "(with a `reason` members see). See docs/rules.md.",
-             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422, why={
+                 404: "Unknown program",
+                 409: "The change worsens earning without the notice the policy asks (notice-required), or the "
+                      "Idempotency-Key was used for another request"}))
 async def publish(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
                   body: RulesetIn, idempotency_key: IdempotencyKey) -> JSONResponse:
     text, fmt = _text(body)
@@ -47,10 +53,11 @@ async def publish(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, prog
                         headers={"Location": f"/v1/programs/{program_id}/rulesets/{result['hash']}"})
 
 
-@router.post("/validate", summary="Validate a ruleset document (nothing is published)",
+@router.post("/validate", response_model=RulesetValidationOut,
+             summary="Validate a ruleset document (nothing is published)",
              description="Every mistake with its line and field, or the hash and, against the rules in "
                          "force, what would change and whether it worsens earning.",
-             responses=problem_responses(401, 403, 404, 413, 422))
+             responses=problem_responses(401, 403, 404, 413, 422, why={404: "Unknown program"}))
 def validate(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath, body: RulesetIn) -> JSONResponse:
     text, fmt = _text(body)
     ruleset = parse_document(text, fmt)
@@ -63,8 +70,8 @@ def validate(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath, bod
     return JSONResponse(result)
 
 
-@router.put("/policy", summary="Set the program's notice policy",
-            responses=problem_responses(401, 403, 404, 413, 422))
+@router.put("/policy", response_model=RulePolicyOut, summary="Set the program's notice policy",
+            responses=problem_responses(401, 403, 404, 413, 422, why={404: "Unknown program"}))
 async def set_policy(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
                      body: RulePolicyIn) -> JSONResponse:
     # A PUT is idempotent by nature: the same body twice leaves the same policy.
@@ -72,7 +79,7 @@ async def set_policy(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, p
                                        body.default_time_zone))
 
 
-@public.get("", summary="Every published ruleset, newest first (public)",
+@public.get("", response_model=RulesetHistoryOut, summary="Every published ruleset, newest first (public)",
             description="The notice policy, and for each ruleset its status (in_force, upcoming, "
                         "superseded), what changed, and whether it was urgent and why.",
             responses=READ_PROBLEMS)
@@ -80,22 +87,27 @@ def history(services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
     return JSONResponse(services.rulesets.history(program_id))
 
 
-@public.get("/current", summary="The ruleset in force (public)", responses=problem_responses(404, 409, 422))
+@public.get("/current", response_model=RulesetDocumentOut, summary="The ruleset in force (public)",
+            responses=problem_responses(404, 409, 422, why={404: "Unknown program",
+                                                            409: "No ruleset is in force (no-rules-in-force)"}))
 def current(services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
     return JSONResponse(services.rulesets.current(program_id))
 
 
-@public.get("/upcoming", summary="Published rulesets not yet in force (public)", responses=READ_PROBLEMS)
+@public.get("/upcoming", response_model=UpcomingRulesetsOut, summary="Published rulesets not yet in force (public)",
+            responses=READ_PROBLEMS)
 def upcoming(services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
     return JSONResponse(services.rulesets.upcoming(program_id))
 
 
-@public.get("/policy", summary="The program's notice policy (public)", responses=READ_PROBLEMS)
+@public.get("/policy", response_model=RulePolicyOut, summary="The program's notice policy (public)",
+            responses=READ_PROBLEMS)
 def policy(services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
     return JSONResponse(services.rulesets.policy(program_id))
 
 
-@public.get("/{ruleset_hash}", summary="One published ruleset, with its document (public)",
-            responses=READ_PROBLEMS)
+@public.get("/{ruleset_hash}", response_model=RulesetDocumentOut,
+            summary="One published ruleset, with its document (public)",
+            responses=problem_responses(404, 422, why={404: "Unknown program, or no ruleset of this hash in it"}))
 def get_ruleset(services: ServicesDep, program_id: ProgramIdPath, ruleset_hash: HashPath) -> JSONResponse:
     return JSONResponse(services.rulesets.get(program_id, ruleset_hash))

@@ -17,7 +17,7 @@ from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import problem_responses
 from ..responses import JSONResponse
-from ..schemas import Instant, RequestModel
+from ..schemas import Instant, MetricOut, RequestModel, WindowOut
 from .ledger import Cursor, _page
 
 router = APIRouter(prefix="/v1/programs/{program_id}", tags=["tiers"], route_class=AuthenticatedRoute)
@@ -41,17 +41,6 @@ class TierOut(BaseModel):
     name: str
     threshold: int = Field(description="The metric a window must reach to qualify")
     benefits: BenefitsOut
-
-
-class MetricOut(BaseModel):
-    name: str = Field(description="spend (minor units), points or purchases")
-    value: int
-
-
-class WindowOut(BaseModel):
-    kind: str | None = None
-    start: datetime
-    end: datetime
 
 
 class MemberTierOut(BaseModel):
