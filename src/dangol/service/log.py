@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +99,34 @@ class LogStatus:
 
 def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
+
+
+class _Recorder:
+    """A node store that only notes which nodes are asked for."""
+
+    def __init__(self) -> None:
+        self.addresses: list[tuple[int, int]] = []
+
+    def get(self, level: int, index: int) -> bytes:
+        return self.get_many([(level, index)])[0]
+
+    def get_many(self, addresses: Sequence[tuple[int, int]]) -> list[bytes]:
+        self.addresses.extend(addresses)
+        return [bytes(32)] * len(addresses)
+
+    def put(self, level: int, start: int, run: bytes) -> None:
+        raise NotImplementedError("read only")
+
+
+class _Fetched(_Recorder):
+    """A node store of nodes read beforehand."""
+
+    def __init__(self, nodes: dict[tuple[int, int], bytes]) -> None:
+        super().__init__()
+        self.nodes = nodes
+
+    def get_many(self, addresses: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [self.nodes[address] for address in addresses]
 
 
 class LogService:
@@ -266,6 +294,18 @@ class LogService:
             return {"index": index, "sequence": sequence, "size": size, "leaf_hash": b64(tree.leaf_hash(index)),
                     "hashes": [b64(h) for h in hashes]}
 
+    @staticmethod
+    def inclusion_proofs(conn: Any, size: int, indices: Sequence[int]) -> dict[int, list[bytes]]:
+        """The inclusion proofs of many leaves in the tree of `size` leaves (a member's
+        export), in the caller's transaction: the nodes they need are read at once."""
+        wanted = [i for i in indices if 0 <= i < size]
+        recorder = _Recorder()
+        for index in wanted:  # the tree asks the store for each proof's nodes: noted, not read
+            MerkleTree(recorder, size).inclusion_proof(index, size)
+        store = _Fetched(DbNodeStore(conn).prefetch(recorder.addresses))
+        tree = MerkleTree(store, size)
+        return {index: tree.inclusion_proof(index, size) for index in wanted}
+
     def consistency_proof(self, size1: int, size2: int) -> dict[str, Any]:
         if not 0 <= size1 <= size2:
             raise InvalidRequest("from is between 0 and to")
@@ -342,5 +382,7 @@ class LogService:
         if found is None or found[0] != program_id:
             raise UnknownMember(f"no log key for member {member_id!r} in program {program_id}")
         _, key, commitment = found
+        if key is None:
+            raise UnknownMember(f"member {member_id} was erased: their log key was destroyed")
         return {"member_id": member_id, "program_id": program_id, "key": b64(key), "commitment": commitment,
                 "scheme": "hex(HMAC-SHA256(key, 'dangol/member/v1\\n' + program_id + '\\n' + member_id))"}

@@ -10,9 +10,13 @@ from typing import Any
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import InvalidRequest
+from ..privacy.consent import ConsentChange, ConsentSource, Purpose
+from ..privacy.erasure import MemberErased
 from ..storage.database import Database
 from ..storage.facts_repository import FactsRepository, Profile
 from ..storage.ledger_repository import LedgerRepository
+from ..storage.privacy_repository import PrivacyRepository
+from .privacy.consents import save_change
 from .reads import _check_member
 from .remembered import Remembered
 from .rulesets import require_time_zone
@@ -46,8 +50,11 @@ class ProfileService:
             remembered = Remembered(conn, program_id, idempotency_key, {"profile": member_id, **changes})
             previous = remembered.previous()
             if previous is not None:
-                return dict(previous)
+                # Stored with the member's id (an erasure finds and clears it); earlier answers without.
+                return dict(previous["profile"] or {}) if "member_id" in previous else dict(previous)
             _check_member(LedgerRepository(conn), program_id, member_id)
+            if PrivacyRepository(conn).erasure(member_id) is not None:
+                raise MemberErased(f"member {member_id} was erased: their profile cannot be set again")
             repo = FactsRepository(conn)
             # Locked (PostgreSQL) as the events judging this member lock it: the change is then
             # stamped, by the clock, before or after them, as it was made (replay's order).
@@ -61,7 +68,12 @@ class ProfileService:
             _check(profile)
             now = self.clock.now()
             repo.save_profile(program_id, profile, now)
-            return dict(remembered.remember(profile_json(profile), now))
+            if "leaderboard_opt_in" in changes:  # the opt-in is the member's consent to the leaderboard
+                save_change(conn, program_id, member_id, ConsentChange(
+                    {Purpose.LEADERBOARD: profile.leaderboard_opt_in}, ConsentSource.API, None, now), now)
+            answer = profile_json(profile)
+            remembered.remember({"member_id": member_id, "profile": answer}, now)
+            return answer
 
 
 def _check(profile: Profile) -> None:
