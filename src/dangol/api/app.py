@@ -19,7 +19,7 @@ from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
-from .routes import events, profiles, rulesets
+from .routes import events, privacy, profiles, rulesets
 from .routes import tiers as tier_routes
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
@@ -60,6 +60,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     for router in (rulesets.router, rulesets.public, events.router, profiles.router):  # issue 3
         app.include_router(router)
     app.include_router(tier_routes.router)
+    app.include_router(privacy.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
