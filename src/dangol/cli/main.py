@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, keys, log, programs, rules, verify
+from . import anchor, events, keys, log, members, privacy, programs, rules, verify
 from . import tiers as tier_commands
 from .balance import balance
 from .check import check
@@ -61,3 +61,5 @@ app.add_typer(tier_commands.app, name="tiers")
 app.add_typer(log.app, name="log")
 app.add_typer(verify.app, name="verify")
 app.command()(witness)
+app.add_typer(members.app, name="members")
+app.add_typer(privacy.app, name="privacy")
