@@ -101,32 +101,21 @@ def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-class _Recorder:
-    """A node store that only notes which nodes are asked for."""
+class _Prefetching:
+    """A node store that reads what it is asked for in ranges of nearby nodes."""
 
-    def __init__(self) -> None:
-        self.addresses: list[tuple[int, int]] = []
+    def __init__(self, store: DbNodeStore) -> None:
+        self.store = store
 
     def get(self, level: int, index: int) -> bytes:
-        return self.get_many([(level, index)])[0]
+        return self.store.get(level, index)
 
     def get_many(self, addresses: Sequence[tuple[int, int]]) -> list[bytes]:
-        self.addresses.extend(addresses)
-        return [bytes(32)] * len(addresses)
+        found = self.store.prefetch(addresses)
+        return [found[address] for address in addresses]
 
     def put(self, level: int, start: int, run: bytes) -> None:
         raise NotImplementedError("read only")
-
-
-class _Fetched(_Recorder):
-    """A node store of nodes read beforehand."""
-
-    def __init__(self, nodes: dict[tuple[int, int], bytes]) -> None:
-        super().__init__()
-        self.nodes = nodes
-
-    def get_many(self, addresses: Sequence[tuple[int, int]]) -> list[bytes]:
-        return [self.nodes[address] for address in addresses]
 
 
 class LogService:
@@ -297,14 +286,10 @@ class LogService:
     @staticmethod
     def inclusion_proofs(conn: Any, size: int, indices: Sequence[int]) -> dict[int, list[bytes]]:
         """The inclusion proofs of many leaves in the tree of `size` leaves (a member's
-        export), in the caller's transaction: the nodes they need are read at once."""
-        wanted = [i for i in indices if 0 <= i < size]
-        recorder = _Recorder()
-        for index in wanted:  # the tree asks the store for each proof's nodes: noted, not read
-            MerkleTree(recorder, size).inclusion_proof(index, size)
-        store = _Fetched(DbNodeStore(conn).prefetch(recorder.addresses))
-        tree = MerkleTree(store, size)
-        return {index: tree.inclusion_proof(index, size) for index in wanted}
+        export), in the caller's transaction: the nodes they need are read at once, in
+        ranges (DbNodeStore.prefetch)."""
+        store = DbNodeStore(conn)
+        return MerkleTree(_Prefetching(store), size).inclusion_proofs([i for i in indices if 0 <= i < size], size)
 
     def consistency_proof(self, size1: int, size2: int) -> dict[str, Any]:
         if not 0 <= size1 <= size2:
