@@ -85,10 +85,14 @@ class PrivacyRepository:
             member_id=key.member_id, program_id=key.program_id, kek_id=key.kek_id, wrapped_key=key.wrapped,
             created_at=at))
 
-    def keys_not_wrapped_by(self, kek_id: str, limit: int, lock: bool = False) -> list[WrappedKey]:
-        """Up to `limit` data keys wrapped by another key-encryption key than `kek_id`."""
+    def keys_not_wrapped_by(self, kek_id: str, after: str | None, limit: int, lock: bool = False) -> list[WrappedKey]:
+        """Up to `limit` data keys wrapped by another key-encryption key than `kek_id`, of
+        members after `after`, by member id."""
         table = t.member_data_keys
-        query = select(table).where(table.c.kek_id != kek_id).order_by(table.c.member_id).limit(limit)
+        query = select(table).where(table.c.kek_id != kek_id)
+        if after is not None:
+            query = query.where(table.c.member_id > after)
+        query = query.order_by(table.c.member_id).limit(limit)
         if lock and self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return [WrappedKey(r.member_id, r.program_id, r.kek_id, bytes(r.wrapped_key))

@@ -153,32 +153,39 @@ class DataKeys:
 
     def rewrap(self, batch: int = REWRAP_BATCH, progress: Callable[[int], None] | None = None) -> RewrapReport:
         """Re-wraps every data key not wrapped by the current key-encryption key, a batch per
-        committed transaction, until none is left (a process still wrapping with an older
-        key adds some; it stops as soon as it sees the key file change)."""
+        committed transaction, in two sweeps by member id: the second takes what processes
+        that had not seen the new key yet wrapped during the first. (A file's readers see it
+        before their next wrap; a provider that does not reload may leave some: `by_key`
+        says how many, and the old key cannot be retired while it wraps any.)"""
         provider = self.provider
         report = RewrapReport(provider.current_kek())
-        while True:
-            with self.db.write() as conn:
-                repo = PrivacyRepository(conn)
-                current = provider.current_kek()
-                rows = repo.keys_not_wrapped_by(current, batch, lock=True)
-                if not rows:
-                    report.current = current
-                    report.by_key = repo.kek_usage()
-                    return report
-                changed = []
-                for row in rows:
-                    context = data_key_context(row.program_id, row.member_id)
-                    try:
-                        key = provider.unwrap(row.kek_id, row.wrapped, context)
-                        kek_id, wrapped = provider.wrap(key, context)
-                    except KeyRingError as error:
-                        raise DataKeysUnavailable(f"member {row.member_id}: {error}") from None
-                    changed.append((kek_id, wrapped, row.member_id))
-                repo.rewrap(changed)
-            report.rewrapped += len(changed)
-            if progress is not None:
-                progress(len(changed))
+        for _sweep in range(2):
+            after: str | None = None
+            while True:
+                with self.db.write() as conn:
+                    repo = PrivacyRepository(conn)
+                    current = provider.current_kek()
+                    rows = repo.keys_not_wrapped_by(current, after, batch, lock=True)
+                    if not rows:
+                        break
+                    changed = []
+                    for row in rows:
+                        context = data_key_context(row.program_id, row.member_id)
+                        try:
+                            key = provider.unwrap(row.kek_id, row.wrapped, context)
+                            kek_id, wrapped = provider.wrap(key, context)
+                        except KeyRingError as error:
+                            raise DataKeysUnavailable(f"member {row.member_id}: {error}") from None
+                        changed.append((kek_id, wrapped, row.member_id))
+                    repo.rewrap(changed)
+                after = rows[-1].member_id
+                report.rewrapped += len(changed)
+                if progress is not None:
+                    progress(len(changed))
+        with self.db.read() as conn:
+            report.by_key = PrivacyRepository(conn).kek_usage()
+        report.current = provider.current_kek()
+        return report
 
     def rotate(self, progress: Callable[[int], None] | None = None) -> RewrapReport:
         """A new current key in the key file, then every data key re-wrapped by it."""
