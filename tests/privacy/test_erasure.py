@@ -94,7 +94,7 @@ def test_erasure_leaves_nothing_that_names_the_member(services: Services, progra
     receipt = erased.json()
     assert receipt["forfeiture"]["points"] == 3_500  # the 1,000 held was released, then all forfeited
     assert receipt["destroyed"] == {"data_key": True, "personal_data": True, "profile": True, "profile_versions": 1,
-                                    "consents_in_force": 3, "referral_code": False, "log_key": True}
+                                    "consents_in_force": 3, "log_key": True}
     assert receipt["rewritten"]["events"] == 1 and receipt["rewritten"]["transaction_reasons"] >= 1
 
     after = every_text_value(services)

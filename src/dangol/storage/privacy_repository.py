@@ -244,15 +244,15 @@ class PrivacyRepository:
             self.conn.exec_driver_sql(f"PRAGMA secure_delete = {'ON' if on else 'OFF'}")
 
     def shred(self, program_id: str, member_id: str, external_ref: str) -> dict[str, int]:
-        """Deletes the member's personal rows and data key, profile and its history, consents
-        in force and referral code; destroys their log key; replaces their customer
+        """Deletes the member's personal rows and data key, profile and its history and
+        consents in force; destroys their log key; replaces their customer
         reference everywhere dangol kept it and clears their transactions' free text.
         Returns how many rows of each kind it deleted or rewrote."""
         conn, member = self.conn, member_id
         counts: dict[str, int] = {}
         for name, table in (("personal_data", t.member_personal_data), ("data_keys", t.member_data_keys),
                             ("profile_history", t.member_profile_history), ("profiles", t.member_profiles),
-                            ("consents", t.member_consents), ("referral_codes", t.referral_codes)):
+                            ("consents", t.member_consents)):
             counts[name] = int(conn.execute(delete(table).where(table.c.member_id == member)).rowcount)
         counts["log_keys"] = int(conn.execute(update(t.member_log_keys).where(t.member_log_keys.c.member_id == member)
                                               .values(key=None)).rowcount)
