@@ -90,7 +90,8 @@ def test_the_cli_rotates_and_retires_keys(services: Services, program_id: str, d
     member = enrol_with_data(services, program_id, "ana")
     rotated = dangol(database_url, "privacy", "rotate-key")
     assert rotated.exit_code == 0, rotated.output
-    assert "now current" in rotated.stdout and "Re-wrapped 1 data key with" in rotated.stdout
+    assert "Added a new key-encryption key; it is current." in rotated.stdout
+    assert "Re-wrapped 1 data key." in rotated.stdout and "(current): wraps 1 data key" in rotated.stdout
     assert "No key to retire" not in dangol(database_url, "privacy", "retire-keys").stdout
     assert len(KeyRing.parse((tmp_path / "dangol-data.key").read_text()).keys) == 1
     assert dangol(database_url, "privacy", "retire-keys").stdout.strip() == "No key to retire."

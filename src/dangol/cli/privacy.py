@@ -122,14 +122,15 @@ def _keys_done(report: RewrapReport, as_json: bool) -> None:
         print_json(report.as_json())
         return
     if report.added:
-        out.print(f"Added key-encryption key {report.added}, now current.", markup=False)
+        out.print("Added a new key-encryption key; it is current.", markup=False)
     if report.retired:
-        out.print(f"Retired {', '.join(report.retired)}: removed from the key file.", markup=False)
-    else:
-        out.print(f"Re-wrapped {plural(report.rewrapped, 'data key', 'data keys')} with {report.current}.",
+        out.print(f"Retired {plural(len(report.retired), 'key', 'keys')} that no data key uses any more.",
                   markup=False)
+    else:
+        out.print(f"Re-wrapped {plural(report.rewrapped, 'data key', 'data keys')}.", markup=False)
     for kek_id, count in sorted(report.by_key.items()):
-        out.print(f"  {kek_id}: wraps {plural(count, 'data key', 'data keys')}", markup=False)
+        current = " (current)" if kek_id == report.current else ""
+        out.print(f"  {kek_id}{current}: wraps {plural(count, 'data key', 'data keys')}", markup=False)
 
 
 @app.command("rotate-key")
