@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from . import tables as t
 from .bulk import fetch_rows, insert_rows, mark, one_of, update_rows
@@ -244,6 +244,11 @@ class LogRepository:
             return None
         program_id, key, commitment = rows[0]
         return program_id, None if key is None else bytes(key), commitment
+
+    def all_member_keys(self) -> dict[str, tuple[str, bytes | None, str]]:
+        rows = self.conn.execute(text("SELECT member_id, program_id, key, commitment FROM member_log_keys"))
+        return {member_id: (program_id, None if key is None else bytes(key), commitment)
+                for member_id, program_id, key, commitment in rows}
 
 
 def _entry(row: Sequence[Any]) -> StoredEntry:
