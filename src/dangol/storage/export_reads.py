@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from . import tables as t
-from .bulk import fetch_rows, mark, one_of
+from .bulk import mark, one_of
 from .ledger_repository import chunked
 from .types import from_micros
 
@@ -42,13 +42,8 @@ class MemberRecords:
                           f"WHERE member_id = {m} UNION SELECT id, kind, points, occurred_at, recorded_at, order_ref, "
                           f"amount_minor, currency, reason, hold_id, counterparty_id, rule_id, ruleset_hash "
                           f"FROM transactions WHERE counterparty_id = {m} ORDER BY id", (member_id, member_id))
-        postings: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for chunk in chunked([row["id"] for row in rows]):
-            condition, params = one_of(self.conn, "transaction_id", chunk)
-            for txn_id, account, posting_member, amount in fetch_rows(
-                    self.conn, f"SELECT transaction_id, account, member_id, amount FROM postings WHERE {condition} "
-                               f"ORDER BY transaction_id, line", params):
-                postings[txn_id].append({"account": account, "member_id": posting_member, "amount": amount})
+        postings = self._children("SELECT transaction_id, account, member_id, amount FROM postings",
+                                  "transaction_id", [row["id"] for row in rows], "transaction_id, line")
         for row in rows:
             row["postings"] = postings[row["id"]]
         return rows
@@ -57,17 +52,25 @@ class MemberRecords:
         """The member's lots, oldest first, each with its movements."""
         lots = self._rows(f"SELECT id, transaction_id, source, amount, remaining, earned_at, available_at, expires_at, "
                           f"released, order_ref FROM lots WHERE member_id = {self.m} ORDER BY id", (member_id,))
-        movements: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for chunk in chunked([lot["id"] for lot in lots]):
-            condition, params = one_of(self.conn, "lot_id", chunk)
-            for lot_id, txn_id, kind, amount in fetch_rows(
-                    self.conn, f"SELECT lot_id, transaction_id, kind, amount FROM lot_movements WHERE {condition} "
-                               f"ORDER BY id", params):
-                movements[lot_id].append({"transaction_id": txn_id, "kind": kind, "amount": amount})
+        movements = self._children("SELECT lot_id, transaction_id, kind, amount FROM lot_movements", "lot_id",
+                                   [lot["id"] for lot in lots], "id")
         for lot in lots:
             lot["released"] = bool(lot["released"])
             lot["movements"] = movements[lot["id"]]
         return lots
+
+    def _children(self, select_sql: str, parent: str, parent_ids: Sequence[int],
+                  order: str) -> dict[int, list[dict[str, Any]]]:
+        """Rows of `select_sql` whose `parent` column is one of `parent_ids`, by parent id,
+        each without that column (a few queries of many ids, not one per parent)."""
+        found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for chunk in chunked(list(parent_ids)):
+            condition, params = one_of(self.conn, parent, chunk)
+            result = self.conn.exec_driver_sql(f"{select_sql} WHERE {condition} ORDER BY {order}", params)
+            names = list(result.keys())[1:]
+            for row in result.fetchall():
+                found[row[0]].append(dict(zip(names, row[1:])))
+        return found
 
     def holds(self, member_id: str) -> list[dict[str, Any]]:
         return self._rows(f"SELECT id, amount, status, created_at, expires_at, transaction_id, captured, closed_at, "

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
+from ...privacy.consent import Purpose
 from ...service.container import Services
 from ...service.privacy.audit import api_actor
 from ..auth import AuthenticatedRoute, PersonalKey, PersonalWriteKey, ReadKey, WriteKey
@@ -77,10 +78,9 @@ async def change_consents(key: WriteKey, services: ServicesDep, lane: WriteLaneD
             description="What a sender of marketing messages, an analytics job or a partner feed goes through: "
                         "only members whose answer grants the purpose, by member id.", responses=READ_PROBLEMS)
 def consenting_members(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
-                       purpose: Literal["marketing", "personalisation", "partner_sharing", "leaderboard"],
-                       cursor: Cursor = None,
+                       purpose: Purpose, cursor: Cursor = None,
                        limit: Annotated[int, Query(ge=1, le=1000, description="1 to 1000")] = 100) -> JSONResponse:
-    page = services.consents.consenting(program_id, purpose, cursor=cursor, limit=limit)
+    page = services.consents.consenting(program_id, purpose.value, cursor=cursor, limit=limit)
     return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
