@@ -125,6 +125,11 @@ def test_erasure_leaves_nothing_that_names_the_member(services: Services, progra
     assert_problem(personal.client.patch(path, json={"display_name": "Back"}, headers=personal.headers("q")),
                    409, "member-erased")
     assert "erased" in assert_problem(personal.get(f"{path}/log-key"), 404, "unknown-member")["detail"]
+    # Their export still has the pseudonymous history, and the receipt; nothing personal.
+    export = personal.get(f"{path}/export").json()
+    assert export["erasure"] == receipt and export["personal_data"] == {} and export["profile"] is None
+    assert export["member"]["external_ref"] == f"erased:{member}" and export["log"]["key"] is None
+    assert export["balance"]["available"] == 0 and all(value not in json.dumps(export) for value in _values())
     assert services.reader.member_by_ref(program_id, f"erased:{member}")["status"] == "closed"
 
 
