@@ -4,7 +4,9 @@ is today leaving out who did not consent."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
+from typing import Any
 
 from alembic import command
 
@@ -51,6 +53,21 @@ def test_answers_are_recorded_with_when_how_and_which_notice(admin: Api, program
         ("personalisation", True, "console", None, "2026-01-11T09:00:00Z", "2026-01-11T09:00:00Z")]
     assert {p: s["granted"] for p, s in state["purposes"].items()} == {
         "marketing": False, "personalisation": True, "partner_sharing": False, "leaderboard": False}
+
+
+def test_a_retry_racing_its_original_gets_the_same_answer(admin: Api, services: Services, program_id: str,
+                                                          member_id: str) -> None:
+    path = f"/v1/programs/{program_id}/members/{member_id}/consents"
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda: answers.append(admin.post(path, {"purposes": {"marketing": True}},
+                                                                          key="race")))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200] * 4 and len({a.text for a in answers}) == 1
+    assert len(rows(services, "SELECT * FROM consent_history WHERE member_id = :m", m=member_id)) == 1
 
 
 def test_bad_answers_are_refused_and_change_nothing(admin: Api, services: Services, program_id: str,

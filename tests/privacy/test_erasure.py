@@ -6,8 +6,10 @@ original receipt; the brand is told; retention erases on its own."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 import pytest
@@ -175,6 +177,23 @@ def test_erasing_again_answers_the_original_receipt(services: Services, program_
     assert feed["items"][0]["cursor"] and feed["next_cursor"] is None
     later = admin.get(f"/v1/programs/{program_id}/erasures", cursor=feed["items"][0]["cursor"]).json()
     assert later == {"items": [], "next_cursor": None}
+
+
+def test_racing_erasures_get_one_receipt(services: Services, program_id: str, clock: FixedClock,
+                                         personal: Api) -> None:
+    member = a_member_with_everything(services, program_id, clock)
+    path = f"/v1/programs/{program_id}/members/{member}/erasure"
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda n=n: answers.append(personal.post(path, None, key=f"race-{n % 2}")))
+               for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.text for a in answers}) == 1
+    assert len(rows(services, "SELECT * FROM member_erasures")) == 1
+    assert len(rows(services, "SELECT * FROM transactions WHERE member_id = :m AND kind = 'expire'", m=member)) == 1
 
 
 def test_erasure_needs_the_personal_and_write_scopes_of_the_members_program(

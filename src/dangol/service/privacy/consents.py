@@ -95,13 +95,13 @@ class ConsentService:
                    "source": change.source.value, "notice_version": notice_version,
                    "occurred_at": None if occurred_at is None else iso(at)}
         with self.db.write() as conn:
+            _check_member(LedgerRepository(conn), program_id, member_id)
+            facts = FactsRepository(conn)
+            facts.lock_members([member_id])  # a retry racing its original waits here, then finds its answer
             remembered = Remembered(conn, program_id, idempotency_key, request)
             previous = remembered.previous()
             if previous is not None:
                 return dict(previous)
-            _check_member(LedgerRepository(conn), program_id, member_id)
-            facts = FactsRepository(conn)
-            facts.lock_members([member_id])
             repo = PrivacyRepository(conn)
             if repo.erasure(member_id) is not None:
                 raise MemberErased(f"member {member_id} was erased: there is nothing of theirs to consent to")

@@ -25,6 +25,7 @@ from ...domain import commands as cmd
 from ...domain.clock import Clock, SystemClock
 from ...domain.errors import DomainError, InvalidRequest, UnknownMember
 from ...storage.database import Database
+from ...storage.facts_repository import FactsRepository
 from ...storage.ledger_repository import LedgerRepository
 from ...storage.privacy_repository import PrivacyRepository
 from ..ledger import LedgerService, Operation, OperationFailed
@@ -53,6 +54,7 @@ class ErasureService:
         fresh = False
         with self.db.write() as conn:
             _check_member(LedgerRepository(conn), program_id, member_id)
+            FactsRepository(conn).lock_members([member_id])  # a racing retry waits here, then finds the receipt
             remembered = Remembered(conn, program_id, idempotency_key, {"erase": member_id})
             previous = remembered.previous()
             if previous is not None:
