@@ -147,3 +147,7 @@ def _log_key_per_test(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped
     """The transparency log's signer key file (made on first use) goes to the test's own
     directory, never to the working directory (the default for PostgreSQL)."""
     monkeypatch.setenv("DANGOL_LOG_KEY", str(tmp_path / "dangol-log.key"))
+    # Likewise the key file of the key-encryption keys that wrap members' data keys.
+    monkeypatch.setenv("DANGOL_DATA_KEY_FILE", str(tmp_path / "dangol-data.key"))
+    for name in ("DANGOL_DATA_KEYS", "DANGOL_KEY_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)

@@ -86,6 +86,27 @@ def test_the_transparency_proofs_module_imports_only_the_standard_library() -> N
     assert [n for n in names if not (n == "__future__" or n.split(".")[0] in sys.stdlib_module_names)] == []
 
 
+def privacy_may_import(name: str) -> bool:
+    """The core of members' own data (data keys, fields, consent, erasure, the export
+    archive): the standard library, `cryptography`, the domain and itself."""
+    if within(name, "dangol"):
+        return within(name, "dangol.privacy") or within(name, "dangol.domain")
+    return name == "__future__" or name.split(".")[0] in (*sys.stdlib_module_names, "cryptography")
+
+
+def test_the_privacy_core_imports_only_the_standard_library_cryptography_the_domain_and_itself() -> None:
+    assert violations("privacy", privacy_may_import) == []
+
+
+@pytest.mark.parametrize("statement", [
+    *(f"import {framework}" for framework in FRAMEWORKS), "from ..storage import tables", "import orjson",
+    "from ..service.ledger import LedgerService",
+])
+def test_the_privacy_check_refuses_frameworks_and_outer_layers(statement: str) -> None:
+    names = imported_names(statement, "dangol.privacy.envelope")
+    assert not all(privacy_may_import(name) for name in names), statement
+
+
 @pytest.mark.parametrize("statement", [
     *(f"import {framework}" for framework in FRAMEWORKS), "import nacl.signing", "from ..domain import Money",
     "from dangol.storage import tables", "from ..service.ledger import LedgerService", "import orjson",

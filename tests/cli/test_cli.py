@@ -94,7 +94,7 @@ def test_balance_by_reference_by_id_and_as_json(live: Services, database_url: st
     (["expire", "--as-of", "2999-01-01T00:00:00Z"], "error: expiry cannot run ahead of the clock"),
     (["programs", "create", "cafe", "--name", "Café", "--currency", "KR"], "error: currency must be an ISO 4217"),
     (["programs", "create", "market", "--name", "Again", "--currency", "KRW"], "error: program 'market' already"),
-    (["keys", "create", "--program", "market", "--scope", "everything"], "error: a scope is read or write"),
+    (["keys", "create", "--program", "market", "--scope", "everything"], "error: a scope is read, write or personal"),
     (["keys", "create"], "error: pass --program P (with --scope) or --admin"),
     (["import", "missing.csv"], "error: missing.csv: No such file or directory"),
 ])

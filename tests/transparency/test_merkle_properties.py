@@ -45,6 +45,33 @@ def test_roots_of_every_size_match_the_rfc_definition(data: list[bytes], batches
         assert tree.root(size) == mth(leaves[:size])
 
 
+class CountingStore(MemoryNodeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get_many(self, addresses):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().get_many(addresses)
+
+
+@settings(max_examples=40, deadline=None)
+@given(entries, batch_sizes, st.data())
+def test_many_proofs_at_once_are_the_proofs_one_by_one(data: list[bytes], batches: list[int],
+                                                       draw: st.DataObject) -> None:
+    """A member's export asks for the proofs of all their entries at once: the same proofs,
+    with every node read in one call."""
+    leaves = [leaf_hash(d) for d in data]
+    tree = build(leaves, batches)
+    size = draw.draw(st.integers(min_value=1, max_value=len(leaves)))
+    indices = draw.draw(st.lists(st.integers(min_value=0, max_value=size - 1), unique=True))
+    store = CountingStore()
+    store._levels = tree.store._levels  # type: ignore[attr-defined]
+    together = MerkleTree(store, tree.size).inclusion_proofs(indices, size)
+    assert together == {i: tree.inclusion_proof(i, size) for i in indices}
+    assert store.reads == 1
+
+
 @settings(max_examples=40, deadline=None)
 @given(entries, batch_sizes)
 def test_every_inclusion_proof_verifies_against_every_later_root(data: list[bytes], batches: list[int]) -> None:

@@ -3,8 +3,9 @@
 Authentication happens in `AuthenticatedRoute`, before FastAPI reads the body or
 validates anything, so that a caller without a valid key gets a 401 whatever it sent.
 Authorization is the `require(scope)` dependency: program keys act only on their own
-program, with the read scope for GETs and the write scope for everything else; the admin
-key (made by `dangol init`) may do anything."""
+program, with the read scope for GETs and the write scope for everything else, and the
+personal scope for members' personal data; the admin key (made by `dangol init`) may do
+anything."""
 
 from __future__ import annotations
 
@@ -83,16 +84,18 @@ class AuthenticatedRoute(APIRoute):
         return authenticated
 
 
-def require(scope: Scope) -> Callable[..., Coroutine[Any, Any, ApiKey]]:
-    """A dependency that checks the authenticated key may use `scope` on the program
-    named in the path, if any. It reads the raw path parameter, so that a key for another
-    program learns nothing from the validation of the rest of the request."""
+def require(*scopes: Scope) -> Callable[..., Coroutine[Any, Any, ApiKey]]:
+    """A dependency that checks the authenticated key may use every one of `scopes` on the
+    program named in the path, if any. It reads the raw path parameter, so that a key for
+    another program learns nothing from the validation of the rest of the request."""
 
     # async: it only reads the request, so it runs on the event loop, not in a worker thread.
     async def authorize(request: Request) -> ApiKey:
         key: ApiKey = request.state.api_key
         program_id = request.path_params.get("program_id")
-        if not key.allows(scope, program_id):
+        for scope in scopes:
+            if key.allows(scope, program_id):
+                continue
             if scope is Scope.ADMIN:
                 detail = "this operation needs the admin key"
             elif program_id is not None and program_id != key.program_id:
@@ -108,3 +111,6 @@ def require(scope: Scope) -> Callable[..., Coroutine[Any, Any, ApiKey]]:
 ReadKey = Annotated[ApiKey, Depends(require(Scope.READ))]
 WriteKey = Annotated[ApiKey, Depends(require(Scope.WRITE))]
 AdminKey = Annotated[ApiKey, Depends(require(Scope.ADMIN))]
+# Members' personal data: reading it, and erasing it (which also writes).
+PersonalKey = Annotated[ApiKey, Depends(require(Scope.PERSONAL))]
+PersonalWriteKey = Annotated[ApiKey, Depends(require(Scope.PERSONAL, Scope.WRITE))]

@@ -60,6 +60,11 @@ DOMAIN_STATUS: dict[str, int] = {
     "log-unavailable": 404,
     "log-inconsistent": 409,
     "bad-cosignature": 400,
+    # Members' own data (service/privacy/).
+    "member-erased": 409,
+    "unknown-erasure": 404,
+    # The key-encryption keys are missing or wrong: nothing personal can be read until fixed.
+    "data-keys-unavailable": 503,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str]] = {

@@ -89,7 +89,9 @@ class ProgramIn(RequestModel):
 
 class ApiKeyIn(RequestModel):
     name: Name
-    scopes: Annotated[list[Literal["read", "write"]], Field(min_length=1, max_length=2)]
+    scopes: Annotated[list[Literal["read", "write", "personal"]], Field(
+        min_length=1, max_length=3, description="read, write (includes read) and personal (members' personal "
+                                                "data, export and erasure; implied by neither)")]
 
 
 class EnrollIn(RequestModel):

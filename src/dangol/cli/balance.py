@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .context import CliError, resolve_program, state
+from .context import CliError, resolve_member, resolve_program, state
 from .output import number, out, print_json
 
 
@@ -21,13 +21,12 @@ def balance(
     """Show a member's balance.
 
     Available, pending and held points, and what expires within 30 days."""
-    if (member is None) == (ref is None):
-        raise CliError("name the member by id or by --ref, not both" if member else "name a member id or --ref")
+    if member is None and ref is None:
+        raise CliError("name a member id or --ref")
     services = state(ctx).open()
     try:
         program_id = resolve_program(services, program)
-        found = (services.reader.member_by_ref(program_id, ref) if ref is not None
-                 else services.reader.member(program_id, member or ""))
+        found = resolve_member(services, program_id, member, ref)
         result = services.reader.balance(program_id, found["id"])
     finally:
         services.db.dispose()

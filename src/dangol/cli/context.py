@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -71,6 +72,14 @@ def resolve_program(services: Services, program_id: str | None) -> str:
     if not programs:
         raise CliError("there are no programs yet: create one with `dangol programs create` or run `dangol demo`")
     raise CliError(f"there are {len(programs)} programs ({', '.join(p.id for p in programs)}): pass --program")
+
+
+def resolve_member(services: Services, program_id: str, member: str | None, ref: str | None) -> dict[str, Any]:
+    """The member named by id or by the brand's reference (`--ref`), exactly one of them."""
+    if (member is None) == (ref is None):
+        raise CliError("name the member by id or by --ref, not both" if member else "name a member id or --ref")
+    return (services.reader.member_by_ref(program_id, ref) if ref is not None
+            else services.reader.member(program_id, member or ""))
 
 
 def parse_time(value: str, option: str) -> datetime:

@@ -21,7 +21,8 @@ def create(
     ctx: typer.Context,
     program: Annotated[str | None, typer.Option(help="The program the key acts on.")] = None,
     scope: Annotated[list[str] | None, typer.Option(
-        help="read or write (repeat for both; write includes read).")] = None,
+        help="read, write or personal (repeat for several; write includes read; personal: members' "
+             "personal data, exports and erasure).")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="An admin key, for every program.")] = False,
     name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "cli",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the token.")] = False,
@@ -32,7 +33,7 @@ def create(
     try:
         scopes = {Scope.ADMIN} if admin else {Scope(s) for s in (scope or ["read"])}
     except ValueError:
-        raise CliError("a scope is read or write") from None
+        raise CliError("a scope is read, write or personal") from None
     if not admin and Scope.ADMIN in scopes:
         raise CliError("use --admin for an admin key")
     services = state(ctx).open()

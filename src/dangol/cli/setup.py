@@ -49,6 +49,9 @@ def init(ctx: typer.Context,
         token = initialise(services, new_admin_key)
         out.print(f"Database {cli.shown_url} is ready (schema {current_revision(services.db)}).", markup=False)
         out.print(f"Transparency log key: {services.log.verifier_key()}", markup=False)
+        services.data_keys.provider.current_kek()  # a key file is made now, to be backed up from the start
+        out.print(f"Members' personal data keys: {services.data_keys.settings.describe()} (back it up apart from "
+                  "the database)", markup=False)
         if token:
             show_admin_key(token)
         else:

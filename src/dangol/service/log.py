@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +99,23 @@ class LogStatus:
 
 def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
+
+
+class _Prefetching:
+    """A node store that reads what it is asked for in ranges of nearby nodes."""
+
+    def __init__(self, store: DbNodeStore) -> None:
+        self.store = store
+
+    def get(self, level: int, index: int) -> bytes:
+        return self.store.get(level, index)
+
+    def get_many(self, addresses: Sequence[tuple[int, int]]) -> list[bytes]:
+        found = self.store.prefetch(addresses)
+        return [found[address] for address in addresses]
+
+    def put(self, level: int, start: int, run: bytes) -> None:
+        raise NotImplementedError("read only")
 
 
 class LogService:
@@ -266,6 +283,14 @@ class LogService:
             return {"index": index, "sequence": sequence, "size": size, "leaf_hash": b64(tree.leaf_hash(index)),
                     "hashes": [b64(h) for h in hashes]}
 
+    @staticmethod
+    def inclusion_proofs(conn: Any, size: int, indices: Sequence[int]) -> dict[int, list[bytes]]:
+        """The inclusion proofs of many leaves in the tree of `size` leaves (a member's
+        export), in the caller's transaction: the nodes they need are read at once, in
+        ranges (DbNodeStore.prefetch)."""
+        store = DbNodeStore(conn)
+        return MerkleTree(_Prefetching(store), size).inclusion_proofs([i for i in indices if 0 <= i < size], size)
+
     def consistency_proof(self, size1: int, size2: int) -> dict[str, Any]:
         if not 0 <= size1 <= size2:
             raise InvalidRequest("from is between 0 and to")
@@ -342,5 +367,7 @@ class LogService:
         if found is None or found[0] != program_id:
             raise UnknownMember(f"no log key for member {member_id!r} in program {program_id}")
         _, key, commitment = found
+        if key is None:
+            raise UnknownMember(f"member {member_id} was erased: their log key was destroyed")
         return {"member_id": member_id, "program_id": program_id, "key": b64(key), "commitment": commitment,
                 "scheme": "hex(HMAC-SHA256(key, 'dangol/member/v1\\n' + program_id + '\\n' + member_id))"}

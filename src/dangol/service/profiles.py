@@ -10,9 +10,13 @@ from typing import Any
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import InvalidRequest
+from ..privacy.consent import ConsentChange, ConsentSource, Purpose
+from ..privacy.erasure import MemberErased
 from ..storage.database import Database
 from ..storage.facts_repository import FactsRepository, Profile
 from ..storage.ledger_repository import LedgerRepository
+from ..storage.privacy_repository import PrivacyRepository
+from .privacy.consents import save_change
 from .reads import _check_member
 from .remembered import Remembered
 from .rulesets import require_time_zone
@@ -58,7 +62,10 @@ class ProfileService:
             remembered = Remembered(conn, program_id, idempotency_key, {"profile": member_id, **changes})
             previous = remembered.previous()
             if previous is not None:
-                return dict(previous)
+                # Stored with the member's id (an erasure finds and clears it); earlier answers without.
+                return dict(previous["profile"] or {}) if "member_id" in previous else dict(previous)
+            if PrivacyRepository(conn).erasure(member_id) is not None:
+                raise MemberErased(f"member {member_id} was erased: their profile cannot be set again")
             values = dict(changes)
             if "tags" in values:
                 values["tags"] = tuple(sorted(set(values["tags"] or ())))
@@ -68,7 +75,12 @@ class ProfileService:
             _check(profile)
             now = self.clock.now()
             repo.save_profile(program_id, profile, now)
-            return dict(remembered.remember(profile_json(profile), now))
+            if "leaderboard_opt_in" in changes:  # the opt-in is the member's consent to the leaderboard
+                save_change(conn, program_id, member_id, ConsentChange(
+                    {Purpose.LEADERBOARD: profile.leaderboard_opt_in}, ConsentSource.API, None, now), now)
+            answer = profile_json(profile)
+            remembered.remember({"member_id": member_id, "profile": answer}, now)
+            return answer
 
 
 def _check(profile: Profile) -> None:

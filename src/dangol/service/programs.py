@@ -41,6 +41,9 @@ class UnknownApiKey(DomainError):
 class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
+    # Members' personal data (names, contacts, exports, erasure): a scope of its own, which
+    # neither read nor write implies. Every use of it is in the audit log.
+    PERSONAL = "personal"
     ADMIN = "admin"
 
 
@@ -167,7 +170,7 @@ class ProgramService:
         if program_id is None and scopes != {Scope.ADMIN}:
             raise InvalidRequest("a key without a program must be an admin key")
         if program_id is not None and Scope.ADMIN in scopes:
-            raise InvalidRequest("program keys have read or write scopes")
+            raise InvalidRequest("program keys have read, write or personal scopes")
         if not scopes:
             raise InvalidRequest("a key needs at least one scope")
         key_id = secrets.token_hex(8)

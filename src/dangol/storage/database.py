@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -199,6 +199,24 @@ class Database:
             self._checkpointer = None
             self.sqlite_pragmas = SQLITE_PRAGMAS
             self.engine.dispose()
+
+    def fold_wal(self) -> bool:
+        """SQLite: copies the write-ahead log into the database file and empties the log
+        (after an erasure, so the old versions of the pages it rewrote leave the disk). False
+        if readers still needed part of it (their next checkpoint folds the rest), or if
+        this is not a SQLite file."""
+        if not self.is_sqlite or self.url.database in (None, "", ":memory:"):
+            return False
+        connection: Any = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+        return not busy
 
     def dispose(self) -> None:
         self.stop_background_checkpoints()

@@ -76,6 +76,28 @@ class DbNodeStore:
         insert_rows(self.conn, t.log_nodes, ("level", "idx", "hash"),
                     [(level, start + i, run[offset:offset + 32]) for i, offset in enumerate(range(0, len(run), 32))])
 
+    def prefetch(self, addresses: Sequence[tuple[int, int]], gap: int = 64) -> dict[tuple[int, int], bytes]:
+        """Many nodes at once (thousands of proofs): per level, runs of nearby indices as
+        one range query each, rather than one OR term per node."""
+        levels: dict[int, list[int]] = {}
+        for level, index in set(addresses):
+            levels.setdefault(level, []).append(index)
+        found: dict[tuple[int, int], bytes] = {}
+        m = mark(self.conn)
+        for level, indices in levels.items():
+            indices.sort()
+            runs: list[list[int]] = [[indices[0], indices[0]]]
+            for index in indices[1:]:
+                if index - runs[-1][1] <= gap:
+                    runs[-1][1] = index
+                else:
+                    runs.append([index, index])
+            for start, end in runs:
+                for idx, digest in fetch_rows(self.conn, f"SELECT idx, hash FROM log_nodes WHERE level = {m} "
+                                                         f"AND idx >= {m} AND idx <= {m}", (level, start, end)):
+                    found[(level, int(idx))] = bytes(digest)
+        return found
+
 
 class LogRepository:
     def __init__(self, conn: Connection) -> None:
@@ -214,15 +236,19 @@ class LogRepository:
                                                f"WHERE {condition}", params))
         return found
 
-    def member_key(self, member_id: str) -> tuple[str, bytes, str] | None:
-        """(program id, key, commitment) of a member."""
+    def member_key(self, member_id: str) -> tuple[str, bytes | None, str] | None:
+        """(program id, key, commitment) of a member; the key is None once their erasure destroyed it."""
         rows = fetch_rows(self.conn, f"SELECT program_id, key, commitment FROM member_log_keys "
                                      f"WHERE member_id = {mark(self.conn)}", (member_id,))
-        return (rows[0][0], bytes(rows[0][1]), rows[0][2]) if rows else None
+        if not rows:
+            return None
+        program_id, key, commitment = rows[0]
+        return program_id, None if key is None else bytes(key), commitment
 
-    def all_member_keys(self) -> dict[str, tuple[str, bytes, str]]:
+    def all_member_keys(self) -> dict[str, tuple[str, bytes | None, str]]:
         rows = self.conn.execute(text("SELECT member_id, program_id, key, commitment FROM member_log_keys"))
-        return {member_id: (program_id, bytes(key), commitment) for member_id, program_id, key, commitment in rows}
+        return {member_id: (program_id, None if key is None else bytes(key), commitment)
+                for member_id, program_id, key, commitment in rows}
 
 
 def _entry(row: Sequence[Any]) -> StoredEntry:

@@ -486,12 +486,108 @@ log_witnesses = Table(
 )
 
 # A member's key for their commitments in the log (32 random bytes, made at enrolment),
-# and the commitment itself, so the write path reads it instead of recomputing it.
+# and the commitment itself, so the write path reads it instead of recomputing it. Erasing
+# the member destroys the key (null) and keeps the commitment: the operator's check still
+# rebuilds their entries, and no one can show any longer which commitment was theirs.
 member_log_keys = Table(
     "member_log_keys", metadata,
     Column("member_id", String(40), primary_key=True),
     Column("program_id", String(63), nullable=False),
-    Column("key", LargeBinary, nullable=False),
+    Column("key", LargeBinary),
     Column("commitment", String(64), nullable=False),
     sqlite_with_rowid=False,
+)
+
+
+# ---------------------------------------------------------------- members' own data
+# Personal data apart from the ledger, sealed with a data key per member that a
+# key-encryption key wraps (privacy/envelope.py); consent per purpose with its history;
+# erasures, and the audit log of who read or changed personal data.
+
+# A program's rules for its members' personal data: the fields it keeps (JSON {name: kind})
+# and how long it keeps data (days; null: until erased on request).
+privacy_policies = Table(
+    "privacy_policies", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("fields", Text, nullable=False),
+    Column("erase_after_closed_days", Integer),
+    Column("audit_log_days", Integer),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+member_data_keys = Table(
+    "member_data_keys", metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("kek_id", String(64), nullable=False),  # the key-encryption key that wraps it
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    # Rotation finds the data keys an old key-encryption key still wraps.
+    Index("ix_member_data_keys_kek_id", "kek_id"),
+)
+
+member_personal_data = Table(
+    "member_personal_data", metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),  # JSON {field: value}, sealed with the member's data key
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# Each member's answer per purpose as it stands (no row: not granted).
+member_consents = Table(
+    "member_consents", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("purpose", String(32), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("notice_version", String(64)),
+    Column("occurred_at", Timestamp, nullable=False),
+    # "Who may be sent marketing": the granted rows of one purpose, by member.
+    Index("ix_member_consents_program_id_purpose_granted", "program_id", "purpose", "member_id",
+          sqlite_where=text("granted"), postgresql_where=text("granted")),
+    sqlite_with_rowid=False,
+)
+
+# Every change of a member's consent, for ever (an erasure keeps it: it names no one).
+consent_history = Table(
+    "consent_history", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("notice_version", String(64)),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Index("ix_consent_history_member_id_id", "member_id", "id"),
+)
+
+# One row per erased member: the receipt their erasure answered, again on every retry, and
+# the feed (by id) the brand reads to erase the member from its own systems too.
+member_erasures = Table(
+    "member_erasures", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False, unique=True),
+    Column("erased_at", Timestamp, nullable=False),
+    Column("receipt", Text, nullable=False),
+    Index("ix_member_erasures_program_id_id", "program_id", "id"),
+)
+
+# Who read, changed, exported or erased a member's personal data, and when. Field names,
+# never values.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40)),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("detail", Text),  # JSON
+    Index("ix_audit_log_program_id_id", "program_id", "id"),
+    Index("ix_audit_log_member_id_id", "member_id", "id"),
 )

@@ -96,6 +96,24 @@ def subtrees(start: int, end: int) -> list[Address]:
     return nodes
 
 
+def _inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose hashes make PATH(index, D[0:size]), leaf side first."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
+    siblings: list[tuple[int, int]] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = split_point(hi - lo)
+        if index < lo + k:
+            siblings.append((lo + k, hi))
+            hi = lo + k
+        else:
+            siblings.append((lo, lo + k))
+            lo += k
+    siblings.reverse()
+    return siblings
+
+
 def fold(hashes: Sequence[bytes]) -> bytes:
     """The MTH of consecutive complete subtrees given left to right, largest first."""
     root = hashes[-1]
@@ -186,20 +204,19 @@ class MerkleTree:
         walked top-down, noting each step's sibling range; each range is one stored node
         except at most one (the right part at the tree's right edge), which is a fold."""
         size = self._check_size(size)
-        if not 0 <= index < size:
-            raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
-        siblings: list[tuple[int, int]] = []
-        lo, hi = 0, size
-        while hi - lo > 1:
-            k = split_point(hi - lo)
-            if index < lo + k:
-                siblings.append((lo + k, hi))
-                hi = lo + k
-            else:
-                siblings.append((lo, lo + k))
-                lo += k
-        siblings.reverse()
-        return self._range_hashes(siblings)
+        return self._range_hashes(_inclusion_ranges(index, size))
+
+    def inclusion_proofs(self, indices: Sequence[int], size: int | None = None) -> dict[int, list[bytes]]:
+        """The inclusion proofs of many leaves (a member's entries), with every node they
+        need read in one `get_many` of distinct nodes."""
+        size = self._check_size(size)
+        paths = {index: _inclusion_ranges(index, size) for index in indices}
+        # The proofs share their upper ranges: each distinct range is decomposed and folded once.
+        ranges = {r: subtrees(*r) for path in paths.values() for r in path}
+        wanted = sorted({node for nodes in ranges.values() for node in nodes})
+        hashes = dict(zip(wanted, self._store.get_many(wanted)))
+        folded = {r: fold([hashes[node] for node in nodes]) for r, nodes in ranges.items()}
+        return {index: [folded[r] for r in path] for index, path in paths.items()}
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]) = SUBPROOF(size1, D[0:size2], true),
