@@ -89,7 +89,8 @@ def consenting_members(key: ReadKey, services: ServicesDep, program_id: ProgramI
 @router.get(MEMBER + "/export", response_model=MemberExportOut, summary="Export everything dangol holds of a member",
             description="Needs the `personal` scope; written to the audit log. `format=zip` answers one archive "
                         "(application/zip): export.json and a CSV file per list.",
-            responses={**READ_PROBLEMS, 200: {"content": {"application/zip": {}}}})
+            responses={**READ_PROBLEMS, 200: {"content": {"application/zip": {
+                "schema": {"type": "string", "format": "binary"}}}}})
 def export_member(key: PersonalKey, services: ServicesDep, program_id: ProgramIdPath, member_id: MemberIdPath,
                   format: Literal["json", "zip"] = "json") -> Response:
     actor = api_actor(key.id)
