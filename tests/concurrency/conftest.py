@@ -4,6 +4,7 @@ engine's pool gives each thread its own connection), with the example program.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +20,15 @@ def shared(database_url: str, clock: FixedClock) -> Iterator[Services]:
     services.programs.create_program("market", "Talent market", "KRW", POLICY)
     yield services
     services.db.dispose()
+
+
+def to_serve(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+             workers: int) -> tuple[str, tuple[str, ...], int]:
+    """A new, initialised database for `dangol serve` (cli/helpers.served): its URL, the
+    options to serve it with and how many server processes that starts: `workers` on
+    PostgreSQL, one on SQLite (its one writer)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'dangol.db'}"
+        Services.open(url).db.dispose()  # initialised
+        return url, (), 1
+    return request.getfixturevalue("postgres_url"), ("--workers", str(workers)), workers
