@@ -8,18 +8,17 @@ Never "already enrolled", which no signup answers when sent on its own."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event
 
 from dangol.domain import FixedClock
 from dangol.service.container import Services
 from dangol.service.events import EventInput
 
 from .conftest import POLICY
+from .racing import paused
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,38 +44,17 @@ def enrolled_while_judged(services: Services, late: EventInput, original: EventI
     """`late` runs until it has looked `looks` times (statements containing `look`) and
     found nobody, then waits while `original` is recorded and committed, then goes on.
     Returns (original's, late's) answer."""
-    looked, committed = threading.Event(), threading.Event()
     seen = 0
-    answers: list[Any] = [None, None]
 
-    def pause_after_the_look(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
-                             executemany: bool) -> None:
+    def after_the_looks(statement: str) -> bool:
         nonlocal seen
-        if threading.current_thread() is not worker or looked.is_set():
-            return
         if seen == looks:  # the statement after the look, whatever it is
-            looked.set()
-            committed.wait(30)
-        seen += look in " ".join(statement.split())
+            return True
+        seen += look in statement
+        return False
 
-    def record_late() -> None:
-        try:
-            answers[1] = services.events.record("market", late)
-        except Exception as error:  # noqa: BLE001 - the test asserts on it
-            answers[1] = error
-
-    worker = threading.Thread(target=record_late)
-    event.listen(services.db.engine, "before_cursor_execute", pause_after_the_look)
-    try:
-        worker.start()
-        assert looked.wait(30), "the late signup never looked for its customer"
-        answers[0] = services.events.record("market", original)
-        committed.set()
-        worker.join(60)
-    finally:
-        committed.set()
-        event.remove(services.db.engine, "before_cursor_execute", pause_after_the_look)
-    return answers[0], answers[1]
+    return paused(services, lambda: services.events.record("market", late), after_the_looks,
+                  lambda: services.events.record("market", original))
 
 
 @pytest.mark.parametrize("signup, look, looks", [
