@@ -3,6 +3,7 @@ server processes on PostgreSQL and one on SQLite, buying, reviewing, refunding a
 redeeming for twelve members they all share, some requests sent twice at once. Then what
 the tills were told must add up to the books:
 
+- a redemption refused for lack of points was told a balance the member had;
 - every copy of a request got the applied copy's answer (a refusal stores nothing, so a
   copy refused for lack of points may be followed by one that succeeds, never the other
   way round), and every later retry gets the same bytes again, or `idempotency-conflict`
@@ -108,6 +109,18 @@ def assert_only_redemptions_refused(sent: list[Sent]) -> None:
     assert not refused, refused
 
 
+def assert_refusals_saw_a_balance_the_member_had(sent: list[Sent],
+                                                  histories: dict[str, list[tuple[int, int, dict[str, int]]]]) -> None:
+    """A redemption refused for lack of points says how many there were: the member's balance
+    at that moment, which some answer also gave, never points it could not see (earned while
+    it waited for the member, say)."""
+    unseen = []
+    for s in sent:
+        had = {balance["available"] for _, _, balance in histories.get(member_of(s), [])}
+        unseen += [(s.request, problem["detail"]) for problem in refusal(s) if problem["available"] not in had]
+    assert not unseen, unseen
+
+
 def assert_copies_answered_alike(sent: list[Sent], histories: dict[str, list[tuple[int, int, dict[str, int]]]]) -> None:
     differing = []
     for s in sent:
@@ -201,6 +214,7 @@ def test_what_fifty_tills_were_told_adds_up_to_the_books(backend: str, request: 
 
         assert_only_redemptions_refused(sent)
         histories = history(sent)
+        assert_refusals_saw_a_balance_the_member_had(sent, histories)
         assert_copies_answered_alike(sent, histories)
         assert_each_balance_follows_the_last(histories)
         assert_retries_answered_alike(server.url, token, sent)
