@@ -130,15 +130,17 @@ def send(client: httpx.Client, token: str, request: Request) -> Sent:
 
 
 def ask(client: httpx.Client, token: str, request: Request) -> Answer:
-    """The request's answer, asked again after Retry-After while another copy is in flight."""
+    """The request's answer, asked again after Retry-After, as a till does, while another
+    copy is in flight or the database is unavailable (503: on a PostgreSQL server shared with
+    other clients, all its connections may be taken for a moment)."""
     for _ in range(30):
         response = client.post(request.path, content=orjson.dumps(request.body),
                                headers={**request.headers(token), "Content-Type": "application/json"})
         answer = Answer(response.status_code, response.content, response.headers.get("retry-after"))
-        if not is_in_flight_conflict(answer):
+        if not (is_in_flight_conflict(answer) or (answer.status == 503 and answer.retry_after)):
             return answer
         time.sleep(float(answer.retry_after or 1))
-    raise AssertionError(f"{request} was still in flight after 30 tries")
+    raise AssertionError(f"{request} got no answer in 30 tries")
 
 
 def run_tills(base: str, token: str, scripts: list[list[Request]]) -> list[Sent]:
