@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import orjson
@@ -90,16 +90,26 @@ def refusal(sent: Sent) -> list[dict[str, Any]]:
     return [orjson.loads(a.body) for a in sent.answers if not 200 <= a.status < 300]
 
 
-def history(sent: list[Sent]) -> dict[str, list[tuple[int, int, dict[str, int]]]]:
-    """Each member's applied writes that moved points, in the log's order: (first sequence
-    number, change, balance answered). Writes to one member are serialised on it, so the
-    log's order is the order they happened in."""
-    by_member: dict[str, list[tuple[int, int, dict[str, int]]]] = defaultdict(list)
+class Write(NamedTuple):
+    """An applied request that moved a member's points, as its answer told it."""
+
+    sequence: int  # its first in the log
+    change: int
+    balance: dict[str, int]
+
+
+Histories = dict[str, list[Write]]
+
+
+def history(sent: list[Sent]) -> Histories:
+    """Each member's writes, in the log's order. Writes to one member are serialised on it,
+    so the log's order is the order they happened in."""
+    by_member: Histories = defaultdict(list)
     for s in sent:
         if moved := change(s).get(member_of(s), 0):
             answer = body(s)
-            by_member[member_of(s)].append((min(sequences(answer)), moved, answer["balance"]))
-    return {member: sorted(writes, key=lambda w: w[0]) for member, writes in by_member.items()}
+            by_member[member_of(s)].append(Write(min(sequences(answer)), moved, answer["balance"]))
+    return {member: sorted(writes) for member, writes in by_member.items()}
 
 
 # ---------------------------------------------------------------- what they must add up to
@@ -110,19 +120,18 @@ def assert_only_redemptions_refused(sent: list[Sent]) -> None:
     assert not refused, refused
 
 
-def assert_refusals_saw_a_balance_the_member_had(sent: list[Sent],
-                                                  histories: dict[str, list[tuple[int, int, dict[str, int]]]]) -> None:
+def assert_refusals_saw_a_balance_the_member_had(sent: list[Sent], histories: Histories) -> None:
     """A redemption refused for lack of points says how many there were: the member's balance
     at that moment, which some answer also gave, never points it could not see (earned while
     it waited for the member, say)."""
     unseen = []
     for s in sent:
-        had = {balance["available"] for _, _, balance in histories.get(member_of(s), [])}
+        had = {write.balance["available"] for write in histories.get(member_of(s), [])}
         unseen += [(s.request, problem["detail"]) for problem in refusal(s) if problem["available"] not in had]
     assert not unseen, unseen
 
 
-def assert_copies_answered_alike(sent: list[Sent], histories: dict[str, list[tuple[int, int, dict[str, int]]]]) -> None:
+def assert_copies_answered_alike(sent: list[Sent], histories: Histories) -> None:
     differing = []
     for s in sent:
         applied = {(a.status, a.body) for a in s.answers if 200 <= a.status < 300}
@@ -132,18 +141,18 @@ def assert_copies_answered_alike(sent: list[Sent], histories: dict[str, list[tup
             # The refused copy ran first and stored nothing, then the applied one: the refusal
             # saw a balance the member had before (since signing up), not the one it left.
             first = min(sequences(body(s)))
-            earlier = {balance["available"] for seq, _, balance in histories[member_of(s)] if seq < first}
+            earlier = {w.balance["available"] for w in histories[member_of(s)] if w.sequence < first}
             if not all(problem["available"] in earlier for problem in refusal(s)):
                 differing.append((s.request, [(a.status, a.body) for a in s.answers]))
     assert not differing, differing
 
 
-def assert_each_balance_follows_the_last(histories: dict[str, list[tuple[int, int, dict[str, int]]]]) -> None:
+def assert_each_balance_follows_the_last(histories: Histories) -> None:
     for member, writes in histories.items():
         points = 0
-        for seq, moved, balance in writes:
-            points += moved
-            assert balance == {"available": points, "pending": 0, "held": 0, "debt": 0}, (member, seq, writes)
+        for write in writes:
+            points += write.change
+            assert write.balance == {"available": points, "pending": 0, "held": 0, "debt": 0}, (member, write, writes)
 
 
 def assert_retries_answered_alike(base: str, token: str, sent: list[Sent]) -> None:
