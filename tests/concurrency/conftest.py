@@ -16,7 +16,17 @@ POLICY = ProgramPolicy(earn_rate=EarnRate(points=5, per_minor_units=100), allow_
 
 @pytest.fixture
 def shared(database_url: str, clock: FixedClock) -> Iterator[Services]:
-    services = Services.open(database_url, clock, migrate=False)
+    yield from _market(database_url, clock)
+
+
+@pytest.fixture
+def shared_on_postgres(postgres_url: str, clock: FixedClock) -> Iterator[Services]:
+    """The same on PostgreSQL alone: for interleavings that SQLite's one writer rules out."""
+    yield from _market(postgres_url, clock)
+
+
+def _market(url: str, clock: FixedClock) -> Iterator[Services]:
+    services = Services.open(url, clock, migrate=False)
     services.programs.create_program("market", "Talent market", "KRW", POLICY)
     yield services
     services.db.dispose()

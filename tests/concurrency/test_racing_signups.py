@@ -8,7 +8,6 @@ Never "already enrolled", which no signup answers when sent on its own."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from dangol.domain import FixedClock
 from dangol.service.container import Services
 from dangol.service.events import EventInput
 
-from .conftest import POLICY
 from .racing import paused
 
 pytestmark = pytest.mark.timeout(120)
@@ -31,12 +29,9 @@ BY_EVENT_ID = "FROM events WHERE"  # the looks for the event's id, the second on
 
 
 @pytest.fixture
-def market(postgres_url: str, clock: FixedClock) -> Iterator[Services]:
-    services = Services.open(postgres_url, clock, migrate=False)
-    services.programs.create_program("market", "Talent market", "KRW", POLICY)
-    services.rulesets.publish("market", WELCOME, effective_from=clock.now())
-    yield services
-    services.db.dispose()
+def market(shared_on_postgres: Services, clock: FixedClock) -> Services:
+    shared_on_postgres.rulesets.publish("market", WELCOME, effective_from=clock.now())
+    return shared_on_postgres
 
 
 def enrolled_while_judged(services: Services, late: EventInput, original: EventInput,

@@ -5,7 +5,6 @@ SQLite writes one transaction at a time: nothing commits while a write waits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,26 +13,19 @@ from dangol.domain import FixedClock
 from dangol.domain.commands import Earn, Redeem
 from dangol.service.container import Services
 
-from .conftest import POLICY
 from .racing import paused
 from .test_concurrent_writes import member_with
 
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def market(postgres_url: str, clock: FixedClock) -> Iterator[Services]:
-    services = Services.open(postgres_url, clock, migrate=False)
-    services.programs.create_program("market", "Talent market", "KRW", POLICY)
-    yield services
-    services.db.dispose()
-
-
 def locks_the_member(statement: str) -> bool:
     return "FROM members" in statement and statement.endswith("FOR UPDATE")
 
 
-def test_a_redemption_that_waited_spends_what_was_earned_meanwhile(market: Services, clock: FixedClock) -> None:
+def test_a_redemption_that_waited_spends_what_was_earned_meanwhile(shared_on_postgres: Services,
+                                                                   clock: FixedClock) -> None:
+    market = shared_on_postgres
     member = member_with(market, 0)
 
     def earn_a_second_later() -> dict[str, Any]:
