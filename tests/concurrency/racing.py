@@ -69,3 +69,39 @@ def race(services: Services, call: Callable[[], Any]) -> list[Any]:
         for thread in threads:
             thread.join(60)
     return results
+
+
+def paused(services: Services, call: Callable[[], Any], before: Callable[[str], bool],
+           meanwhile: Callable[[], Any]) -> tuple[Any, Any]:
+    """Runs `call` on a thread of its own until it is about to send the first statement
+    `before` accepts (its SQL, whitespace collapsed), then `meanwhile()` here, then lets
+    `call` go on. For PostgreSQL, where `meanwhile` can commit while `call`'s transaction is
+    open (on SQLite it would wait for `call`'s write lock). Returns (meanwhile's, call's)
+    answer, each an answer or what it raised."""
+    reached, done = threading.Event(), threading.Event()
+    answers: list[Any] = [None, None]
+
+    def pause(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        if threading.current_thread() is worker and not reached.is_set() and before(" ".join(statement.split())):
+            reached.set()
+            done.wait(30)
+
+    def run(index: int, what: Callable[[], Any]) -> None:
+        try:
+            answers[index] = what()
+        except Exception as error:  # noqa: BLE001 - the test asserts on it
+            answers[index] = error
+
+    worker = threading.Thread(target=run, args=(1, call))
+    event.listen(services.db.engine, "before_cursor_execute", pause)
+    try:
+        worker.start()
+        assert reached.wait(30), "the paused call never reached its statement"
+        run(0, meanwhile)
+        done.set()
+        worker.join(60)
+    finally:
+        done.set()
+        event.remove(services.db.engine, "before_cursor_execute", pause)
+    return answers[0], answers[1]

@@ -31,7 +31,7 @@ from dangol.storage import tables as t
 
 from cli.helpers import served
 
-from .conftest import POLICY
+from .conftest import POLICY, to_serve
 from .test_concurrent_writes import member_with
 
 pytestmark = pytest.mark.timeout(180)
@@ -166,11 +166,7 @@ def assert_applied_once(services: Services, members: dict[str, list[str]]) -> No
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_duplicates_sent_at_once_get_the_originals_answer(backend: str, request: pytest.FixtureRequest,
                                                           tmp_path: Path) -> None:
-    if backend == "sqlite":
-        url, options, processes = f"sqlite:///{tmp_path / 'dangol.db'}", (), 1
-        Services.open(url).db.dispose()  # initialised
-    else:
-        url, options, processes = request.getfixturevalue("postgres_url"), ("--workers", "2"), 2
+    url, options, processes = to_serve(backend, request, tmp_path, workers=2)
     services = Services.open(url, migrate=False)
     try:
         calls, members = prepare(services)

@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain.errors import DomainError
+from ..storage.database import LostRace
 
 PROBLEM_BASE = "https://dangol.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -243,7 +244,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(ApiProblem, _on_api_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for error in INTEGRITY_ERRORS:
+    for error in (*INTEGRITY_ERRORS, LostRace):
         app.add_exception_handler(error, _on_concurrent_write)
     for error in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error, _on_database_unavailable)

@@ -25,11 +25,12 @@ from sqlalchemy import Connection
 from ..domain import Money, Program
 from ..domain import commands as cmd
 from ..domain.clock import as_utc
-from ..domain.errors import (CurrencyMismatch, DomainError, InvalidRequest, NoRulesInForce, ProgramMismatch,
-                             RefundExceedsOrder, UnknownMember, UnknownOrder)
+from ..domain.errors import (Conflict, CurrencyMismatch, DomainError, InvalidRequest, NoRulesInForce,
+                             ProgramMismatch, RefundExceedsOrder, UnknownMember, UnknownOrder)
 from ..rules import (BUILTIN_EVENT_TYPES, Beneficiary, Evaluation, EvaluationError, Event, Ruleset,
                      cap_counter_keys, evaluate)
 from ..storage.bulk import mark
+from ..storage.database import LostRace
 from ..storage.events_repository import EventsRepository
 from ..storage.facts_repository import FactsRepository, LockedMember
 from ..storage.ledger_repository import LedgerRepository
@@ -257,6 +258,17 @@ class EventBatch:
         """Engagement's rewards: earns of the same event, in the same ledger session."""
         return self._apply([operation], as_utc(operation.at) if operation.at else self.clock.now())[0]
 
+    def _enrol(self, enrol: cmd.Enroll, event: EventInput, at: datetime) -> Receipt:
+        """A signup's new member. Refused as enrolled already, when this signup looked and found
+        nobody, the customer was enrolled since by a concurrent request (PostgreSQL), perhaps
+        this very event's original: the batch runs again and sees them, as if sent after it."""
+        try:
+            return self._apply([Operation(enrol, at=at)], at)[0]
+        except Conflict as refused:
+            if event.member_id is None or refused.context.get("member_id") == event.member_id:
+                raise LostRace(f"{enrol.external_ref!r} was enrolled by a concurrent request") from refused
+            raise
+
     def _lock(self, member_ids: list[str]) -> dict[str, LockedMember]:
         """The members, locked (PostgreSQL) unless the batch locked them up front."""
         scope = self.scope
@@ -286,7 +298,7 @@ class EventBatch:
                 if not self.write:  # a quote for someone not enrolled yet: a member enrolled now
                     judgement.member_id = member_id or "(new member)"
                     return LockedMember(judgement.member_id, judgement.program_id, "active", None)
-                receipt = self._apply([Operation(cmd.Enroll(ref, member_id), at=judgement.at)], judgement.at)[0]
+                receipt = self._enrol(cmd.Enroll(ref, member_id), event, judgement.at)
                 judgement.enrolled = receipt["member"]
                 member_id = judgement.enrolled["id"]
                 scope.members[member_id] = LockedMember(member_id, judgement.program_id, "active", judgement.at)

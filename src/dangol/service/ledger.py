@@ -220,6 +220,10 @@ class LedgerSession:
         rejected = rejected or {}
         prints = [fingerprint(op.command) if op.idempotency_key else "" for op in operations]
         self._load([op.command for i, op in enumerate(operations) if i not in rejected])
+        # The operations happen once their members are held, not when the session began: one
+        # that waited for another write's locks (PostgreSQL) would else come before it in time,
+        # and find the points that write earned not earned yet ("1,000 requested, 0 available").
+        self.now = self.service.clock.now()
         # Only now, the members locked: a duplicate that arrived while its original was in
         # flight has waited for it on those locks and finds its receipt, rather than running
         # again against the balance it left (PostgreSQL; on SQLite nothing has run since BEGIN).

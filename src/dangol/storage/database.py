@@ -35,6 +35,12 @@ RACE_RETRIES = 3
 T = TypeVar("T")
 
 
+class LostRace(Exception):
+    """A write transaction found that a concurrent one, committed since it looked, wrote what
+    it was about to write (PostgreSQL: a member it was enrolling). It wrote nothing; like a
+    unique key lost, `Database.retrying_races` runs it again, to answer from the winner's rows."""
+
+
 class WriterQueue:
     """A lock handed to its waiters in the order they asked for it. (A plain `threading.Lock`
     lets the releasing thread or a late arrival barge in, which stretches the tail.) Not
@@ -136,14 +142,16 @@ class Database:
     def retrying_races(self, attempt: Callable[[], T]) -> T:
         """`attempt()`, a write transaction, run again when it lost a race for a unique key
         (PostgreSQL: a concurrent transaction committed the same idempotency key, event id or
-        enrolment after this one looked): the next run sees the winner's row and answers from
-        it (its stored response, or a conflict) instead of with a database error. Past
-        `RACE_RETRIES` races the error is raised (the API's 409 with Retry-After)."""
+        enrolment after this one looked), or said so itself (`LostRace`): the next run sees
+        the winner's row and answers from it (its stored response, or a conflict) instead of
+        with a database error. Past `RACE_RETRIES` races the error is raised (the API's 409
+        with Retry-After)."""
         races = 0
+        lost: tuple[type[Exception], ...] = (LostRace, *self.unique_violations)
         while True:
             try:
                 return attempt()
-            except self.unique_violations:
+            except lost:
                 races += 1
                 if races > RACE_RETRIES:
                     raise
