@@ -233,9 +233,9 @@ def test_what_fifty_tills_were_told_adds_up_to_the_books(backend: str, request: 
     checked = dangol(url, "check")
     assert checked.exit_code == 0, checked.output
     assert_no_deadlocks(url)
-    # Last, and reported as an expected failure rather than a failure: once, on PostgreSQL
-    # with group commit, a refused redemption quoted an available balance (9,925) that no
-    # answer for that member showed. Not yet explained; every other check above holds.
+    # Last, and reported as an expected failure rather than a failure: on PostgreSQL with
+    # group commit, a refused redemption has quoted an available balance that no answer for
+    # that member showed (9,925; 59,125). Not yet explained; every other check above holds.
     try:
         assert_refusals_saw_a_balance_the_member_had(sent, histories)
     except AssertionError as unexplained:
