@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..importer import ImportReport
 from ..importer.runner import Importer, Reject
 from ..service.container import Services
 from ..service.events import EventInput
+from ..service.example_program import launch_ruleset
 from ..service.expiry import ExpiryReport
 from ..service.rulesets import RulesetService
 from ..storage.events_repository import EventsRepository
@@ -31,7 +31,6 @@ from .generator import BUSINESS, generate_events
 from .program import PROGRAM_ID, ensure_program
 from .totals import ProgramTotals, program_totals
 
-RULESET = "market.yaml"  # src/dangol/rules/examples/
 BATCH = 1_000  # business events sent in one transaction
 
 
@@ -48,10 +47,6 @@ def write_events(events: list[dict[str, object]], path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for event in events:
             out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-def example_ruleset() -> str:
-    return (resources.files("dangol.rules") / "examples" / RULESET).read_text(encoding="utf-8")
 
 
 def load_demo(services: Services, members: int = 300, seed: int = 42, *, events_path: Path | None = None,
@@ -93,12 +88,12 @@ def load_demo(services: Services, members: int = 300, seed: int = 42, *, events_
 
 def publish_example(services: Services, start: datetime) -> None:
     """The example ruleset, published as the program did when its history began (unless the
-    program has rulesets already): the publication's clock is the history's start, since
-    rules are never published retroactively."""
+    program has rulesets already), its launch week the history's first: the publication's
+    clock is the history's start, since rules are never published retroactively."""
     with services.db.read() as conn:
         if RulesetRepository(conn).all(PROGRAM_ID):
             return
-    RulesetService(services.db, FixedClock(start)).publish(PROGRAM_ID, example_ruleset(), effective_from=start)
+    RulesetService(services.db, FixedClock(start)).publish(PROGRAM_ID, launch_ruleset(PROGRAM_ID, start))
 
 
 def _import(importer: Importer, chunk: list[dict[str, Any]], path: Path, report: ImportReport) -> None:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain import EarnRate, ProgramPolicy
 from ..domain.errors import UnknownProgram
 from ..service.container import Services
+from ..service.example_program import CURRENCY, EXAMPLE_ID, LAUNCH_WEEK_DAYS, NAME, NOTICE_DAYS, POLICY, TIME_ZONE
 
-PROGRAM_ID = "market"
-PROGRAM_NAME = "Talent marketplace"
-CURRENCY = "KRW"
-
-# 5% of every purchase, points valid a year (first-expiring-first), redeemable from
-# 1,000 points, and VIP members may gift points (the demo only lets VIPs do it).
-POLICY = ProgramPolicy(lot_validity_days=365, min_redemption=1_000, allow_transfers=True,
-                       earn_rate=EarnRate(points=5, per_minor_units=100))
+PROGRAM_ID = EXAMPLE_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +18,7 @@ class Bonuses:
 
     welcome: int = 1_000
     first_purchase: int = 1_000
-    launch_week_days: int = 7  # the program's first week pulls buyers in
+    launch_week_days: int = LAUNCH_WEEK_DAYS  # the program's first week pulls buyers in
 
 
 BONUSES = Bonuses()
@@ -37,5 +30,6 @@ def ensure_program(services: Services) -> bool:
         services.programs.get_program(PROGRAM_ID)
         return False
     except UnknownProgram:
-        services.programs.create_program(PROGRAM_ID, PROGRAM_NAME, CURRENCY, POLICY)
+        services.programs.create_program(PROGRAM_ID, NAME, CURRENCY, POLICY)
+        services.rulesets.set_policy(PROGRAM_ID, NOTICE_DAYS, TIME_ZONE)
         return True
