@@ -51,7 +51,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-api-key": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
-    # rulesets and events (issue 3)
+    # rulesets and events
     "invalid-ruleset": 422,
     "notice-required": 409,
     "unknown-ruleset": 404,
