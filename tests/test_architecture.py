@@ -213,7 +213,7 @@ def test_the_rules_check_allows_the_standard_library_and_itself(statement: str) 
     assert all(rules_may_import(name) for name in imported_names(statement, "dangol.rules.evaluation")), statement
 
 
-# Anchoring (issue 4): web3 is an optional extra, so only its adapter may import it.
+# Anchoring: web3 is an optional extra, so only its adapter may import it.
 ANCHORING_ADAPTER = "dangol.anchoring.chain"
 CHAIN_LIBRARIES = ("web3", "eth_account", "eth_utils", "eth_typing", "eth_tester", "hexbytes")
 

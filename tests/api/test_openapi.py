@@ -13,7 +13,7 @@ PUBLIC = {"/healthz", "/readyz"} | {f"/v1/log/{path}" for path in (  # the trans
     "checkpoint", "checkpoints/{size}", "key", "witnesses", "proof/inclusion", "proof/consistency", "entries",
     "cosignatures")}
 PUBLIC |= {"/v1/log/report"}  # the program report derived from the transparency log
-# Members read a program's rules without a key (issue 3).
+# Members read a program's rules without a key.
 RULESETS = "/v1/programs/{program_id}/rulesets"
 PUBLIC_READS = {RULESETS, f"{RULESETS}/current", f"{RULESETS}/upcoming", f"{RULESETS}/policy",
                 f"{RULESETS}/{{ruleset_hash}}"}

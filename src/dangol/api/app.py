@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from .. import __version__
 from ..service.container import Services
 from ..service.log_worker import LogWorker
-from ..storage.database import DEFAULT_URL
+from ..storage.database import DEFAULT_POOL, DEFAULT_URL
 from .auth import SECURITY_SCHEMES
 from .lanes import WriteLane
 from .limits import BodySizeLimit
@@ -25,6 +25,7 @@ from .routes import events, privacy, profiles, rulesets
 from .routes import tiers as tier_routes
 
 DATABASE_URL_ENV = "DANGOL_DATABASE_URL"
+POOL_ENV = "DANGOL_DATABASE_POOL"  # PostgreSQL connections a process opens at most (`dangol serve --pool-size`)
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -110,5 +111,6 @@ def worker_app() -> FastAPI:
 
 
 def _served(*, migrate: bool) -> FastAPI:
-    services = Services.open(os.environ.get(DATABASE_URL_ENV, DEFAULT_URL), migrate=migrate)
+    services = Services.open(os.environ.get(DATABASE_URL_ENV, DEFAULT_URL), migrate=migrate,
+                             pool=int(os.environ.get(POOL_ENV, DEFAULT_POOL)))
     return create_app(services, dispose_on_shutdown=True, serving=True)

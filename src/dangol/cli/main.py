@@ -54,7 +54,7 @@ app.command()(leaderboard)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(anchor.app, name="anchor")
-app.add_typer(rules.app, name="rules")  # issue 3
+app.add_typer(rules.app, name="rules")
 app.add_typer(events.app, name="events")
 app.command()(events.quote)
 app.command()(replay)

@@ -89,7 +89,7 @@ class IdempotencyConflict(DomainError):
     title = "Idempotency key reused with a different request"
 
 
-# ---- rulesets and events (issue 3)
+# ---- rulesets and events
 
 class InvalidRulesetDocument(DomainError):
     """A ruleset document with mistakes; `errors` lists each with its line and field."""

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from ..domain.clock import Clock, SystemClock
 from ..privacy.key_ring import KeyProvider
 from ..rules import Ruleset
-from ..storage.database import Database
+from ..storage.database import DEFAULT_POOL, Database
 from ..tiers import Ladder
 from ..storage.migrate import upgrade
 from .birthdays import BirthdayJob
@@ -99,8 +99,10 @@ class Services:
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,
-             log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None) -> Services:
-        db = Database(url)
+             log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None,
+             pool: int = DEFAULT_POOL) -> Services:
+        """`pool`: the PostgreSQL connections this process opens at most."""
+        db = Database(url, pool=pool)
         if migrate:
             upgrade(db)
         return cls(db, clock or SystemClock(), log_settings, key_provider)

@@ -113,33 +113,30 @@ class LedgerService:
                 also: Also | None = None) -> list[Outcome]:
         """Applies the operations in order, all in one transaction. An operation that
         fails is reported in its place and the others are applied as if it had never
-        been sent: the batch is re-run without it, so no partial effect survives.
+        been sent: the batch is re-run without it, in the same transaction, so no partial
+        effect survives and the refusal was judged against what the others answer from.
         `history`: the operations record what already happened elsewhere (an import), so
         `transfer_check` (tiers' gifting) is not asked; the ledger's own rules still apply.
         `screen`, asked before every run with the operations failed so far, names more to
         leave out (an import's ordering: whether an event is in order depends on which
         events before it were applied). `also` writes the caller's own rows in the same
         transaction, after the batch, from its outcomes."""
-        failed: dict[int, DomainError] = {}
+        invalid: dict[int, DomainError] = {}
         for index, op in enumerate(operations):
             try:
                 self._validate(op)
             except DomainError as error:
                 if stop_on_error:
                     raise
-                failed[index] = error
+                invalid[index] = error
         with collector_paused(len(operations) >= LARGE_BATCH):
-            while True:
-                rejected = {**failed, **screen(failed)} if screen else dict(failed)
-                try:
-                    # Lost races (the same key stored, or the same customer enrolled, by a
-                    # concurrent batch after we looked) run again, to answer from its rows.
-                    return self.db.retrying_races(
-                        lambda: self._write(program_id, operations, rejected, history, also))
-                except OperationFailed as failure:
-                    if stop_on_error:
-                        raise failure.error from None
-                    failed[failure.index] = failure.error
+            try:
+                # Lost races (the same key stored, or the same customer enrolled, by a
+                # concurrent batch after we looked) run again, to answer from its rows.
+                return self.db.retrying_races(
+                    lambda: self._write(program_id, operations, invalid, stop_on_error, history, screen, also))
+            except OperationFailed as failure:  # only with stop_on_error: nothing was written
+                raise failure.error from None
 
     def _validate(self, op: Operation) -> None:
         key = op.idempotency_key
@@ -150,13 +147,29 @@ class LedgerService:
             if at > self.clock.now() + CLOCK_SKEW:
                 raise InvalidRequest("an operation cannot happen in the future")
 
-    def _write(self, program_id: str, operations: Sequence[Operation], rejected: dict[int, DomainError],
-               history: bool, also: Also | None) -> list[Outcome]:
+    def _write(self, program_id: str, operations: Sequence[Operation], invalid: Mapping[int, DomainError],
+               stop_on_error: bool, history: bool, screen: Screen | None, also: Also | None) -> list[Outcome]:
+        """One transaction. A run that refuses an operation is thrown away (it wrote nothing:
+        operations are applied in memory and written at `flush`) and the batch runs again
+        without it, in this same transaction, its members still locked: so a refusal is
+        judged against the very state the other operations' answers are given against. Run
+        again in a new transaction, after a write of another process to the same members,
+        the operations before it would answer from balances the refusal never saw, and the
+        refusal quote one that the member never had ("1,000 requested, 9,925 available")."""
+        failed = dict(invalid)  # refusals of a transaction rolled back (a lost race) are judged again
         with self.db.write() as conn:
-            outcomes = self._apply(conn, program_id, operations, rejected, history)
-            if also:
-                also(conn, outcomes)
-            return outcomes
+            while True:
+                rejected = {**failed, **screen(failed)} if screen else dict(failed)
+                try:
+                    outcomes = self._apply(conn, program_id, operations, rejected, history)
+                except OperationFailed as failure:
+                    if stop_on_error:
+                        raise
+                    failed[failure.index] = failure.error
+                    continue
+                if also:
+                    also(conn, outcomes)
+                return outcomes
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
                rejected: dict[int, DomainError], history: bool = False) -> list[Outcome]:
@@ -190,8 +203,9 @@ class LedgerSession:
     one multi-row statement. Receipts get their `log` items at `flush`.
 
     An `OperationFailed` from `apply` leaves the session's ledgers partly changed: the
-    caller must roll the transaction back (as `execute` does, re-running the batch without
-    the failed operation)."""
+    caller must drop the session, and roll the transaction back if it flushed before (a
+    fresh session writes nothing until `flush`: `execute` runs the batch again without the
+    failed operation in a new session, in the same transaction)."""
 
     def __init__(self, service: LedgerService, conn: Connection, program_id: str,
                  transfer_check: TransferCheck | None = None) -> None:

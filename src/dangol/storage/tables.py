@@ -216,7 +216,7 @@ api_keys = Table(
 )
 
 # ---------------------------------------------------------------------------------------
-# Rulesets, member profiles and counters, business events, referrals (issue 3, events helper)
+# Rulesets, member profiles and counters, business events, referrals (the events pipeline)
 
 # A program's rule policy: the notice a worsening change needs, the members' default zone.
 rule_policies = Table(
@@ -331,7 +331,7 @@ referrals = Table(
     Index("ix_referrals_referrer_id", "referrer_id"),
 )
 
-# ---- tiers (issue 3): each member's standing on the program's ladder, every change to it,
+# ---- tiers: each member's standing on the program's ladder, every change to it,
 # and the cursor of a recalculation run (so an interrupted run resumes where it stopped).
 
 member_tiers = Table(
@@ -375,7 +375,7 @@ tier_recalculations = Table(
     sqlite_with_rowid=False,
 )
 
-# ---------------------------------------------------------------- engagement (issue 3)
+# ---------------------------------------------------------------- engagement
 # Coupons, badges, challenge progress, and the engagement side of a member's profile.
 
 engagement_coupons = Table(
@@ -421,7 +421,7 @@ engagement_progress = Table(
 )
 
 
-# ---------------------------------------------------------------- transparency log (issue 4)
+# ---------------------------------------------------------------- transparency log
 # Every ledger transaction (and published ruleset) is an entry, written with a sequence
 # number in the transaction that writes it; the integrator later gives entries leaf
 # indices, in sequence order, as it extends the Merkle tree (see service/log.py).
