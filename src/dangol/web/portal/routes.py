@@ -246,3 +246,10 @@ async def gift(request: Request, program_id: str = ProgramId) -> Response:
 @router.post("/leaderboard")
 async def leaderboard(request: Request, program_id: str = ProgramId) -> Response:
     return await _act(request, program_id, "leaderboard", _leaderboard)
+
+
+@router.get("/{anything:path}", response_class=HTMLResponse)
+async def not_found(request: Request, anything: str, program_id: str = ProgramId) -> Response:
+    """Any other portal address: a page saying so, in the member's language (never the API's
+    problem document, which repeats the address)."""
+    return _pages(request).render(request, "not_found.html", {"program_id": program_id}, status_code=404)
