@@ -37,6 +37,10 @@ run: $(INSTALLED)
 	  echo "  export DANGOL_KEY=$$token" && \
 	  echo "  curl -s -H \"Authorization: Bearer \$$DANGOL_KEY\" 'http://$(HOST):$(PORT)/v1/programs/market/members?external_ref=customer-00001'" && \
 	  echo
+	@echo "The member portal of a demo member (the link works once, for 10 minutes; make another with"
+	@echo "'dangol members portal-link --ref customer-00001'):" && echo
+	@echo "  $$($(DANGOL) members portal-link --program market --ref customer-00001 --base-url http://$(HOST):$(PORT) --quiet)"
+	@echo
 	$(DANGOL) serve --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED)

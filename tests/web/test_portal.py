@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from .conftest import Served, assert_accessible
@@ -27,6 +28,12 @@ def sign_in(page: Any, server: Served, member: str, lang: str) -> None:
 
 def text(page: Any, testid: str) -> str:
     return str(page.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]').text)
+
+
+def submit(page: Any, field: Any) -> None:
+    """Sends the field's form and waits for the page that answers it."""
+    field.submit()
+    WebDriverWait(page, 15).until(staleness_of(field))
 
 
 def digits(value: str) -> int:
@@ -56,7 +63,7 @@ def test_a_member_redeems_and_errors_are_shown_at_their_field_in_english(page: A
     assert_accessible(page)
     field = page.find_element(By.ID, "points-redeem")
     field.send_keys("9000")
-    field.submit()
+    submit(page, field)
     error = page.find_element(By.CSS_SELECTOR, '#redeem-title ~ form [data-field="points"]')
     assert error.text == "You do not have that many points available."
     assert page.find_element(By.ID, "points-redeem").get_attribute("value") == "9000"  # what was typed stays
@@ -65,7 +72,7 @@ def test_a_member_redeems_and_errors_are_shown_at_their_field_in_english(page: A
     field = page.find_element(By.ID, "points-redeem")
     field.clear()
     field.send_keys("1500")
-    field.submit()
+    submit(page, field)
     assert "Done: the points were redeemed." in page.find_element(By.CSS_SELECTOR, "p.notice").text
     assert web_server.api("GET", f"{MARKET}/members/{member}/balance").json()["available"] == 3_500
     assert text(page, "available") == "3,500"
@@ -79,7 +86,7 @@ def test_a_top_tier_member_gifts_points(page: Any, web_server: Served) -> None:
     page.get(f"{web_server.base_url}/portal/market/act")
     page.find_element(By.ID, "to_member-gift").send_keys(friend)
     page.find_element(By.ID, "points-gift").send_keys("1000")
-    page.find_element(By.ID, "points-gift").submit()
+    submit(page, page.find_element(By.ID, "points-gift"))
     assert "선물했습니다" in page.find_element(By.CSS_SELECTOR, "p.notice").text
     assert web_server.api("GET", f"{MARKET}/members/{friend}/balance").json()["available"] == 1_010
 
@@ -91,7 +98,7 @@ def test_a_member_without_the_tier_cannot_gift(page: Any, web_server: Served) ->
     page.get(f"{web_server.base_url}/portal/market/act")
     page.find_element(By.ID, "to_member-gift").send_keys(friend)
     page.find_element(By.ID, "points-gift").send_keys("1000")
-    page.find_element(By.ID, "points-gift").submit()
+    submit(page, page.find_element(By.ID, "points-gift"))
     assert page.find_element(By.CSS_SELECTOR, '[data-field="_form"]').text == "Your tier does not allow gifting points."
     assert web_server.api("GET", f"{MARKET}/members/{giver}/balance").json()["available"] == 4_000
 
