@@ -38,6 +38,10 @@ from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
 from .tiers import NoTierLadder, TierService
+from .staff.accounts import StaffAccounts
+from .staff.audit import StaffAuditLog
+from .staff.sign_in import StaffSignIn
+from ..staff.passwords import Passwords
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
     key_provider: KeyProvider | None = None  # None: from the environment (see service/privacy/keys.py)
+    passwords: Passwords | None = None  # None: Argon2id with argon2-cffi's recommended parameters
 
     def __post_init__(self) -> None:
         self.rulesets = RulesetService(self.db, self.clock)
@@ -76,6 +81,11 @@ class Services:
             "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
+        # The operator console's staff (service/staff/).
+        passwords = self.passwords or Passwords()
+        self.staff = StaffAccounts(self.db, self.clock, passwords)
+        self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords)
+        self.staff_audit = StaffAuditLog(self.db)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
