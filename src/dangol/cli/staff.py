@@ -4,6 +4,7 @@ is recorded as `cli`."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -41,8 +42,7 @@ def create(
         enrolled = services.staff.create(username, role, password, CLI, totp=totp)
     finally:
         services.db.dispose()
-    out.print(f"Created staff account {enrolled.account.username} ({enrolled.account.role.value}), "
-              f"id {enrolled.account.id}.", markup=False)
+    out.print(f"Created staff account {enrolled.account.username} ({enrolled.account.role.value}).", markup=False)
     _print_enrolment(enrolled)
 
 
@@ -134,14 +134,20 @@ def audit_log(
     if as_json:
         print_json({"items": page.items, "next_cursor": page.next_cursor})
         return
-    table = Table(title="Audit log (times in UTC)")
-    for column in ("id", "at", "actor", "address", "action", "program", "member", "before → after"):
-        table.add_column(column, overflow="fold")
+    # One line an entry (a table would fold the states into slivers): id, time, who, from
+    # where, what, on what, and the change.
     for e in page.items:
-        change = "" if e["before"] is None and e["after"] is None else f"{e['before']} → {e['after']}"
-        table.add_row(str(e["id"]), e["at"][:19], e["actor"], e["address"] or "", e["action"], e["program_id"] or "",
-                      e["member_id"] or "", change or (str(e["detail"]) if e["detail"] else ""))
-    out.print(table)
+        on = " ".join(f"{name}={e[key]}" for name, key in (("program", "program_id"), ("member", "member_id"))
+                      if e[key])
+        change = (f"{_compact(e['before'])} -> {_compact(e['after'])}" if e["before"] or e["after"]
+                  else _compact(e["detail"]))
+        out.print(" ".join(part for part in (str(e["id"]), e["at"], e["actor"], f"from {e['address']}"
+                                             if e["address"] else "", e["action"], on, change) if part),
+                  markup=False, soft_wrap=True)
     if page.next_cursor:
         out.print(f"More: --cursor {page.next_cursor}", markup=False)
 
+
+
+def _compact(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

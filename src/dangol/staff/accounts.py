@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +32,8 @@ class StaffAccount:
     id: str
     username: str
     role: Role
-    password_hash: str
-    totp_secret: str | None
+    password_hash: str = field(repr=False)
+    totp_secret: str | None = field(repr=False)
     totp_last_step: int | None
     created_at: datetime
     disabled_at: datetime | None = None
