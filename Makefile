@@ -40,6 +40,9 @@ run: $(INSTALLED)
 	$(DANGOL) serve --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  echo "NOTE: Chromium is missing, so the browser tests (tests/web) will be skipped. Get it with:" \
+	       "sudo apt-get install chromium chromium-driver (Debian/Ubuntu); .ci/run installs it."
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -23,6 +23,7 @@ from .ledger import LedgerService
 from .log import LogService, LogSettings
 from .log_check import LogCheck
 from .log_report import LogReportService
+from .portal_access import PortalAccess
 from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
@@ -58,6 +59,7 @@ class Services:
         # Gifting is a tier benefit: every live transfer asks the sender's tier.
         self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers))
         self.reader = LedgerReader(self.db, self.clock)
+        self.portal = PortalAccess(self.db, self.reader, self.clock)
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)

@@ -632,3 +632,26 @@ staff_sign_in_failures = Table(
     Index("ix_staff_sign_in_failures_username_at", "username", "at"),
     Index("ix_staff_sign_in_failures_address_at", "address", "at"),
 )
+
+# Member portal sign-in (dangol.web.portal): single-use links a brand's backend asks for,
+# and the sessions they open. Only SHA-256 hashes of their secrets are kept: a copy of the
+# database opens no member's portal.
+portal_links = Table(
+    "portal_links", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
+)
+
+portal_sessions = Table(
+    "portal_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index("ix_portal_sessions_member_id", "member_id"),
+)

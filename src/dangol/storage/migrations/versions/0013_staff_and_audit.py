@@ -6,8 +6,8 @@ failed sign-ins (for throttling). The audit log gains where an action came from 
 state before and after it, and entries without a program (staff accounts belong to the
 installation).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 10:00:00.000000
 """
 from alembic import op
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import dangol.storage.types
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
