@@ -41,6 +41,7 @@ from .rulesets import RulesetService
 from .tiers import NoTierLadder, TierService
 from .staff.accounts import StaffAccounts
 from .staff.audit import StaffAuditLog
+from .staff.member_actions import StaffMemberActions
 from .staff.sign_in import StaffSignIn
 from ..staff.passwords import Passwords
 
@@ -88,6 +89,7 @@ class Services:
         self.staff = StaffAccounts(self.db, self.clock, passwords)
         self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords)
         self.staff_audit = StaffAuditLog(self.db)
+        self.staff_actions = StaffMemberActions(self.ledger)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
