@@ -17,7 +17,6 @@ from ...service.container import Services
 from ...service.staff.audit import Actor
 from ...staff.roles import Permission
 from ...staff.sign_in import Refused
-from ...storage.audit_repository import AuditFilter
 from ..csrf import FIELD, csrf_ok, csrf_token
 from ..rendering import Pages
 from .session import (
@@ -214,9 +213,8 @@ async def adjust(request: Request, program_id: str, member_id: str) -> Response:
 async def audit_log(request: Request, cursor: str | None = None) -> Response:
     async def show(request: Request, visit: StaffVisit) -> Response:
         try:
-            page = await run_in_threadpool(lambda: _services(request).staff_audit.entries(
-                AuditFilter(), cursor=cursor, limit=100))
+            page = await run_in_threadpool(lambda: _services(request).staff_audit.entries(cursor=cursor, limit=100))
         except DomainError:
-            page = await run_in_threadpool(lambda: _services(request).staff_audit.entries(AuditFilter(), limit=100))
+            page = await run_in_threadpool(lambda: _services(request).staff_audit.entries(limit=100))
         return _render(request, visit, "console/audit.html", {"entries": page.items, "next": page.next_cursor})
     return await _as(request, Permission.READ_AUDIT_LOG, show)
