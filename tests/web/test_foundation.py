@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
 
 from .conftest import Served, assert_accessible
 
@@ -17,7 +19,9 @@ def test_the_sign_in_page_speaks_korean_by_default_and_english_on_request(page: 
     assert page.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko"
     assert "로그인" in page.find_element(By.TAG_NAME, "h1").text
     assert_accessible(page)
-    page.find_element(By.LINK_TEXT, "English").click()
+    switch = page.find_element(By.LINK_TEXT, "English")
+    switch.click()
+    WebDriverWait(page, 15).until(staleness_of(switch))
     assert page.find_element(By.TAG_NAME, "h1").text == "Sign in to your points"
     page.get(f"{web_server.base_url}/portal/market/sign-in")  # the choice is remembered
     assert page.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"

@@ -63,3 +63,7 @@ def test_catalogs_of_several_domains_merge_into_one_per_locale() -> None:
     assert catalogs["ko"].gettext("Skip to content") == "본문으로 건너뛰기"  # common
     assert catalogs["ko"].gettext("My points") != "My points"  # portal
     assert catalogs["en"].gettext("My points") == "My points"
+    # Plurals follow each locale's rule: one form in Korean, two in English.
+    message = ("%(num)s day left in this window (until %(date)s)", "%(num)s days left in this window (until %(date)s)")
+    assert catalogs["ko"].ngettext(*message, 2) == catalogs["ko"].ngettext(*message, 1) != message[0]
+    assert catalogs["en"].ngettext(*message, 2) == message[1]

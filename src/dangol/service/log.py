@@ -291,6 +291,12 @@ class LogService:
         store = DbNodeStore(conn)
         return MerkleTree(_Prefetching(store), size).inclusion_proofs([i for i in indices if 0 <= i < size], size)
 
+    def leaf_indices(self, transaction_ids: Sequence[int]) -> dict[int, int | None]:
+        """Where each transaction is in the log: its leaf index, None until integrated (the
+        member portal's history has the member's browser prove each one)."""
+        with self.db.read() as conn:
+            return LogRepository(conn).leaf_indices(transaction_ids)
+
     def consistency_proof(self, size1: int, size2: int) -> dict[str, Any]:
         if not 0 <= size1 <= size2:
             raise InvalidRequest("from is between 0 and to")

@@ -163,6 +163,14 @@ class LogRepository:
                                      f"ORDER BY leaf_index LIMIT {int(limit)}", (start,))
         return [_entry(row) for row in rows]
 
+    def leaf_indices(self, transaction_ids: Sequence[int]) -> dict[int, int | None]:
+        """The leaf index of each transaction's entry (None while not integrated)."""
+        if not transaction_ids:
+            return {}
+        rows = self.conn.execute(select(t.log_entries.c.transaction_id, t.log_entries.c.leaf_index).where(
+            t.log_entries.c.transaction_id.in_(list(transaction_ids)))).all()
+        return {int(row[0]): None if row[1] is None else int(row[1]) for row in rows}
+
     def entry_by_sequence(self, sequence: int) -> StoredEntry | None:
         rows = fetch_rows(self.conn, f"SELECT sequence, leaf_index, program_id, transaction_id, entry, leaf_hash "
                                      f"FROM log_entries WHERE sequence = {mark(self.conn)}", (sequence,))

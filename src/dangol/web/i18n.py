@@ -36,10 +36,16 @@ def load_catalogs(directory: Path = LOCALES_DIR) -> dict[str, Translations]:
     """Every domain's catalog of each locale, merged into one `Translations` per locale."""
     catalogs: dict[str, Translations] = {}
     for locale in LOCALES:
-        merged = Translations()
+        # The first catalog is the base: its header gives the locale's plural rule (merging
+        # into an empty Translations would keep English's two forms for Korean's one).
+        merged: Translations | None = None
         for po in sorted((directory / locale / "LC_MESSAGES").glob("*.po")):
-            merged.merge(_compiled(po, locale))
-        catalogs[locale] = merged
+            compiled = _compiled(po, locale)
+            if merged is None:
+                merged = compiled
+            else:
+                merged.merge(compiled)
+        catalogs[locale] = merged or Translations()
     return catalogs
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from babel.support import Translations
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .i18n import LANGUAGE_COOKIE, LOCALES, Formats, load_catalogs, negotiate
@@ -66,8 +66,13 @@ class Pages:
         response = HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
         response.headers["Content-Language"] = locale
         response.headers.setdefault("Cache-Control", "no-store")  # pages show a member's own points
-        chosen = request.query_params.get("lang")
-        if chosen in LOCALES:  # the language switch: remembered for the next pages
-            response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",
-                                secure=request.url.scheme == "https")
+        remember_language(request, response)
         return response
+
+
+def remember_language(request: Request, response: Response) -> None:
+    """The language switch (`?lang=`): remembered in a cookie for the next pages."""
+    chosen = request.query_params.get("lang")
+    if chosen in LOCALES:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=ONE_YEAR, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")

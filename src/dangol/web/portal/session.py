@@ -42,9 +42,12 @@ def current_visit(services: Services, request: Request, program_id: str) -> Visi
     return None if session is None else Visit(program_id, session.member_id, secret)
 
 
-def to_sign_in(program_id: str, reason: str) -> RedirectResponse:
+def to_sign_in(program_id: str, reason: str, *, end_session: bool = False) -> RedirectResponse:
+    """Back to the sign-in page, saying why; `end_session` also drops the cookie (a refused
+    link leaves a session the browser already has alone)."""
     response = RedirectResponse(f"{portal_path(program_id, 'sign-in')}?reason={reason}", status_code=303)
-    response.delete_cookie(COOKIE, path=portal_path(program_id))
+    if end_session:
+        response.delete_cookie(COOKIE, path=portal_path(program_id), secure=True, httponly=True, samesite="lax")
     return response
 
 
