@@ -116,6 +116,11 @@ def test_an_adjustment_is_in_the_books_and_the_audit_log_with_who_where_and_befo
     assert entry["actor"] == "staff:support" and entry["address"] == "testclient" and entry["member_id"] == member
     assert entry["before"]["available"] == 0 and entry["after"]["available"] == 250
     assert entry["detail"]["reason"] == "lost receipt"
+    resent = browser.post(f"/console/programs/market/members/{member}/adjust",
+                          data={"csrf_token": form_token(page), "points": "250", "reason": "lost receipt",
+                                "key": "adjust-1"})  # the same form sent again (a double click, a reload)
+    assert resent.status_code == 303 and services.reader.balance("market", member)["available"] == 250
+    assert len([e for e in services.staff_audit.entries().items if e["action"] == "member.adjust"]) == 1
     owner = signed_in(services, secrets, Role.OWNER, clock)
     assert "lost receipt" in owner.get("/console/audit").text
 

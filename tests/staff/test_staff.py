@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from dangol.domain import FixedClock
 from dangol.domain.errors import Conflict, InvalidRequest
 from dangol.service.container import Services
+from dangol.service.privacy.keys import DataKeysUnavailable
 from dangol.service.staff.accounts import UnknownStaff
 from dangol.service.staff.audit import CLI
 from dangol.service.staff.sign_in import SignedIn
@@ -207,3 +208,30 @@ def test_staff_entries_stay_out_of_the_personal_data_audit_log_and_its_retention
     assert staffed.retention.run("market").audit_entries_removed == 0
     assert staffed.audit_log.entries("market").items == []
     assert [e["action"] for e in staffed.staff_audit.entries().items] == ["staff.create"]
+
+
+def test_a_second_factor_secret_is_sealed_at_rest_and_signs_in_across_a_key_rotation(
+        staffed: Services, clock: FixedClock) -> None:
+    secret = owner(staffed)
+
+    def stored() -> str:
+        with staffed.db.read() as conn:
+            return str(conn.exec_driver_sql("SELECT totp_secret FROM staff_accounts").scalar_one())
+
+    before = stored()
+    assert secret not in before and before.startswith("v1:")
+    first_key = before.split(":")[1]
+    rotated = staffed.data_keys.rotate()
+    assert rotated.rewrapped >= 1 and stored().split(":")[1] == rotated.added != first_key
+    assert staffed.data_keys.retire().retired == [first_key]  # nothing wraps it any more
+    signed = staffed.staff_sign_in.sign_in("olive", PASSWORD, code_at(secret, clock.now()), HERE)
+    assert isinstance(signed, SignedIn)
+    new = staffed.staff.reset_totp("olive", CLI).totp_secret
+    assert new is not None and new not in stored()
+    # Copied onto another account, a sealed secret does not open.
+    staffed.staff.create("mina", "support", PASSWORD, CLI)
+    with staffed.db.write() as conn:
+        conn.exec_driver_sql("UPDATE staff_accounts SET totp_secret = (SELECT totp_secret FROM staff_accounts "
+                             "WHERE username = 'olive') WHERE username = 'mina'")
+    with pytest.raises(DataKeysUnavailable):
+        staffed.staff_sign_in.sign_in("mina", PASSWORD, code_at(new, clock.now() + timedelta(seconds=60)), HERE)

@@ -43,6 +43,7 @@ from .staff.accounts import StaffAccounts
 from .staff.audit import StaffAuditLog
 from .staff.member_actions import StaffMemberActions
 from .staff.sign_in import StaffSignIn
+from .staff.totp_vault import TotpVault
 from ..staff.passwords import Passwords
 
 
@@ -86,8 +87,10 @@ class Services:
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
         # The operator console's staff (service/staff/).
         passwords = self.passwords or Passwords()
-        self.staff = StaffAccounts(self.db, self.clock, passwords)
-        self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords)
+        vault = TotpVault(self.data_keys)
+        self.data_keys.elsewhere.append(vault)  # rotation re-wraps the staff's secrets too
+        self.staff = StaffAccounts(self.db, self.clock, passwords, vault)
+        self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords, vault)
         self.staff_audit = StaffAuditLog(self.db)
         self.staff_actions = StaffMemberActions(self.ledger)
 

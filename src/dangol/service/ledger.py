@@ -41,9 +41,10 @@ Outcome = Receipt | DomainError
 # Asked before a live transfer, in the write transaction with both ledgers locked: raises
 # the DomainError that refuses it (the container wires tiers' gifting, service/gifting.py).
 TransferCheck = Callable[[Connection, str, str, datetime], None]  # (conn, program, sender, at)
-# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes.
+# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes
+# (given the outcomes and which of them are new: an idempotent replay's receipt is not).
 Screen = Callable[[Mapping[int, DomainError]], Mapping[int, DomainError]]
-Also = Callable[[Connection, list[Outcome]], None]
+Also = Callable[[Connection, list[Outcome], list[bool]], None]
 
 # A client clock a little ahead of ours is not an error; an event from next week is.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -153,9 +154,11 @@ class LedgerService:
     def _write(self, program_id: str, operations: Sequence[Operation], rejected: dict[int, DomainError],
                history: bool, also: Also | None) -> list[Outcome]:
         with self.db.write() as conn:
-            outcomes = self._apply(conn, program_id, operations, rejected, history)
+            session = self.session(conn, program_id, history=history)
+            outcomes = session.apply(operations, rejected)
+            session.flush()
             if also:
-                also(conn, outcomes)
+                also(conn, outcomes, [index in session.new_outcomes for index in range(len(outcomes))])
             return outcomes
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
@@ -212,6 +215,7 @@ class LedgerSession:
         self._fresh: list[tuple[Receipt, list[int]]] = []
         self._txn_keys: dict[int, str] = {}
         self._to_remember: list[tuple[str, str, Any]] = []
+        self.new_outcomes: set[int] = set()  # of the last `apply`: indices applied now, not replayed
 
     def apply(self, operations: Sequence[Operation], rejected: dict[int, DomainError] | None = None,
               ) -> list[Outcome]:
@@ -233,6 +237,7 @@ class LedgerSession:
         self.ids.reserve("transaction", len(operations))
         self.ids.reserve("lot", len(operations))
         outcomes: list[Outcome] = []
+        self.new_outcomes = set()
         for index, op in enumerate(operations):
             if index in rejected:
                 outcomes.append(rejected[index])
@@ -253,6 +258,7 @@ class LedgerSession:
             # Its log items arrive at `flush`, into this very list: whoever kept the receipt sees them.
             receipt["log"] = []
             outcomes.append(receipt)
+            self.new_outcomes.add(index)
             self._fresh.append((receipt, taken))
             if key:
                 self._txn_keys.update(dict.fromkeys(taken, key))

@@ -605,7 +605,8 @@ staff_accounts = Table(
     Column("username", String(63), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
     Column("password_hash", Text, nullable=False),
-    Column("totp_secret", String(64)),
+    # Sealed with the key-encryption keys (service/staff/totp_vault.py), never in plain text.
+    Column("totp_secret", Text),
     Column("totp_last_step", BigInteger),
     Column("created_at", Timestamp, nullable=False),
     Column("disabled_at", Timestamp),

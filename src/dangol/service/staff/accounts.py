@@ -17,6 +17,7 @@ from ...storage.database import Database
 from ...storage.staff_repository import StaffRepository
 from . import audit
 from .audit import Actor, Change
+from .totp_vault import TotpVault
 
 
 class UnknownStaff(DomainError):
@@ -34,10 +35,11 @@ class Enrolled:
 
 
 class StaffAccounts:
-    def __init__(self, db: Database, clock: Clock, passwords: Passwords) -> None:
+    def __init__(self, db: Database, clock: Clock, passwords: Passwords, vault: TotpVault) -> None:
         self.db = db
         self.clock = clock
         self.passwords = passwords
+        self.vault = vault  # seals second-factor secrets: never stored in plain text
 
     def create(self, username: str, role: str, password: str, actor: Actor, *, totp: bool = True) -> Enrolled:
         check_username(username)
@@ -52,7 +54,7 @@ class StaffAccounts:
             repo = StaffRepository(conn)
             if repo.account(username) is not None:
                 raise Conflict(f"there is already a staff account {username!r}")
-            repo.add(account)
+            repo.add(self.vault.sealed(account))
             audit.record(conn, actor, Change(audit.STAFF_CREATE, after=_state(account)), now)
         return Enrolled(account, secret, None if secret is None else provisioning_uri(secret, username))
 
@@ -90,7 +92,7 @@ class StaffAccounts:
             repo = StaffRepository(conn)
             account = _existing(repo, username)
             reset = replace(account, totp_secret=secret, totp_last_step=None)
-            repo.save(reset)
+            repo.save(self.vault.sealed(reset))
             sessions = repo.end_sessions_of(account.id)
             audit.record(conn, actor, Change(audit.STAFF_RESET_TOTP, before=_state(account), after=_state(reset),
                                              detail={"sessions_ended": sessions}), now)

@@ -25,10 +25,10 @@ class StaffMemberActions:
                idempotency_key: str) -> dict[str, Any]:
         """Adds (or, negative, removes) points with a reason; answers the ledger's receipt."""
 
-        def audited(conn: Connection, outcomes: list[Outcome]) -> None:
+        def audited(conn: Connection, outcomes: list[Outcome], new: list[bool]) -> None:
             receipt = outcomes[0]
-            if isinstance(receipt, DomainError):
-                return
+            if isinstance(receipt, DomainError) or not new[0]:
+                return  # a re-sent form (its key's receipt replayed) changed nothing: nothing to audit
             after = receipt.get("balance")
             before = None if after is None else {**after, "available": after["available"] - points}
             audit.record(conn, actor, Change(MEMBER_ADJUST, program_id, member_id, before, after,

@@ -18,6 +18,7 @@ from ...storage.database import Database
 from ...storage.staff_repository import StaffRepository
 from . import audit
 from .audit import Actor, Change
+from .totp_vault import TotpVault
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +35,10 @@ class Session:
 
 
 class StaffSignIn:
-    def __init__(self, db: Database, clock: Clock, passwords: Passwords, throttle: Throttle | None = None,
-                 sessions: SessionPolicy | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, passwords: Passwords, vault: TotpVault,
+                 throttle: Throttle | None = None, sessions: SessionPolicy | None = None) -> None:
         self.db = db
+        self.vault = vault
         self.clock = clock
         self.passwords = passwords
         self.throttle = throttle or Throttle()
@@ -50,7 +52,9 @@ class StaffSignIn:
             repo = StaffRepository(conn)
             account = repo.account(attempt.username)
             by_name, by_address = repo.failures(attempt.username, address, self.throttle.since(now))
-        decision = decide(account, attempt, by_name, by_address, self.passwords, self.throttle)
+        # The secret is opened only to check the code; the account is compared and saved sealed.
+        opened = None if account is None else self.vault.opened(account)
+        decision = decide(opened, attempt, by_name, by_address, self.passwords, self.throttle)
         with self.db.write() as conn:
             repo = StaffRepository(conn)
             if previous_token:
@@ -59,11 +63,11 @@ class StaffSignIn:
                 if decision.locked_until is None:
                     repo.add_failure(attempt.username, address, now)
                 return decision
-            return self._accept(repo, decision, address, now)
+            assert account is not None  # accepted: it exists
+            return self._accept(repo, account, decision, address, now)
 
-    def _accept(self, repo: StaffRepository, decision: Accepted, address: str,
+    def _accept(self, repo: StaffRepository, account: StaffAccount, decision: Accepted, address: str,
                 now: datetime) -> SignedIn | Refused:
-        account = decision.account
         current = repo.account_by_id(account.id)
         if current is None or current != account:
             # Changed since it was loaded: another sign-in used this code, or the account

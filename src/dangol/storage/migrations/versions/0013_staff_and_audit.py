@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column('username', sa.String(length=63), nullable=False),
         sa.Column('role', sa.String(length=16), nullable=False),
         sa.Column('password_hash', sa.Text(), nullable=False),
-        sa.Column('totp_secret', sa.String(length=64), nullable=True),
+        sa.Column('totp_secret', sa.Text(), nullable=True),  # sealed (service/staff/totp_vault.py)
         sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
         sa.Column('created_at', dangol.storage.types.Timestamp(), nullable=False),
         sa.Column('disabled_at', dangol.storage.types.Timestamp(), nullable=True),
