@@ -16,6 +16,7 @@ from ..tiers import Ladder
 from ..storage.migrate import upgrade
 from .birthdays import BirthdayJob
 from .check import LedgerCheck
+from .dashboard import Dashboard
 from .engagement import EngagementService
 from .leaderboards import Leaderboards
 from .expiry import ExpiryJob
@@ -40,6 +41,7 @@ from .referrals import ReferralService
 from .rulesets import RulesetService
 from .tiers import NoTierLadder, TierService
 from .staff.accounts import StaffAccounts
+from .staff.api_keys import StaffApiKeys
 from .staff.audit import StaffAuditLog
 from .staff.member_actions import StaffMemberActions
 from .staff.sign_in import StaffSignIn
@@ -92,7 +94,9 @@ class Services:
         self.staff = StaffAccounts(self.db, self.clock, passwords, vault)
         self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords, vault)
         self.staff_audit = StaffAuditLog(self.db)
-        self.staff_actions = StaffMemberActions(self.ledger)
+        self.staff_actions = StaffMemberActions(self.ledger, self.reader)
+        self.dashboard = Dashboard(self.db, self.clock)
+        self.staff_api_keys = StaffApiKeys(self.programs)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
