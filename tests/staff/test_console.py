@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from dangol.api import create_app
 from dangol.domain import FixedClock
+from dangol.domain.commands import Enroll
 from dangol.service.container import Services
 from dangol.service.staff.audit import CLI
 from dangol.staff.roles import Permission, Role, may
@@ -57,9 +58,8 @@ def signed_in(services: Services, secrets: dict[Role, str], role: Role, clock: F
     return browser
 
 
-def member_id(services: Services) -> str:
-    return str(services.ledger.run("market", __import__("dangol.domain.commands", fromlist=["Enroll"]).Enroll(
-        "customer-1"), "enrol-1")["member"]["id"])
+def member_id(services: Services, ref: str = "customer-1") -> str:
+    return str(services.ledger.run("market", Enroll(ref), f"enrol-{ref}")["member"]["id"])
 
 
 # (method, path, permission): every console route that needs a session.
@@ -79,7 +79,7 @@ ROUTES = [
     ("POST", "/console/programs/market/api-keys", Permission.MANAGE_API_KEYS),
     ("POST", "/console/programs/market/api-keys/nokey/revoke", Permission.MANAGE_API_KEYS),
     ("GET", "/console/log", Permission.VIEW),
-    ("POST", "/console/programs/market/members/{m}/close", Permission.CHANGE_MEMBER_STATUS),  # last: final
+    ("POST", "/console/programs/market/members/{c}/close", Permission.CHANGE_MEMBER_STATUS),  # a member each
 ]
 
 
@@ -89,17 +89,19 @@ def test_every_route_answers_every_role_as_the_table_allows_and_anonymous_goes_t
     member = member_id(services)
     anonymous = client(services)
     for method, path, _ in ROUTES:
-        answer = anonymous.request(method, path.format(m=member), data={"points": "5", "reason": "x"})
+        answer = anonymous.request(method, path.format(m=member, c=member), data={"points": "5", "reason": "x"})
         assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in"), path
         assert member not in answer.text
     for role in Role:
         browser = signed_in(services, secrets, role, clock)
         page = browser.get("/console/").text
         token = form_token(page)
+        closable = member_id(services, f"to-close-by-{role.value}")
         for method, path, permission in ROUTES:
             data = {"csrf_token": token, "points": "5", "reason": f"goodwill from {role.value}",
                     "document": "program: market\n", "name": f"key of {role.value}", "scope": "read"}
-            answer = browser.request(method, path.format(m=member), data=data if method == "POST" else None)
+            answer = browser.request(method, path.format(m=member, c=closable),
+                                     data=data if method == "POST" else None)
             if may(role, permission):
                 # 400/404/409: allowed, and refused for what the form says (an invalid ruleset, a
                 # status change the member's status does not allow, an unknown key), never a 500.
@@ -109,7 +111,8 @@ def test_every_route_answers_every_role_as_the_table_allows_and_anonymous_goes_t
                 assert member not in answer.text and "goodwill" not in answer.text and "staff.create" not in answer.text
     adjusted = {e["actor"] for e in services.staff_audit.entries().items if e["action"] == "member.adjust"}
     assert adjusted == {"staff:owner", "staff:support"}
-    assert services.reader.member("market", member)["status"] == "closed"
+    assert services.reader.balance("market", member)["available"] == 10
+    assert services.reader.member("market", member)["status"] == "active"  # suspended, then reactivated
     actions = {(e["actor"], e["action"]) for e in services.staff_audit.entries(limit=200).items}
     assert ("staff:owner", "member.suspend") in actions and ("staff:owner", "api_key.create") in actions
     assert not {a for a in actions if a[0] in ("staff:marketer", "staff:auditor") and a[1] != "staff.sign_in"}
