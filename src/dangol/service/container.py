@@ -16,6 +16,7 @@ from ..tiers import Ladder
 from ..storage.migrate import upgrade
 from .birthdays import BirthdayJob
 from .check import LedgerCheck
+from .dashboard import Dashboard
 from .engagement import EngagementService
 from .leaderboards import Leaderboards
 from .expiry import ExpiryJob
@@ -39,6 +40,13 @@ from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
 from .tiers import NoTierLadder, TierService
+from .staff.accounts import StaffAccounts
+from .staff.api_keys import StaffApiKeys
+from .staff.audit import StaffAuditLog
+from .staff.member_actions import StaffMemberActions
+from .staff.sign_in import StaffSignIn
+from .staff.totp_vault import TotpVault
+from ..staff.passwords import Passwords
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
     key_provider: KeyProvider | None = None  # None: from the environment (see service/privacy/keys.py)
+    passwords: Passwords | None = None  # None: Argon2id with argon2-cffi's recommended parameters
 
     def __post_init__(self) -> None:
         self.rulesets = RulesetService(self.db, self.clock)
@@ -78,6 +87,16 @@ class Services:
             "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
+        # The operator console's staff (service/staff/).
+        passwords = self.passwords or Passwords()
+        vault = TotpVault(self.data_keys)
+        self.data_keys.elsewhere.append(vault)  # rotation re-wraps the staff's secrets too
+        self.staff = StaffAccounts(self.db, self.clock, passwords, vault)
+        self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords, vault)
+        self.staff_audit = StaffAuditLog(self.db)
+        self.staff_actions = StaffMemberActions(self.ledger, self.reader)
+        self.dashboard = Dashboard(self.db, self.clock)
+        self.staff_api_keys = StaffApiKeys(self.programs)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""

@@ -41,9 +41,10 @@ Outcome = Receipt | DomainError
 # Asked before a live transfer, in the write transaction with both ledgers locked: raises
 # the DomainError that refuses it (the container wires tiers' gifting, service/gifting.py).
 TransferCheck = Callable[[Connection, str, str, datetime], None]  # (conn, program, sender, at)
-# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes.
+# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes
+# (given the outcomes and which of them are new: an idempotent replay's receipt is not).
 Screen = Callable[[Mapping[int, DomainError]], Mapping[int, DomainError]]
-Also = Callable[[Connection, list[Outcome]], None]
+Also = Callable[[Connection, list[Outcome], list[bool]], None]
 
 # A client clock a little ahead of ours is not an error; an event from next week is.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -161,22 +162,23 @@ class LedgerService:
             while True:
                 rejected = {**failed, **screen(failed)} if screen else dict(failed)
                 try:
-                    outcomes = self._apply(conn, program_id, operations, rejected, history)
+                    outcomes, new = self._apply(conn, program_id, operations, rejected, history)
                 except OperationFailed as failure:
                     if stop_on_error:
                         raise
                     failed[failure.index] = failure.error
                     continue
                 if also:
-                    also(conn, outcomes)
+                    also(conn, outcomes, new)
                 return outcomes
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
-               rejected: dict[int, DomainError], history: bool = False) -> list[Outcome]:
+               rejected: dict[int, DomainError], history: bool = False) -> tuple[list[Outcome], list[bool]]:
+        """The outcomes, and for each whether it was applied now (not replayed by its key)."""
         session = self.session(conn, program_id, history=history)
         outcomes = session.apply(operations, rejected)
         session.flush()
-        return outcomes
+        return outcomes, [index in session.new_outcomes for index in range(len(outcomes))]
 
     # ------------------------------------------------------------ inside another transaction
 
@@ -185,7 +187,7 @@ class LedgerService:
         its event row and counters in the same one). The first operation that fails raises
         its DomainError; the caller's transaction then rolls back, leaving nothing behind."""
         try:
-            return self._apply(conn, program_id, operations, {})
+            return self._apply(conn, program_id, operations, {})[0]
         except OperationFailed as failure:
             raise failure.error from None
 
@@ -226,6 +228,7 @@ class LedgerSession:
         self._fresh: list[tuple[Receipt, list[int]]] = []
         self._txn_keys: dict[int, str] = {}
         self._to_remember: list[tuple[str, str, Any]] = []
+        self.new_outcomes: set[int] = set()  # of the last `apply`: indices applied now, not replayed
 
     def apply(self, operations: Sequence[Operation], rejected: dict[int, DomainError] | None = None,
               ) -> list[Outcome]:
@@ -247,6 +250,7 @@ class LedgerSession:
         self.ids.reserve("transaction", len(operations))
         self.ids.reserve("lot", len(operations))
         outcomes: list[Outcome] = []
+        self.new_outcomes = set()
         for index, op in enumerate(operations):
             if index in rejected:
                 outcomes.append(rejected[index])
@@ -267,6 +271,7 @@ class LedgerSession:
             # Its log items arrive at `flush`, into this very list: whoever kept the receipt sees them.
             receipt["log"] = []
             outcomes.append(receipt)
+            self.new_outcomes.add(index)
             self._fresh.append((receipt, taken))
             if key:
                 self._txn_keys.update(dict.fromkeys(taken, key))

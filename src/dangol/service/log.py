@@ -223,6 +223,14 @@ class LogService:
             return LogStatus(self.origin, state.tree_size, repo.pending_count(), last.size if last else None,
                              last.signed_at if last else None, state.quorum, len(repo.witnesses()))
 
+    def recent(self, limit: int = 10) -> dict[str, Any]:
+        """The log's state, its latest signed checkpoints and which witnesses cosigned each."""
+        with self.db.read() as conn:
+            repo = LogRepository(conn)
+            checkpoints = [{"size": c.size, "root_hash": c.root_hash.hex(), "signed_at": c.signed_at,
+                            "cosigned_by": sorted(repo.cosigned_by(c.size))} for c in repo.latest_checkpoints(limit)]
+            return {"checkpoints": checkpoints, "witnesses": repo.witnesses(), "quorum": repo.state().quorum}
+
     def witnesses(self) -> dict[str, Any]:
         with self.db.read() as conn:
             repo = LogRepository(conn)

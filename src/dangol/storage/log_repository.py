@@ -196,6 +196,11 @@ class LogRepository:
                                 ).mappings().first()
         return None if row is None else _checkpoint(row)
 
+    def latest_checkpoints(self, limit: int) -> list[StoredCheckpoint]:
+        table = t.log_checkpoints
+        return [_checkpoint(row) for row in self.conn.execute(
+            select(table).order_by(table.c.size.desc()).limit(limit)).mappings()]
+
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
         row = self.conn.execute(select(t.log_checkpoints).where(t.log_checkpoints.c.size == size)).mappings().first()
         return None if row is None else _checkpoint(row)

@@ -577,19 +577,61 @@ member_erasures = Table(
     Index("ix_member_erasures_program_id_id", "program_id", "id"),
 )
 
-# Who read, changed, exported or erased a member's personal data, and when. Field names,
-# never values.
+# The one audit log: who read, changed, exported or erased a member's personal data (field
+# names, never values), and every staff action (what it changed, before and after, and the
+# address it came from), when. Appended to only; retention removes old personal-data
+# entries, never staff actions. Staff actions on the installation (accounts) have no program.
 audit_log = Table(
     "audit_log", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("program_id", String(63), nullable=False),
+    Column("program_id", String(63)),
     Column("member_id", String(40)),
     Column("action", String(32), nullable=False),
     Column("actor", String(100), nullable=False),
     Column("at", Timestamp, nullable=False),
     Column("detail", Text),  # JSON
+    Column("address", String(64)),
+    Column("state_before", Text),  # JSON
+    Column("state_after", Text),  # JSON
     Index("ix_audit_log_program_id_id", "program_id", "id"),
     Index("ix_audit_log_member_id_id", "member_id", "id"),
+)
+
+# Operator console accounts (distinct from API keys): never deleted, only disabled, so the
+# audit log's names stay theirs.
+staff_accounts = Table(
+    "staff_accounts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("username", String(63), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    # Sealed with the key-encryption keys (service/staff/totp_vault.py), never in plain text.
+    Column("totp_secret", Text),
+    Column("totp_last_step", BigInteger),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled_at", Timestamp),
+)
+
+# Signed-in staff: the SHA-256 of each session's token, never the token.
+staff_sessions = Table(
+    "staff_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", String(40), ForeignKey("staff_accounts.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("address", String(64)),
+    Index("ix_staff_sessions_staff_id", "staff_id"),
+)
+
+# Failed sign-ins, by the username tried and the address, for throttling.
+staff_sign_in_failures = Table(
+    "staff_sign_in_failures", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("username", String(63), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Index("ix_staff_sign_in_failures_username_at", "username", "at"),
+    Index("ix_staff_sign_in_failures_address_at", "address", "at"),
 )
 
 # Member portal sign-in (dangol.web.portal): single-use links a brand's backend asks for,

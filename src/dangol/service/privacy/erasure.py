@@ -24,6 +24,7 @@ from ...domain import MemberStatus, TransactionKind
 from ...domain import commands as cmd
 from ...domain.clock import Clock, SystemClock
 from ...domain.errors import DomainError, InvalidRequest, UnknownMember
+from ...storage.audit_repository import AuditRepository
 from ...storage.database import Database
 from ...storage.facts_repository import FactsRepository
 from ...storage.ledger_repository import LedgerRepository
@@ -105,7 +106,7 @@ class ErasureService:
                           "transaction_reasons": counts["transaction_reasons"]},
         }
         repo.add_erasure(program_id, member_id, now, receipt)
-        repo.audit(program_id, member_id, audit.ERASE, actor, now, {"points_forfeited": forfeited})
+        AuditRepository(conn).record(program_id, member_id, audit.ERASE, actor, now, {"points_forfeited": forfeited})
         return receipt
 
     def receipt(self, program_id: str, member_id: str) -> dict[str, Any]:
@@ -171,6 +172,6 @@ class RetentionJob:
                     report.erased.append(member_id)
             if policy.audit_log_days is not None:
                 with self.db.write() as conn:
-                    report.audit_entries_removed += PrivacyRepository(conn).forget_audit_before(
-                        program, now - timedelta(days=policy.audit_log_days))
+                    report.audit_entries_removed += AuditRepository(conn).forget_before(
+                        program, now - timedelta(days=policy.audit_log_days), audit.PERSONAL_DATA_ACTIONS)
         return report
