@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from .notifications import outbox
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import Conflict, DomainError, InvalidRequest, UnknownMember
 from ..storage.database import Database
@@ -202,6 +203,7 @@ class LogService:
             note = sign_checkpoint(Checkpoint(self.origin, size, root), [key]).decode()
             now = self.clock.now()
             repo.add_checkpoint(size, root, note, now)
+            outbox.write(conn, [outbox.checkpoint_notice(size, b64(root), now)])
             return StoredCheckpoint(size, root, note, now)
 
     @staticmethod
