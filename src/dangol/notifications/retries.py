@@ -26,4 +26,5 @@ class RetryPolicy:
             return None
         delay = min(self.base * self.factor ** (attempts - 1), self.cap)
         stretch = 1 + self.jitter * (2 * unit - 1)
-        return now + delay * stretch
+        later: datetime = now + delay * stretch
+        return later

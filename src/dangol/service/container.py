@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,10 @@ from .ledger import LedgerService
 from .log import LogService, LogSettings
 from .log_check import LogCheck
 from .log_report import LogReportService
+from .notifications.dispatch import Dispatcher
+from .notifications.preferences import NotificationPreferences
+from .notifications.settings import NotificationSettings
+from .notifications.webhooks import WebhookService
 from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
@@ -46,6 +51,7 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
     key_provider: KeyProvider | None = None  # None: from the environment (see service/privacy/keys.py)
+    notification_settings: NotificationSettings | None = None  # None: from the environment (settings.py)
 
     def __post_init__(self) -> None:
         self.rulesets = RulesetService(self.db, self.clock)
@@ -76,6 +82,11 @@ class Services:
             "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
+        # Notifications (service/notifications/): the outbox is written by the services above.
+        settings = self.notification_settings = self.notification_settings or NotificationSettings.from_env(os.environ)
+        self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clock)
+        self.notification_preferences = NotificationPreferences(self.db, self.clock)
+        self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clock)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
@@ -99,8 +110,9 @@ class Services:
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,
-             log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None) -> Services:
+             log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None,
+             notification_settings: NotificationSettings | None = None) -> Services:
         db = Database(url)
         if migrate:
             upgrade(db)
-        return cls(db, clock or SystemClock(), log_settings, key_provider)
+        return cls(db, clock or SystemClock(), log_settings, key_provider, notification_settings)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import tables as t
@@ -74,7 +74,7 @@ class Policy:
     updated_at: datetime | None
 
 
-def _upsert(conn: Connection, table: t.Table, values: dict[str, Any], keys: Sequence[str]) -> None:
+def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: Sequence[str]) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values)
     changed = {k: v for k, v in values.items() if k not in keys}
@@ -138,6 +138,10 @@ class NotificationsRepository:
         s = t.webhook_subscriptions
         rows = self.conn.execute(select(s).where(s.c.program_id == program_id).order_by(s.c.created_at, s.c.id))
         return [_subscription(r) for r in rows]
+
+    def program_ids_with_subscriptions(self) -> list[str]:
+        s = t.webhook_subscriptions
+        return list(self.conn.execute(select(s.c.program_id).distinct()).scalars())
 
     def subscription(self, subscription_id: str, lock: bool = False) -> Subscription | None:
         s = t.webhook_subscriptions
