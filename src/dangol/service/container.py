@@ -33,6 +33,8 @@ from .reads import LedgerReader
 from .events import EventInput, EventService
 from .extensions import Extensions
 from .gifting import GiftingCheck
+from .jobs.catalogue import standard_jobs
+from .jobs.runner import JobRunner
 from .privacy.audit import AuditLog
 from .privacy.consents import ConsentService
 from .privacy.erasure import ErasureService, RetentionJob
@@ -87,6 +89,9 @@ class Services:
         self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clock)
         self.notification_preferences = NotificationPreferences(self.db, self.clock)
         self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clock)
+        # Scheduled jobs (service/jobs/): each program's jobs take `now` from the program's clock.
+        self.jobs = JobRunner(self.db, standard_jobs(self.db, self.expiry, self.tiers, self.birthdays, self.send_event,
+                                                     self.retention, self.dispatcher), clock_for=self.clock_of)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
@@ -103,6 +108,10 @@ class Services:
             return self.tiers.member_view(program_id, member_id)
         except NoTierLadder:
             return None
+
+    def clock_of(self, program_id: str) -> Clock:
+        """The clock a program's jobs run by (one for every program, for now)."""
+        return self.clock
 
     def send_event(self, program_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """An events API body, recorded in-process (the birthday job's sender)."""

@@ -145,19 +145,24 @@ class WebhookService:
         items = found[:limit]
         return Page([delivery_json(d) for d in items], str(items[-1].id) if len(found) > limit else None)
 
-    def redeliver(self, program_id: str, delivery_id: str) -> dict[str, Any]:
+    def redeliver(self, program_id: str, delivery_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """Sends the delivery again, from its first try (a dead one, or one delivered that a
-        receiver lost). Asking again before it went out changes nothing."""
+        receiver lost), with the same delivery id. One still pending is left as it is."""
         with self.db.write() as conn:
             repo = NotificationsRepository(conn)
             found = repo.delivery(delivery_id)
             if found is None or found.program_id != program_id:
                 raise UnknownDelivery(f"no delivery {delivery_id!r} in program {program_id}")
+            remembered = Remembered(conn, program_id, idempotency_key, {"redeliver": delivery_id})
+            previous = remembered.previous()
+            if previous is not None:
+                return dict(previous)
+            now = self.clock.now()
             if found.status != "pending":
-                repo.redeliver(delivery_id, self.clock.now())
+                repo.redeliver(delivery_id, now)
             again = repo.delivery(delivery_id)
             assert again is not None
-            return delivery_json(again)
+            return dict(remembered.remember(delivery_json(again), now))
 
     @staticmethod
     def _find(repo: NotificationsRepository, program_id: str, subscription_id: str, lock: bool = False) -> Subscription:
