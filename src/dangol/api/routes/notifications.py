@@ -110,8 +110,9 @@ def deliveries(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath, s
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, summary="Send a delivery again",
-             description="From its first try, with the same delivery id (receivers deduplicate on it). One still "
-                         "pending is left as it is.", responses=WRITE_PROBLEMS)
+             description="At the next dispatch, from its first try, with the same delivery id (receivers "
+                         "deduplicate on it): a dead letter, a delivery a receiver lost, or one waiting for its next "
+                         "try.", responses=WRITE_PROBLEMS)
 async def redeliver(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
                     delivery_id: DeliveryId, idempotency_key: IdempotencyKey) -> JSONResponse:
     return JSONResponse(await lane.run(services.webhooks.redeliver, program_id, delivery_id, idempotency_key))

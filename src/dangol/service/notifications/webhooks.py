@@ -12,7 +12,8 @@ from typing import Any
 
 from ...domain.clock import Clock, SystemClock
 from ...domain.errors import InvalidRequest, UnknownDelivery, UnknownSubscription
-from ...notifications.addresses import DestinationPolicy, check_url
+from ...delivery.webhooks import Resolver, resolve
+from ...notifications.addresses import DestinationPolicy, check_addresses, check_url
 from ...notifications.kinds import MEMBER_CHANNELS, check_event_types
 from ...storage.database import Database
 from ...storage.ledger_repository import LedgerRepository
@@ -56,12 +57,19 @@ def _member_channel(value: object) -> str | None:
 
 
 class WebhookService:
-    def __init__(self, db: Database, destinations: DestinationPolicy, clock: Clock | None = None) -> None:
-        self.db, self.destinations = db, destinations
+    def __init__(self, db: Database, destinations: DestinationPolicy, clock: Clock | None = None,
+                 resolver: Resolver = resolve) -> None:
+        self.db, self.destinations, self.resolver = db, destinations, resolver
         self.clock = clock or SystemClock()
 
+    def _check_destination(self, url: object) -> str:
+        """The URL, if a webhook may go there today (checked again at every delivery)."""
+        destination = check_url(url, self.destinations)
+        check_addresses(destination, self.resolver(destination.host, destination.port), self.destinations)
+        return str(url)
+
     def create(self, program_id: str, body: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
-        check_url(body.get("url"), self.destinations)
+        self._check_destination(body.get("url"))
         types = check_event_types(body.get("event_types", ["*"]))
         channel = _member_channel(body.get("member_channel"))
         with self.db.write() as conn:
@@ -92,7 +100,7 @@ class WebhookService:
             repo = NotificationsRepository(conn)
             sub = self._find(repo, program_id, subscription_id, lock=True)
             if "url" in changes:
-                check_url(changes["url"], self.destinations)
+                self._check_destination(changes["url"])
                 sub = replace(sub, url=str(changes["url"]))
             if "event_types" in changes:
                 sub = replace(sub, event_types=check_event_types(changes["event_types"]))
@@ -146,8 +154,8 @@ class WebhookService:
         return Page([delivery_json(d) for d in items], str(items[-1].id) if len(found) > limit else None)
 
     def redeliver(self, program_id: str, delivery_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
-        """Sends the delivery again, from its first try (a dead one, or one delivered that a
-        receiver lost), with the same delivery id. One still pending is left as it is."""
+        """Sends the delivery again at the next dispatch, from its first try (a dead one, one
+        delivered that a receiver lost, one waiting for its next try), with the same id."""
         with self.db.write() as conn:
             repo = NotificationsRepository(conn)
             found = repo.delivery(delivery_id)
@@ -158,8 +166,7 @@ class WebhookService:
             if previous is not None:
                 return dict(previous)
             now = self.clock.now()
-            if found.status != "pending":
-                repo.redeliver(delivery_id, now)
+            repo.redeliver(delivery_id, now)
             again = repo.delivery(delivery_id)
             assert again is not None
             return dict(remembered.remember(delivery_json(again), now))
