@@ -11,6 +11,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -44,8 +45,13 @@ class SmtpSettings:
                    timeout=float(env.get(ENV_PREFIX + "TIMEOUT", "10")))
 
 
+# Lines up to RFC 5322's 998 characters: a long List-Unsubscribe URL must stay one plain
+# header, not be folded into encoded words that no mail client would take for a link.
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
 def message(sender: str, to: str, rendered: Rendered, delivery_id: str, unsubscribe_url: str | None) -> EmailMessage:
-    mail = EmailMessage()
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"], mail["To"], mail["Subject"] = sender, to, rendered.subject
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = make_msgid(idstring=delivery_id, domain=sender.rpartition("@")[2] or None)

@@ -54,11 +54,10 @@ class DispatchReport:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
-    skipped: int = 0
 
     def as_json(self) -> dict[str, int]:
         return {"routed": self.routed, "deliveries": self.deliveries, "delivered": self.delivered,
-                "retrying": self.retrying, "dead": self.dead, "skipped": self.skipped}
+                "retrying": self.retrying, "dead": self.dead}
 
 
 def new_delivery_id() -> str:
