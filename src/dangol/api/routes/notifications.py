@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from ..auth import AuthenticatedRoute, ReadKey, WriteKey
 from ..deps import MemberIdPath, ProgramIdPath, ServicesDep
@@ -71,13 +71,12 @@ async def change_webhook(key: WriteKey, services: ServicesDep, lane: WriteLaneDe
     return JSONResponse(await lane.run(services.webhooks.update, program_id, subscription_id, changes))
 
 
-@router.delete(ONE, status_code=204, summary="Remove a webhook subscription",
-               description="Its pending deliveries die at their next try. Removing it again is a 404.",
-               responses={204: {"description": "Removed"}, **problem_responses(401, 403, 404, 422)})
+@router.delete(ONE, response_model=WebhookOut, summary="Remove a webhook subscription",
+               description="Answers the subscription removed. Its pending deliveries die at their next try. "
+                           "Removing it again is a 404.", responses=problem_responses(401, 403, 404, 422))
 async def delete_webhook(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
-                         subscription_id: SubscriptionId) -> Response:
-    await lane.run(services.webhooks.delete, program_id, subscription_id)
-    return Response(status_code=204)
+                         subscription_id: SubscriptionId) -> JSONResponse:
+    return JSONResponse(await lane.run(services.webhooks.delete, program_id, subscription_id))
 
 
 @router.post(ONE + "/rotate-secret", response_model=WebhookWithSecret, summary="Rotate a subscription's secret",

@@ -133,11 +133,12 @@ class WebhookService:
             repo.update_subscription(sub)
             return dict(remembered.remember(subscription_json(sub, with_secret=True), now))
 
-    def delete(self, program_id: str, subscription_id: str) -> None:
+    def delete(self, program_id: str, subscription_id: str) -> dict[str, Any]:
         with self.db.write() as conn:
             repo = NotificationsRepository(conn)
-            self._find(repo, program_id, subscription_id, lock=True)
+            sub = self._find(repo, program_id, subscription_id, lock=True)
             repo.delete_subscription(subscription_id)
+            return subscription_json(sub)
 
     def deliveries(self, program_id: str, subscription_id: str | None = None, status: str | None = None,
                    cursor: str | None = None, limit: int = 50) -> Page:
