@@ -39,8 +39,8 @@ class JobsRepository:
         conflict, then an update conditioned on the row as it is when updated."""
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         created = self.conn.execute(dialect.insert(t.job_leases).values(name=name, holder=holder, expires_at=until)
-                                    .on_conflict_do_nothing(index_elements=["name"])).rowcount
-        if created:
+                                    .on_conflict_do_nothing(index_elements=["name"]).returning(t.job_leases.c.name))
+        if created.first() is not None:
             return True
         leases = t.job_leases
         return bool(self.conn.execute(update(leases).where(and_(

@@ -102,7 +102,9 @@ class NotificationsRepository:
         for e, p, ty, m, payload, at in rows:
             statement = dialect.insert(t.outbox).values(event_id=e, program_id=p, type=ty, member_id=m,
                                                         payload=payload, occurred_at=at, routed=False)
-            new += self.conn.execute(statement.on_conflict_do_nothing(index_elements=["event_id"])).rowcount
+            # RETURNING, not rowcount: psycopg answers -1 for an insert that returns the new id.
+            inserted = statement.on_conflict_do_nothing(index_elements=["event_id"]).returning(t.outbox.c.id)
+            new += self.conn.execute(inserted).first() is not None
         return new
 
     def unrouted(self, limit: int) -> list[OutboxRow]:
