@@ -108,8 +108,13 @@ class NotificationsRepository:
         return new
 
     def unrouted(self, limit: int) -> list[OutboxRow]:
+        """The oldest rows not routed yet; on PostgreSQL locked, skipping rows another
+        dispatcher holds, so that two never route the same row."""
         o = t.outbox
-        rows = self.conn.execute(select(o).where(o.c.routed == False).order_by(o.c.id).limit(limit))  # noqa: E712
+        query = select(o).where(o.c.routed == False).order_by(o.c.id).limit(limit)  # noqa: E712
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self.conn.execute(query)
         return [OutboxRow(r.id, r.event_id, r.program_id, r.type, r.member_id, json.loads(r.payload), r.occurred_at)
                 for r in rows]
 

@@ -73,7 +73,9 @@ def transaction_notice(program_id: str, txn: Transaction) -> Notice:
         payload["counterparty_id"] = txn.counterparty_id
     if txn.rule_id is not None:
         payload["rule_id"] = txn.rule_id
-    return Notice(program_id, LEDGER_TYPES[txn.kind.value], txn.member_id, payload, txn.occurred_at)
+    # Transaction ids are unique and never reused: the event id follows from it, for nothing.
+    return Notice(program_id, LEDGER_TYPES[txn.kind.value], txn.member_id, payload, txn.occurred_at,
+                  event_id=f"evt_txn_{txn.id}")
 
 
 def ledger_notices(ledgers: Iterable[MemberLedger]) -> list[Notice]:
