@@ -79,15 +79,16 @@ class Services:
         self.personal_data = PersonalDataService(self.db, self.data_keys, self.clock)
         self.consents = ConsentService(self.db, self.clock)
         self.audit_log = AuditLog(self.db)
+        self.notification_preferences = NotificationPreferences(self.db, self.clock)
         self.exports = MemberExport(self.db, self.data_keys, self.reader, self.log, {
             "coupons": self.engagement.coupons, "badges": self.engagement.badges,
-            "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
+            "challenges": self.engagement.challenges, "tier": self._tier_view,
+            "notification_preferences": self.notification_preferences.member}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
         # Notifications (service/notifications/): the outbox is written by the services above.
         settings = self.notification_settings = self.notification_settings or NotificationSettings.from_env(os.environ)
         self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clock)
-        self.notification_preferences = NotificationPreferences(self.db, self.clock)
         self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clock)
         # Scheduled jobs (service/jobs/): each program's jobs take `now` from the program's clock.
         self.jobs = JobRunner(self.db, standard_jobs(self.db, self.expiry, self.tiers, self.birthdays, self.send_event,
