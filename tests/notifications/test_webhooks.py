@@ -136,14 +136,11 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(
 
 @pytest.mark.parametrize(("url", "why"), [
     ("http://shop.example/hooks", "https"),
-    ("ftp://shop.example/hooks", "https"),
     ("https://169.254.169.254/latest/meta-data", "not a public address"),
-    ("https://10.0.0.8/hooks", "not a public address"),
-    ("https://[::1]/hooks", "not a public address"),
-    ("https://user:pw@shop.example/hooks", "no user"),
 ])
 def test_a_subscription_that_could_reach_inside_is_refused_at_its_url(
         api: Api, program_id: str, url: str, why: str) -> None:
+    """The API's answer; every case of the guard is in test_addresses.py."""
     response = api.post(f"/v1/programs/{program_id}/webhooks", {"url": url})
     body = assert_problem(response, 422, "validation-error")
     assert body["field"] == "url" and why in body["detail"]
@@ -200,3 +197,16 @@ def test_checkpoints_reach_every_programs_subscribers(notify: Services, api: Api
     data = json.loads(got.body)["data"]
     assert data["size"] == checkpoint.size
     Webhook(sub["secret"]).verify(got.body, got.headers)
+
+
+def test_a_tier_change_arrives_signed(notify: Services, api: Api, program_id: str, receiver: Receiver) -> None:
+    from dangol.rules.loader import load_example
+
+    sub = subscribe(api, program_id, receiver.url, ["tier.changed"])
+    notify.tiers.use_ladder(program_id, load_example().tiers)
+    member = enrol_and_earn(notify, program_id)
+    notify.tiers.set_tier(program_id, member, "숲")
+    assert notify.dispatcher.run().delivered == 1  # the earn is not a type it wants
+    [got] = receiver.received
+    data = Webhook(sub["secret"]).verify(got.body, got.headers)["data"]
+    assert (data["member_id"], data["from_tier"], data["to_tier"], data["reason"]) == (member, "새싹", "숲", "manual")
