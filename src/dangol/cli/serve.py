@@ -20,19 +20,24 @@ def serve(ctx: typer.Context,
           port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
           workers: Annotated[int, typer.Option(
               min=1, help="Server processes on the one port (PostgreSQL only), each with its own pool of up "
-                          "to 30 database connections.")] = 1) -> None:
+                          "to 30 database connections.")] = 1,
+          jobs: Annotated[bool, typer.Option(
+              "--jobs", help="Also run the scheduled jobs, as `dangol worker` does (each process; the "
+                             "database lease lets one run each job at a time).")] = False) -> None:
     """Serve the HTTP API.
 
     The OpenAPI document is at /openapi.json, interactive docs at /docs."""
     import uvicorn
 
-    from ..api.app import DATABASE_URL_ENV, create_app
+    from ..api.app import DATABASE_URL_ENV, SERVE_WORKER_ENV, create_app
 
     cli = state(ctx)
     if workers > 1 and cli.is_sqlite:
         # One writer at a time: one process, whose writer thread queues them, serves it best;
         # several would only wait on each other's locks in SQLite's busy handler.
         raise CliError("--workers needs PostgreSQL: on SQLite, serve with one process (writes go one at a time)")
+    if jobs:
+        os.environ[SERVE_WORKER_ENV] = "1"  # read by the app's start-up, in this process or the workers
     services = cli.open()
     if workers == 1:
         app = create_app(services, dispose_on_shutdown=True, serving=True)
