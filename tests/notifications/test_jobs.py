@@ -94,3 +94,15 @@ def test_every_standard_job_runs_on_an_empty_program(services: Services, program
     assert {r["job"] for r in runs} == set(services.jobs.names)
     assert all(r["status"] == "succeeded" for r in runs), runs
     assert [r["job"] for r in services.jobs.tick()] == ["outbox-dispatch"]  # the others are done for now
+
+
+def test_the_worker_command_runs_what_is_due_once(database_url: str, services: Services, program_id: str) -> None:
+    from cli.helpers import dangol
+
+    first = dangol(database_url, "worker", "--once")
+    assert first.exit_code == 0, first.output
+    assert "expiry (market): succeeded" in first.output and "outbox-dispatch (*): succeeded" in first.output
+    again = dangol(database_url, "worker", "--once")
+    assert again.output.splitlines() == ["outbox-dispatch (*): succeeded"]  # the rest is done for now
+    listed = dangol(database_url, "deliveries", "list", "--program", program_id, "--status", "dead", "--json")
+    assert listed.exit_code == 0 and listed.output.strip() == "[]"

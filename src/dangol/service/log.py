@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from .notifications import outbox
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import Conflict, DomainError, InvalidRequest, UnknownMember
 from ..storage.database import Database
@@ -31,6 +30,7 @@ from ..transparency.keys import SIG_COSIGNATURE_V1, SignerKey, VerifierKey
 from ..transparency.merkle import MerkleTree
 from ..transparency.note import NoteError, parse
 from ..transparency.proofs import ProofError, verify_consistency
+from .notifications import outbox
 
 DEFAULT_ORIGIN = "dangol.local/ledger"
 KEY_ENV = "DANGOL_LOG_KEY"
