@@ -210,3 +210,22 @@ def test_a_tier_change_arrives_signed(notify: Services, api: Api, program_id: st
     [got] = receiver.received
     data = Webhook(sub["secret"]).verify(got.body, got.headers)["data"]
     assert (data["member_id"], data["from_tier"], data["to_tier"], data["reason"]) == (member, "새싹", "숲", "manual")
+
+
+def test_delivered_deliveries_are_pruned_after_30_days_and_dead_letters_stay(
+        notify: Services, api: Api, program_id: str, receiver: Receiver, clock: FixedClock) -> None:
+    subscribe(api, program_id, receiver.url)
+    member = enrol_and_earn(notify, program_id)
+    notify.dispatcher.run()
+    receiver.status = 500
+    notify.ledger.run(program_id, cmd.Redeem(member, 1_000))
+    for _ in range(3):
+        notify.dispatcher.run()
+        clock.advance(minutes=5)
+    assert [d["status"] for d in notify.webhooks.deliveries(program_id).items] == ["delivered", "dead"]
+    clock.advance(days=31)
+    assert notify.dispatcher.run().pruned == 1  # the delivery; its outbox row stays a while longer
+    assert [d["status"] for d in notify.webhooks.deliveries(program_id).items] == ["dead"]
+    clock.advance(days=40)
+    assert notify.dispatcher.run().pruned == 1  # the row of the delivered one; the dead letter's stays
+    assert outbox_types(notify) == ["points.redeemed"]

@@ -212,6 +212,18 @@ class NotificationsRepository:
             query = query.where(d.c.id > after)
         return [Delivery(**r._mapping) for r in self.conn.execute(query.order_by(d.c.id).limit(limit))]
 
+    def prune(self, before: datetime, rows_before: datetime) -> tuple[int, int]:
+        """Deliveries delivered before `before`, then routed outbox rows from before
+        `rows_before` with no delivery left (dead letters stay until redelivered). Returns
+        (deliveries, rows)."""
+        d, o = t.deliveries, t.outbox
+        deliveries = self.conn.execute(delete(d).where(and_(d.c.status == "delivered",
+                                                            d.c.last_attempt_at < before))).rowcount
+        left = select(d.c.id).where(d.c.outbox_id == o.c.id).exists()
+        rows = self.conn.execute(delete(o).where(and_(o.c.routed == True, o.c.occurred_at < rows_before,  # noqa: E712
+                                                      ~left))).rowcount
+        return deliveries, rows
+
     # ------------------------------------------------------------ the program's policy, members' choices
 
     def policy(self, program_id: str) -> Policy | None:

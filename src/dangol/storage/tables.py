@@ -649,6 +649,7 @@ deliveries = Table(
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_deliveries_subscription_id_id", "subscription_id", "id"),
     Index("ix_deliveries_program_id_id", "program_id", "id"),
+    Index("ix_deliveries_outbox_id", "outbox_id"),
 )
 
 # Each program's notification policy: whether transactional e-mail goes out, how far ahead

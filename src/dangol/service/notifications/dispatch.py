@@ -16,7 +16,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -45,6 +45,9 @@ ROUTE_BATCH = 500
 SEND_BATCH = 100
 NOTIFY = "personal_data.notify"  # the audit log's action for an address read to send a message
 NOTIFY_ACTOR = "notifications"
+# Outbox rows outlive the month in which a job may derive them again (a statement is keyed by
+# its month, and the statements job runs every day of the next): the key must still be there.
+KEEP_ROWS = timedelta(days=62)
 
 
 @dataclass
@@ -55,9 +58,11 @@ class DispatchReport:
     retrying: int = 0
     dead: int = 0
 
+    pruned: int = 0
+
     def as_json(self) -> dict[str, int]:
         return {"routed": self.routed, "deliveries": self.deliveries, "delivered": self.delivered,
-                "retrying": self.retrying, "dead": self.dead}
+                "retrying": self.retrying, "dead": self.dead, "pruned": self.pruned}
 
 
 def new_delivery_id() -> str:
@@ -97,6 +102,10 @@ class Dispatcher:
         for _ in range(max_rounds):
             if not self.send_due(now, report):
                 break
+        with self.db.write() as conn:
+            deliveries, rows = NotificationsRepository(conn).prune(now - self.settings.keep,
+                                                                   now - max(self.settings.keep, KEEP_ROWS))
+        report.pruned = deliveries + rows
         return report
 
     # ------------------------------------------------------------ routing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from ...delivery.mail import SmtpSettings
 from ...delivery.webhooks import WebhookSettings
@@ -21,6 +22,7 @@ class NotificationSettings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     smtp: SmtpSettings | None = None  # None: e-mail deliveries wait until it is configured
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    keep: timedelta = timedelta(days=30)  # how long delivered deliveries (and their outbox rows) are kept
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
@@ -29,4 +31,5 @@ class NotificationSettings:
         webhooks = WebhookSettings(destinations, timeout=float(env.get("DANGOL_WEBHOOKS_TIMEOUT", "10")))
         return cls(public_url=env.get("DANGOL_PUBLIC_URL", cls.public_url).rstrip("/"), webhooks=webhooks,
                    smtp=SmtpSettings.from_env(env),
-                   retry=RetryPolicy(max_attempts=int(env.get("DANGOL_DELIVERY_MAX_ATTEMPTS", "8"))))
+                   retry=RetryPolicy(max_attempts=int(env.get("DANGOL_DELIVERY_MAX_ATTEMPTS", "8"))),
+                   keep=timedelta(days=int(env.get("DANGOL_DELIVERY_KEEP_DAYS", "30"))))

@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('delivery_id', name=op.f('uq_deliveries_delivery_id'))
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_outbox_id', ['outbox_id'], unique=False)
         batch_op.create_index('ix_deliveries_program_id_id', ['program_id', 'id'], unique=False)
         batch_op.create_index('ix_deliveries_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_deliveries_subscription_id_id', ['subscription_id', 'id'], unique=False)
@@ -159,6 +160,7 @@ def downgrade() -> None:
     op.drop_table('email_bounces')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_subscription_id_id')
+        batch_op.drop_index('ix_deliveries_outbox_id')
         batch_op.drop_index('ix_deliveries_status_next_attempt_at')
         batch_op.drop_index('ix_deliveries_program_id_id')
 
