@@ -85,6 +85,18 @@ def test_the_expiry_warning_arrives_in_korean_seven_days_ahead_and_unsubscribes_
     assert notify.dispatcher.run().deliveries == 0  # unsubscribed: no e-mail
 
 
+def test_the_expiry_date_is_the_members_own(notify: Services, program_id: str, mailbox: Mailbox,
+                                            clock: FixedClock) -> None:
+    member = member_with_points(notify, program_id)
+    notify.ledger.run(program_id, cmd.Earn(member, points=500, expires_at=datetime(2026, 12, 31, 16, 0,
+                                                                                   tzinfo=timezone.utc)))
+    notify.profiles.update(program_id, member, {"time_zone": "Asia/Seoul"}, "profile-1")
+    clock.set(datetime(2026, 12, 25, 9, 0, tzinfo=timezone.utc))
+    assert expiry_warnings(notify.db, program_id, clock.now())["members_warned"] == 1  # one day in Seoul
+    notify.dispatcher.run()
+    assert subject(mailbox.messages[0]) == "[Talent market] 3,700 포인트가 2027-01-01에 소멸됩니다"
+
+
 def test_a_refusing_server_is_a_bounce_that_marks_the_address(
         notify: Services, program_id: str, mailbox: Mailbox, clock: FixedClock) -> None:
     mailbox.refuse = "550 5.1.1 No such user"

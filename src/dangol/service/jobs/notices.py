@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from ...storage.database import Database
+from ...storage.engagement_repository import EngagementBook
 from ...storage.jobs_repository import JobsRepository
 from ...storage.ledger_repository import LedgerRepository
 from ...storage.notifications_repository import NotificationsRepository
@@ -18,13 +20,17 @@ from ..receipts import iso
 
 def expiry_warnings(db: Database, program_id: str, now: datetime) -> dict[str, int]:
     """A `points.expiring` notice per member and day on which points expire within the
-    program's warning window (7 days by default) from `now`."""
+    program's warning window (7 days by default) from `now`; the day is the member's own, in
+    their profile's time zone (UTC without one), as the e-mail will say it."""
     with db.write() as conn:
         LedgerRepository(conn).get_program(program_id)
         days = policy_for(NotificationsRepository(conn), program_id, now).expiry_warning_days
         by_day: dict[tuple[str, date], tuple[int, datetime]] = {}
-        for member_id, expires_at, points in JobsRepository(conn).expiring(program_id, now, now + timedelta(days=days)):
-            key = (member_id, expires_at.astimezone(timezone.utc).date())
+        expiring = JobsRepository(conn).expiring(program_id, now, now + timedelta(days=days))
+        zones = EngagementBook(conn, program_id, write=False)
+        zones.load_zones({member_id for member_id, _, _ in expiring})
+        for member_id, expires_at, points in expiring:
+            key = (member_id, expires_at.astimezone(ZoneInfo(zones.time_zone(member_id))).date())
             total, first = by_day.get(key, (0, expires_at))
             by_day[key] = (total + points, min(first, expires_at))
         notices = [outbox.Notice(program_id, "points.expiring", member_id,
