@@ -55,7 +55,7 @@ clean:
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
 .PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
-	bench-transparency bench-rules bench-audit bench-log-proofs bench-events bench-events-postgres bench-portal
+	bench-transparency bench-rules bench-audit bench-log-proofs bench-events bench-events-postgres bench-portal bench-outbox
 
 bench-ingest: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
@@ -89,6 +89,10 @@ bench-events: $(BENCH_INSTALLED)
 
 bench-events-postgres: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.events --postgres $(BENCH_ARGS)
+
+# The outbox's cost on the write path: earns with the outbox on and off, same run (docs/notifications.md).
+bench-outbox: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.outbox $(BENCH_ARGS)
 
 # The full audit of a synthetic 1,000,000-entry log mirror (dangol verify audit), against read + SHA-256 + json.loads.
 bench-audit: $(BENCH_INSTALLED)

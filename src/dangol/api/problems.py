@@ -47,6 +47,8 @@ DOMAIN_STATUS: dict[str, int] = {
     "no-tier-ladder": 404,
     "unknown-hold": 404,
     "unknown-order": 404,
+    "unknown-subscription": 404,
+    "unknown-delivery": 404,
     "unknown-coupon": 404,
     "unknown-api-key": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.

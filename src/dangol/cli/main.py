@@ -18,6 +18,7 @@ from .engagement import birthdays, leaderboard
 from .errors import DangolGroup
 from .expire import expire
 from .importing import import_events
+from .notify import deliveries_app, jobs_app, worker
 from .replay import replay
 from .simulate import simulate
 from .serve import serve
@@ -66,3 +67,6 @@ app.add_typer(witness.app, name="witness")
 app.add_typer(members.app, name="members")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(staff.app, name="staff")
+app.command()(worker)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(deliveries_app, name="deliveries")

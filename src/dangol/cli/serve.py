@@ -30,19 +30,24 @@ def serve(ctx: typer.Context,
               min=1, help="Server processes on the one port (PostgreSQL only).")] = 1,
           pool_size: Annotated[int | None, typer.Option(
               min=1, help=f"PostgreSQL connections each server process opens at most [default: {DEFAULT_POOL}, "
-                          f"or {WORKER_POOL} with --workers above 1].", show_default=False)] = None) -> None:
+                          f"or {WORKER_POOL} with --workers above 1].", show_default=False)] = None,
+          jobs: Annotated[bool, typer.Option(
+              "--jobs", help="Also run the scheduled jobs, as `dangol worker` does (each process; the "
+                             "database lease lets one run each job at a time).")] = False) -> None:
     """Serve the HTTP API.
 
     The OpenAPI document is at /openapi.json, interactive docs at /docs."""
     import uvicorn
 
-    from ..api.app import DATABASE_URL_ENV, POOL_ENV, create_app
+    from ..api.app import DATABASE_URL_ENV, POOL_ENV, SERVE_WORKER_ENV, create_app
 
     cli = state(ctx)
     if workers > 1 and cli.is_sqlite:
         # One writer at a time: one process, whose writer thread queues them, serves it best;
         # several would only wait on each other's locks in SQLite's busy handler.
         raise CliError("--workers needs PostgreSQL: on SQLite, serve with one process (writes go one at a time)")
+    if jobs:
+        os.environ[SERVE_WORKER_ENV] = "1"  # read by the app's start-up, in this process or the workers
     pool = pool_size or (DEFAULT_POOL if workers == 1 else WORKER_POOL)
     services = cli.open(pool=pool)
     try:

@@ -49,6 +49,16 @@ class UnknownOrder(DomainError):
     title = "Unknown order"
 
 
+class UnknownSubscription(DomainError):
+    code = "unknown-subscription"
+    title = "Unknown webhook subscription"
+
+
+class UnknownDelivery(DomainError):
+    code = "unknown-delivery"
+    title = "Unknown delivery"
+
+
 class ProgramMismatch(DomainError):
     code = "program-mismatch"
     title = "Resource belongs to another program"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,11 +26,17 @@ from .log import LogService, LogSettings
 from .log_check import LogCheck
 from .log_report import LogReportService
 from .portal_access import PortalAccess
+from .notifications.dispatch import Dispatcher
+from .notifications.preferences import NotificationPreferences
+from .notifications.settings import NotificationSettings
+from .notifications.webhooks import WebhookService
 from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
 from .extensions import Extensions
 from .gifting import GiftingCheck
+from .jobs.catalogue import standard_jobs
+from .jobs.runner import JobRunner
 from .privacy.audit import AuditLog
 from .privacy.consents import ConsentService
 from .privacy.erasure import ErasureService, RetentionJob
@@ -56,6 +63,7 @@ class Services:
     log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
     key_provider: KeyProvider | None = None  # None: from the environment (see service/privacy/keys.py)
     passwords: Passwords | None = None  # None: Argon2id with argon2-cffi's recommended parameters
+    notification_settings: NotificationSettings | None = None  # None: from the environment (settings.py)
 
     def __post_init__(self) -> None:
         self.rulesets = RulesetService(self.db, self.clock)
@@ -82,9 +90,11 @@ class Services:
         self.personal_data = PersonalDataService(self.db, self.data_keys, self.clock)
         self.consents = ConsentService(self.db, self.clock)
         self.audit_log = AuditLog(self.db)
+        self.notification_preferences = NotificationPreferences(self.db, self.clock)
         self.exports = MemberExport(self.db, self.data_keys, self.reader, self.log, {
             "coupons": self.engagement.coupons, "badges": self.engagement.badges,
-            "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
+            "challenges": self.engagement.challenges, "tier": self._tier_view,
+            "notification_preferences": self.notification_preferences.member}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
         # The operator console's staff (service/staff/).
@@ -97,6 +107,14 @@ class Services:
         self.staff_actions = StaffMemberActions(self.ledger, self.reader)
         self.dashboard = Dashboard(self.db, self.clock)
         self.staff_api_keys = StaffApiKeys(self.programs)
+
+        # Notifications (service/notifications/): the outbox is written by the services above.
+        settings = self.notification_settings = self.notification_settings or NotificationSettings.from_env(os.environ)
+        self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clock)
+        self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clock)
+        # Scheduled jobs (service/jobs/): each program's jobs take `now` from the program's clock.
+        self.jobs = JobRunner(self.db, standard_jobs(self.db, self.expiry, self.tiers, self.birthdays, self.send_event,
+                                                     self.retention, self.dispatcher), clock_for=self.clock_of)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
@@ -114,6 +132,10 @@ class Services:
         except NoTierLadder:
             return None
 
+    def clock_of(self, program_id: str) -> Clock:
+        """The clock a program's jobs run by (one for every program, for now)."""
+        return self.clock
+
     def send_event(self, program_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """An events API body, recorded in-process (the birthday job's sender)."""
         return self.events.record(program_id, EventInput.from_json(body))
@@ -121,9 +143,10 @@ class Services:
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,
              log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None,
-             pool: int = DEFAULT_POOL) -> Services:
+             pool: int = DEFAULT_POOL, notification_settings: NotificationSettings | None = None) -> Services:
         """`pool`: the PostgreSQL connections this process opens at most."""
         db = Database(url, pool=pool)
         if migrate:
             upgrade(db)
-        return cls(db, clock or SystemClock(), log_settings, key_provider)
+        return cls(db, clock or SystemClock(), log_settings, key_provider,
+                   notification_settings=notification_settings)

@@ -34,6 +34,7 @@ from ..storage.ledger_repository import LedgerRepository
 from . import receipts
 from .fingerprint import fingerprint
 from .log_writer import LogWriter, TransactionTracker, add_log_receipts
+from .notifications import outbox
 
 Command = cmd.LedgerCommand | cmd.Enroll | cmd.SetMemberStatus
 Receipt = dict[str, Any]
@@ -90,13 +91,15 @@ def new_member_id() -> str:
 
 class LedgerService:
     def __init__(self, db: Database, clock: Clock | None = None,
-                 member_ids: Callable[[], str] = new_member_id, transfer_check: TransferCheck | None = None) -> None:
+                 member_ids: Callable[[], str] = new_member_id, transfer_check: TransferCheck | None = None,
+                 notify: bool = True) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.member_ids = member_ids
         self.transfer_check = transfer_check
         self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
         self.log = LogWriter()
+        self.notify = notify  # outbox rows with every write (off only to measure what they cost)
 
     # ------------------------------------------------------------ one at a time
 
@@ -304,6 +307,8 @@ class LedgerSession:
         written = log.append(conn, self.ledgers.values(), self._txn_keys)
         add_log_receipts([r for r, _ in self._fresh], [taken for _, taken in self._fresh], written)
         repo.remember_responses(self.program.id, self._to_remember, self.now)
+        if self.service.notify:  # what the transactions tell, in this same transaction
+            outbox.write(conn, outbox.ledger_notices(self.ledgers.values()))
         for ledger in self.ledgers.values():
             ledger.recorded = Recorded()  # written: the ledger is now what the database holds
         self.new_members, self._fresh, self._txn_keys, self._to_remember = [], [], {}, []

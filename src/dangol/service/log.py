@@ -30,6 +30,7 @@ from ..transparency.keys import SIG_COSIGNATURE_V1, SignerKey, VerifierKey
 from ..transparency.merkle import MerkleTree
 from ..transparency.note import NoteError, parse
 from ..transparency.proofs import ProofError, verify_consistency
+from .notifications import outbox
 
 DEFAULT_ORIGIN = "dangol.local/ledger"
 KEY_ENV = "DANGOL_LOG_KEY"
@@ -202,6 +203,7 @@ class LogService:
             note = sign_checkpoint(Checkpoint(self.origin, size, root), [key]).decode()
             now = self.clock.now()
             repo.add_checkpoint(size, root, note, now)
+            outbox.write(conn, [outbox.checkpoint_notice(size, b64(root), now)])
             return StoredCheckpoint(size, root, note, now)
 
     @staticmethod

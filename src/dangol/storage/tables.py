@@ -656,3 +656,131 @@ portal_sessions = Table(
     Column("expires_at", Timestamp, nullable=False),
     Index("ix_portal_sessions_member_id", "member_id"),
 )
+
+# ---------------------------------------------------------------- notifications (docs/notifications.md)
+
+# What someone may need to hear about, written in the same transaction as the change it tells
+# of: a notification is never sent for a change that rolled back, never lost for one that
+# committed. `routed` turns true once the dispatcher has made its deliveries.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("program_id", String(63), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("member_id", String(40)),
+    Column("payload", Text, nullable=False),  # JSON, never personal data
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("routed", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_outbox_routed_id", "routed", "id"),
+    Index("ix_outbox_program_id_id", "program_id", "id"),
+)
+
+# A program's webhook endpoints. `member_channel` set (push, sms, messenger): the brand's own
+# sender, which gets the rendered message for the member. Secrets are kept to sign with.
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("program_id", String(63), ForeignKey("programs.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", Text, nullable=False),  # JSON list; ["*"] is every type
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100)),
+    Column("previous_secret_until", Timestamp),
+    Column("member_channel", String(16)),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_webhook_subscriptions_program_id", "program_id"),
+)
+
+# One delivery of one outbox row to one destination (a subscription, or a member's e-mail).
+# `delivery_id` is the same on every try: receivers deduplicate on it.
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False, unique=True),
+    Column("program_id", String(63), nullable=False),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("subscription_id", String(40)),
+    Column("channel", String(16), nullable=False),
+    Column("member_id", String(40)),
+    Column("status", String(16), nullable=False),  # pending, delivered, dead, skipped
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp),
+    Column("last_attempt_at", Timestamp),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_deliveries_subscription_id_id", "subscription_id", "id"),
+    Index("ix_deliveries_program_id_id", "program_id", "id"),
+    Index("ix_deliveries_outbox_id", "outbox_id"),
+)
+
+# Each program's notification policy: whether transactional e-mail goes out, how far ahead
+# expiry is announced, the language of members who chose none, the key of unsubscribe links.
+notification_policies = Table(
+    "notification_policies", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("transactional_email", Boolean, nullable=False),
+    Column("expiry_warning_days", Integer, nullable=False),
+    Column("default_language", String(8), nullable=False),
+    Column("unsubscribe_key", String(64), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# A member's language and channels per kind of message ({kind: [channel, ...]}).
+member_notification_preferences = Table(
+    "member_notification_preferences", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("language", String(8)),
+    Column("channels", Text, nullable=False),  # JSON
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# A program's own e-mail templates (Jinja2), checked when saved; the built-in ones otherwise.
+email_templates = Table(
+    "email_templates", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# Addresses a mail server refused for good, by keyed digest (never the address): mail to the
+# member stops until their address changes.
+email_bounces = Table(
+    "email_bounces", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("address_digest", String(64), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("bounced_at", Timestamp, nullable=False),
+    Column("reason", String(500), nullable=False),
+)
+
+# Scheduled jobs: a lease per job and program so that two workers never run one at once,
+# and every run, visible through the API.
+job_leases = Table(
+    "job_leases", metadata,
+    Column("name", String(120), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+)
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("job", String(40), nullable=False),
+    Column("holder", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # running, succeeded, failed
+    Column("started_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+    Column("summary", Text),  # JSON
+    Index("ix_job_runs_program_id_id", "program_id", "id"),
+    Index("ix_job_runs_program_id_job_id", "program_id", "job", "id"),
+)

@@ -21,8 +21,9 @@ READ = "personal_data.read"
 UPDATE = "personal_data.update"
 EXPORT = "member.export"
 ERASE = "member.erase"
+NOTIFY = "personal_data.notify"  # an address opened to send a member a message
 # The personal-data part of the audit log (staff actions are the rest: service/staff/).
-PERSONAL_DATA_ACTIONS = frozenset({READ, UPDATE, EXPORT, ERASE})
+PERSONAL_DATA_ACTIONS = frozenset({READ, UPDATE, EXPORT, ERASE, NOTIFY})
 
 
 def api_actor(key_id: str) -> str:

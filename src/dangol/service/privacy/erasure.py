@@ -28,8 +28,10 @@ from ...storage.audit_repository import AuditRepository
 from ...storage.database import Database
 from ...storage.facts_repository import FactsRepository
 from ...storage.ledger_repository import LedgerRepository
+from ...storage.notifications_repository import NotificationsRepository
 from ...storage.privacy_repository import PrivacyRepository
 from ..ledger import LedgerService, Operation, OperationFailed
+from ..notifications import outbox
 from ..reads import Page, _check_member, _cursor
 from ..receipts import iso
 from ..remembered import Remembered
@@ -106,6 +108,8 @@ class ErasureService:
                           "transaction_reasons": counts["transaction_reasons"]},
         }
         repo.add_erasure(program_id, member_id, now, receipt)
+        NotificationsRepository(conn).forget_member(member_id)
+        outbox.write(conn, [outbox.erasure_notice(program_id, member_id, now)])
         AuditRepository(conn).record(program_id, member_id, audit.ERASE, actor, now, {"points_forfeited": forfeited})
         return receipt
 
