@@ -273,7 +273,7 @@ class _Accounting:
         instant were allowed, so made while active). A member's changes keep their order."""
         last_of: dict[tuple[str, datetime], int] = {}  # (member, time) -> their last transaction then
         for txn in self.history.transactions:
-            for member in {txn.member_id, *(m for _, m, _ in txn.postings if m is not None)}:
+            for member in {txn.member_id, *(m for _, m, _, _ in txn.postings if m is not None)}:
                 last_of[(member, txn.recorded_at)] = txn.id
         placed: dict[str, tuple[datetime, float]] = {}
         for change in self.status_changes:

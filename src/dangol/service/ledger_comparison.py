@@ -56,7 +56,7 @@ def describe(txn: TransactionRow) -> str:
 _FIELDS: tuple[tuple[str, Callable[[TransactionRow], Any]], ...] = (
     ("kind", lambda txn: txn.kind),
     ("points", lambda txn: txn.points),
-    ("postings", lambda txn: sorted(txn.postings, key=lambda p: (p[0], p[1] or "", p[2]))),
+    ("postings", lambda txn: sorted(txn.postings, key=lambda p: (p[0], p[1] or "", p[2], p[3] or ""))),
     ("time", lambda txn: iso(txn.occurred_at)),
     ("order", lambda txn: txn.order_ref),
     ("money", lambda txn: txn.money),
