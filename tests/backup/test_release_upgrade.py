@@ -1,7 +1,8 @@
 """A database made by the release before postings named their rules (schema 0011, log
 entries of format v1, one earn per rule that paid) migrates to the head revision and then
-passes `dangol check` and `dangol verify audit`; events recorded after the upgrade are one
-transaction each (v2 entries), and the log holding both still checks and audits.
+passes `dangol check`, `dangol verify audit` and `dangol replay --check`; events recorded
+after the upgrade are one transaction each (v2 entries), and the log holding both still
+checks and audits.
 
 The release's code is taken from the repository's history (its own process, its own
 source tree), so the database is made exactly as that release made it."""
@@ -111,6 +112,9 @@ def test_a_release_database_migrates_and_checks_and_audits(target_url: str, targ
 
         checked = ok(dangol(target_url, "check", key=target_key))
         assert "OK: the books balance" in checked and "OK: the log matches the ledger" in checked
+        # Replay writes today's shape; the release's earns, one per rule, are compared as one.
+        replayed = ok(dangol(target_url, "replay", "--check", key=target_key))
+        assert replayed.startswith("OK: 6 events of market replayed"), replayed
         verifier_key = tmp_path / "log.vkey"
         verifier_key.write_text(services.log.verifier_key())
         with live(services) as url:

@@ -103,6 +103,7 @@ class LedgerAccounting:
     codes: list[str] = field(default_factory=list)  # the coupons' codes, in the order events issued them
     # Recorded hold id -> the id of the same hold on the scratch ledger, as the steps place them.
     holds: dict[int, int] = field(default_factory=dict)
+    events_of: dict[int, int] = field(default_factory=dict)  # transaction id -> the event naming it
 
     def by_cause(self) -> Counter[str]:
         """How many transactions each cause made, in the causes' order."""
@@ -126,7 +127,7 @@ class _Accounting:
         self.status_changes = statuses
         self.closures: dict[tuple[str, datetime], StatusPlace] = {}  # by member and time
         self.result = LedgerAccounting()
-        self.named: dict[int, int] = {}  # transaction id -> the index of the event whose answer names it
+        self.named = self.result.events_of  # transaction id -> the index of the event whose answer names it
         self.event_refunds: Counter[tuple[str, str, str | None, int | None]] = Counter()
         self.refunds = {r.transaction_id: r for r in history.refunds if r.transaction_id is not None}
         self.start: dict[int, int] = {}  # transaction id -> the id its operation's first transaction has

@@ -258,9 +258,8 @@ class ReplayCheck:
             named.add(txn_id)
             report.differences.append(difference)
         if replayed is not None:
-            report.differences += [difference for place, difference in compare_ledgers(ledger, replayed,
-                                                                                       accounting.holds)
-                                   if place not in named]
+            report.differences += [difference for place, difference in compare_ledgers(
+                ledger, replayed, accounting.holds, accounting.events_of) if place not in named]
         del report.differences[max_differences:]
         report.transactions = len(ledger.transactions)
         report.causes = accounting.by_cause()
