@@ -305,7 +305,7 @@ class LedgerForLog:
             "hold_id FROM transactions ORDER BY id")
 
     def postings(self) -> Any:
-        return self._grouped("SELECT transaction_id, account, amount, member_id FROM postings "
+        return self._grouped("SELECT transaction_id, account, amount, member_id, rule_id FROM postings "
                              "ORDER BY transaction_id, line")
 
     def lots(self) -> Any:

@@ -104,6 +104,10 @@ postings = Table(
     Column("member_id", String(40)),
     Column("account", String(16), nullable=False),
     Column("amount", BigInteger, nullable=False),
+    # The earning rule a posting's points came from: an event's one transaction carries a
+    # pair of postings per rule that paid. Null for postings no rule made (and for earns
+    # written before postings named rules, whose transaction names its one rule).
+    Column("rule_id", String(100)),
     sqlite_with_rowid=False,
 )
 
