@@ -49,6 +49,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-order": 404,
     "unknown-subscription": 404,
     "unknown-delivery": 404,
+    "unknown-staff": 404,  # staff accounts are the console's and the CLI's; mapped so none is ever a 500
     "unknown-coupon": 404,
     "unknown-api-key": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
