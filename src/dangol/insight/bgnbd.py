@@ -61,6 +61,12 @@ class BgNbd:
         """P(alive | x, t_x, T) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))."""
         return np.asarray(expit(-self.log_p_dead_odds(frequency, recency, T)), dtype=np.float64)
 
+    def p_no_purchase(self, t: float, frequency: Floats, recency: Floats, T: Floats) -> Floats:
+        """P(no purchase in the next `t` | x, t_x, T) = 1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)):
+        a dead member buys nothing, a live one nothing with the posterior mean of e^(-lambda t)."""
+        log_stay_quiet = (self.r + frequency) * (np.log(self.alpha + T) - np.log(self.alpha + T + t))
+        return np.asarray(1 - self.p_alive(frequency, recency, T) * -np.expm1(log_stay_quiet), dtype=np.float64)
+
     def expected_purchases(self, t: float | Floats, frequency: Floats, recency: Floats, T: Floats) -> Floats:
         """E[Y(t) | x, t_x, T]: purchases expected in the next `t` time units (eq. 10 of the paper)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
