@@ -246,3 +246,17 @@ def test_only_the_anchoring_adapter_imports_the_chain_libraries() -> None:
 def test_the_anchoring_check_refuses_web3_and_the_rest_of_dangol(statement: str) -> None:
     names = imported_names(statement, "dangol.anchoring.payload")
     assert not all(anchoring_may_import(name) for name in names), statement
+
+
+def insight_may_import(name: str) -> bool:
+    """The insight core (models and statistics): the standard library, numpy, scipy,
+    scikit-learn (and threadpoolctl to keep its fits on one thread), the domain's errors and
+    itself; the service layer reads the data and hands it arrays."""
+    if within(name, "dangol"):
+        return within(name, "dangol.insight") or within(name, "dangol.domain")
+    return name == "__future__" or name.split(".")[0] in (*sys.stdlib_module_names, "numpy", "scipy", "sklearn",
+                                                          "threadpoolctl")
+
+
+def test_the_insight_core_imports_only_the_standard_library_numerical_libraries_the_domain_and_itself() -> None:
+    assert violations("insight", insight_may_import) == []
