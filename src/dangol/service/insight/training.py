@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from ...domain.clock import Clock, SystemClock
+from ...domain.errors import InvalidRequest
 from ...insight import bgnbd, gamma_gamma
-from ...insight.churn import Purchases
+from ...insight.churn import ChurnComparison, Purchases, compare
 from ...insight.errors import InsufficientData
 from ...insight.clv import ClvTerms, lifetime_value
 from ...insight.summary import group_triples, summarise
@@ -78,3 +79,15 @@ class InsightModels:
                         "discount_rate": terms.discount_rate,
                         "mean_minor": int(np.round(values.mean())), "total_minor": int(np.round(values.sum()))},
                 "members_clv_minor": {data.members[i]: int(v) for i, v in enumerate(np.round(values))}}
+
+    def churn_comparison(self, program_id: str, horizon_days: int = 90) -> ChurnComparison:
+        """The churn classifier against BG/NBD on the consenting members: trained on the
+        window ending `horizon_days` ago, judged on the last `horizon_days`."""
+        if not 7 <= horizon_days <= 366:
+            raise InvalidRequest("the churn horizon is 7 to 366 days", field="horizon_days")
+        data = self.training_set(program_id)
+        if not data.members:
+            raise InsufficientData(f"no member with a purchase has granted personalisation ({data.left_out} left "
+                                   "out): the models learn only from members who allow it")
+        today = day_number(self.clock.now())
+        return compare(data.purchases, today - horizon_days, horizon_days)
