@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from typer.testing import CliRunner
+
+from dangol.cli.main import app as cli
 from dangol.demo.loader import load_demo
 from dangol.insight.errors import InsufficientData
 from dangol.service.container import Services
@@ -47,11 +50,13 @@ def full_demo(services: Services) -> Services:
 
 
 @pytest.mark.slow
-def test_lifetime_value_of_the_demo_or_a_reason(full_demo: Services) -> None:
+def test_lifetime_value_of_the_demo_or_a_reason(full_demo: Services, database_url: str) -> None:
     demo = full_demo
     models = InsightModels(demo.db, demo.clock)
     with pytest.raises(InsufficientData, match="granted personalisation"):
         models.lifetime_value("market")  # nobody consented yet
+    refused = CliRunner().invoke(cli, ["--database-url", database_url, "insight", "clv", "--program", "market"])
+    assert refused.exit_code == 2 and "granted personalisation" in refused.output and "Traceback" not in refused.output
     with demo.db.read() as conn:
         everyone = sorted({member for member, _, _ in purchases(conn, "market")})
     for member in everyone:
@@ -61,3 +66,19 @@ def test_lifetime_value_of_the_demo_or_a_reason(full_demo: Services) -> None:
     assert all(v["standard_error"] > 0 for v in answer["bgnbd"].values())
     assert answer["clv"]["mean_minor"] > 0
     assert all(isinstance(v, int) and v >= 0 for v in answer["members_clv_minor"].values())
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["--database-url", database_url, "insight", "clv", "--program", "market"],
+                          env={"COLUMNS": "160"})
+    assert shown.exit_code == 0, shown.output
+    # The command runs on the real clock, months after the demo's fixed one: the same members,
+    # their CLV as of today.
+    assert "BG/NBD" in shown.output and f"{answer['members']} members (left out without consent: 0)" in shown.output
+    assert "CLV over 12 periods of 30 days at 1.00% a period: mean " in shown.output
+    churned = runner.invoke(cli, ["--database-url", database_url, "insight", "churn", "--program", "market",
+                                  "--horizon", "60", "--json"])
+    # The 300-member demo may be too small for the split: then the answer is a reason, not a traceback.
+    assert churned.exit_code in (0, 2) and "Traceback" not in churned.output
+    if churned.exit_code == 0:
+        assert '"classifier"' in churned.output
+    else:
+        assert "at least 50 members" in churned.output or "nothing to tell apart" in churned.output

@@ -1,4 +1,5 @@
-"""`dangol insight`: program KPIs per day, week or month, as a table, CSV or JSON."""
+"""`dangol insight`: program KPIs per day, week or month (a table, CSV or JSON); the
+lifetime-value models and the churn comparison on the members who allow it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ..insight.clv import ClvTerms
 from ..insight.kpis import PointValue
 from ..service.insight.kpis import ProgramKpis
+from ..service.insight.training import InsightModels
 from .context import CliError, state
 from .output import out, print_json
 
-app = typer.Typer(help="Insight: program KPIs.", no_args_is_help=True)
+app = typer.Typer(help="Insight: program KPIs, lifetime value, churn.", no_args_is_help=True)
 POINT_VALUE = re.compile(r"^(\d{1,9})/(\d{1,9})$")
 # (column, heading) of the table; CSV and JSON carry every field.
 SHOWN = (("period", "period"), ("enrolments", "enrolled"), ("active_members_30d", "active 30d"),
@@ -88,3 +91,73 @@ def kpis(ctx: typer.Context,
     out.print(table)
     if report["tier_distribution"]:
         out.print("tiers now: " + ", ".join(f"{tier} {count:,}" for tier, count in report["tier_distribution"].items()))
+
+
+def _estimates(title: str, estimates: dict[str, dict[str, float]]) -> Table:
+    table = Table(title=title)
+    table.add_column("parameter")
+    table.add_column("estimate", justify="right")
+    table.add_column("standard error", justify="right")
+    for name, figures in estimates.items():
+        table.add_row(name, f"{figures['estimate']:.4g}", f"{figures['standard_error']:.3g}")
+    return table
+
+
+@app.command("clv")
+def clv(ctx: typer.Context,
+        program: Annotated[str, typer.Option("--program", help="Program id.", show_default=False)],
+        periods: Annotated[int, typer.Option("--periods", help="Horizon, in periods.")] = 12,
+        period_days: Annotated[float, typer.Option("--period-days", help="Length of a period, in days.")] = 30.0,
+        discount: Annotated[float, typer.Option("--discount", help="Discount rate per period.")] = 0.01,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON, with every member's CLV.")] = False) -> None:
+    """Fit BG/NBD and Gamma-Gamma on the members who granted personalisation and print the
+    parameters, their standard errors and the lifetime value they predict."""
+    terms = ClvTerms(periods=periods, period_length=period_days, discount_rate=discount)
+    services = state(ctx).open()
+    try:
+        answer = InsightModels(services.db, services.clock).lifetime_value(program, terms)
+    finally:
+        services.db.dispose()
+    if as_json:
+        print_json(answer)
+        return
+    out.print(f"{answer['members']:,} members (left out without consent: {answer['left_out_without_consent']:,}); "
+              "times in days")
+    out.print(_estimates("BG/NBD (purchases, drop-out)", answer["bgnbd"]))
+    out.print(_estimates("Gamma-Gamma (spend per purchase)", answer["gamma_gamma"]))
+    value = answer["clv"]
+    out.print(f"CLV over {periods} periods of {period_days:g} days at {discount:.2%} a period: "
+              f"mean {value['mean_minor']:,}, total {value['total_minor']:,} (minor units)")
+
+
+@app.command("churn")
+def churn(ctx: typer.Context,
+          program: Annotated[str, typer.Option("--program", help="Program id.", show_default=False)],
+          horizon: Annotated[int, typer.Option("--horizon", help="Days without a purchase that make churn.")] = 90,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Train the churn classifier on the window ending HORIZON days ago and judge it on the
+    last HORIZON days, beside BG/NBD on the same members (those who granted personalisation)."""
+    services = state(ctx).open()
+    try:
+        result = InsightModels(services.db, services.clock).churn_comparison(program, horizon)
+    finally:
+        services.db.dispose()
+    scores = (("classifier", result.classifier_auc, result.classifier_calibration),
+              ("BG/NBD P(no purchase)", result.quiet_auc, result.quiet_calibration),
+              ("BG/NBD 1 - P(alive)", result.baseline_auc, result.baseline_calibration))
+    if as_json:
+        print_json({"program_id": program, "horizon_days": horizon, "train_members": result.train_members,
+                    "holdout_members": result.holdout_members, "holdout_churn_rate": result.holdout_churn_rate,
+                    "scores": {name: {"auc": auc, "brier": c.brier, "expected_calibration_error":
+                                      c.expected_calibration_error} for name, auc, c in scores}})
+        return
+    table = Table(title=f"Churn in {horizon} days: {result.train_members:,} members trained, "
+                        f"{result.holdout_members:,} judged ({result.holdout_churn_rate:.1%} churned)")
+    for heading in ("score", "AUC", "Brier", "calibration error"):
+        table.add_column(heading, justify="left" if heading == "score" else "right")
+    for name, auc, c in scores:
+        table.add_row(name, f"{auc:.3f}", f"{c.brier:.3f}", f"{c.expected_calibration_error:.3f}")
+    out.print(table)
+    best = max(result.quiet_auc, result.baseline_auc)
+    verdict = "beats" if result.classifier_auc > best else "does not beat"
+    out.print(f"the classifier {verdict} BG/NBD's best score ({result.classifier_auc - best:+.3f} AUC)")
