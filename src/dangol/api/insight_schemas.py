@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PointValueOut(BaseModel):
@@ -41,3 +41,67 @@ class KpiReport(BaseModel):
     point_value: PointValueOut
     tier_distribution: dict[str, int] = Field(description="Members per tier now")
     rows: list[KpiRow]
+
+
+class VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    weight: int = Field(ge=1, le=10_000, description="A relative share of members")
+
+
+class ExperimentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    experiment_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    variants: list[VariantIn] = Field(min_length=2, max_length=10, description="The first is the control")
+
+
+class Experiment(BaseModel):
+    program_id: str
+    experiment_id: str
+    variants: list[VariantIn]
+
+
+class ExposureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class Exposure(BaseModel):
+    program_id: str
+    experiment_id: str
+    member_id: str
+    variant: str = Field(description="The variant the member's hash assigns: the same every time")
+    exposed_at: str = Field(description="The member's first exposure")
+
+
+class SampleRatioOut(BaseModel):
+    observed: dict[str, int]
+    expected_shares: dict[str, float]
+    chi_square: float
+    p_value: float
+    mismatch: bool = Field(description="p < 0.001: the split does not match the design; no effect is shown")
+
+
+class EffectOut(BaseModel):
+    variant: str
+    control_mean: float
+    variant_mean: float
+    difference: float
+    relative: float | None
+    confidence_interval: list[float] = Field(description="Fixed-horizon (Welch) 95% interval of the difference")
+    p_value: float
+    always_valid_p: float = Field(description="mSPRT: valid however often one looks")
+    always_valid_interval: list[float]
+    cuped: bool
+    variance_reduction: float
+
+
+class ExperimentReport(BaseModel):
+    program_id: str
+    experiment_id: str
+    variants: list[VariantIn]
+    metric: str = Field(description="spend_minor: spend per exposed member in the `days` after exposure")
+    days: int
+    sample_ratio: SampleRatioOut
+    withheld_because: str | None
+    effects: list[EffectOut] | None

@@ -49,6 +49,9 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-order": 404,
     "unknown-coupon": 404,
     "unknown-api-key": 404,
+    # Insight: a model asked of too little data; an experiment not in the program.
+    "insufficient-data": 422,
+    "unknown-experiment": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
     # rulesets and events (issue 3)

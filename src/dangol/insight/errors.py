@@ -11,3 +11,8 @@ class InsufficientData(DomainError):
 
     code = "insufficient-data"
     title = "Too little data for this model"
+
+
+class UnknownExperiment(DomainError):
+    code = "unknown-experiment"
+    title = "Unknown experiment"
