@@ -86,8 +86,8 @@ class EffectOut(BaseModel):
     variant: str
     control_mean: float
     variant_mean: float
-    difference: float
-    relative: float | None
+    difference: float = Field(description="Of the CUPED-adjusted metric when `cuped`; the means are raw")
+    relative: float | None = Field(description="difference / control_mean; null when the control mean is 0")
     confidence_interval: list[float] = Field(description="Fixed-horizon (Welch) 95% interval of the difference")
     p_value: float
     always_valid_p: float = Field(description="mSPRT: valid however often one looks")
