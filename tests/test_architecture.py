@@ -267,3 +267,16 @@ def test_the_staff_core_imports_only_the_standard_library_argon2_pyotp_the_domai
 def test_the_staff_check_refuses_frameworks_and_outer_layers(statement: str) -> None:
     names = imported_names(statement, "dangol.staff.roles")
     assert not all(staff_may_import(name) for name in names), statement
+
+def insight_may_import(name: str) -> bool:
+    """The insight core (models and statistics): the standard library, numpy, scipy,
+    scikit-learn (and threadpoolctl to keep its fits on one thread), the domain's errors and
+    itself; the service layer reads the data and hands it arrays."""
+    if within(name, "dangol"):
+        return within(name, "dangol.insight") or within(name, "dangol.domain")
+    return name == "__future__" or name.split(".")[0] in (*sys.stdlib_module_names, "numpy", "scipy", "sklearn",
+                                                          "threadpoolctl")
+
+
+def test_the_insight_core_imports_only_the_standard_library_numerical_libraries_the_domain_and_itself() -> None:
+    assert violations("insight", insight_may_import) == []

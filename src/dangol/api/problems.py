@@ -52,6 +52,9 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-staff": 404,  # staff accounts are the console's and the CLI's; mapped so none is ever a 500
     "unknown-coupon": 404,
     "unknown-api-key": 404,
+    # Insight: a model asked of too little data; an experiment not in the program.
+    "insufficient-data": 422,
+    "unknown-experiment": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
     # rulesets and events

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, keys, log, members, privacy, programs, rules, staff, verify, witness
+from . import anchor, events, insight, keys, log, members, privacy, programs, rules, staff, verify, witness
 from . import tiers as tier_commands
 from .backup import backup, restore
 from .balance import balance
@@ -70,3 +70,4 @@ app.add_typer(staff.app, name="staff")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(insight.app, name="insight")

@@ -788,3 +788,24 @@ job_runs = Table(
     Index("ix_job_runs_program_id_id", "program_id", "id"),
     Index("ix_job_runs_program_id_job_id", "program_id", "job", "id"),
 )
+
+# Experiments (dangol.insight): a design, and each member's first exposure with the variant
+# their hash assigned (assignment is deterministic; the row records that they saw it, and when).
+experiments = Table(
+    "experiments", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("variants", Text, nullable=False),  # JSON: [{"name": ..., "weight": ...}, ...]
+    Column("created_at", Timestamp, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+experiment_exposures = Table(
+    "experiment_exposures", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("experiment_id", String(64), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
+    Column("variant", String(64), nullable=False),
+    Column("exposed_at", Timestamp, nullable=False),
+    sqlite_with_rowid=False,
+)
