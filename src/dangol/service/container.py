@@ -27,6 +27,8 @@ from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
 from .extensions import Extensions
+from .fraud.reviews import FraudReviews
+from .fraud.scoring import AnomalyScoring
 from .gifting import GiftingCheck
 from .privacy.audit import AuditLog
 from .privacy.consents import ConsentService
@@ -76,6 +78,9 @@ class Services:
             "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
+        # Fraud detection (service/fraud/): the events' screening is called by their decide step.
+        self.fraud_reviews = FraudReviews(self.db, self.ledger, self.clock)
+        self.anomaly = AnomalyScoring(self.db, self.clock)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""

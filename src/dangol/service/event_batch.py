@@ -38,6 +38,7 @@ from ..storage.tier_repository import QUALIFYING, activity_of
 from ..tiers import Activity
 from . import member_facts as mf, receipts
 from .event_scope import EventScope
+from .fraud.screening import screen
 from .ledger import Operation, Receipt, OperationFailed
 from .reads import _Scratch
 from .referrals import record_referral, referrer_for
@@ -75,6 +76,7 @@ class _Judgement:
     extra_withheld: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[dict[str, Any]] = field(default_factory=list)
     reversal: dict[str, Any] | None = None
+    fraud: dict[str, Any] | None = None  # the screening's flag or hold (absent when it passed)
 
 
 class EventBatch:
@@ -224,6 +226,11 @@ class EventBatch:
         reversal = self._refund(judgement, counters) if event.type == "refund" else None
         if reversal is not None and self.write:
             operations.append(Operation(reversal[0], at=at))
+        # Fraud screening (service/fraud/screening.py): the operations unchanged, or the earns
+        # held as pending for review; a refusal raises. It writes its signal and review here.
+        screening = screen(self.conn, program_id, event, member.id, referrer, at, ruleset, operations, write=self.write)
+        operations, judgement.fraud = screening.operations, screening.json()
+        self.changed |= self.write and ruleset.fraud is not None
         increments: list[tuple[str, dict[str, int]]] = []
         if self.write:
             judgement.receipts = [dict(r) for r in self._apply(operations, at)]
@@ -396,6 +403,8 @@ class EventBatch:
             result["enrolled"] = judgement.enrolled
         if judgement.reversal is not None:
             result["reversal"] = judgement.reversal
+        if judgement.fraud is not None:
+            result["fraud"] = judgement.fraud
         return result
 
     def _balance(self, member_id: str) -> dict[str, int]:

@@ -414,6 +414,9 @@ class LedgerSession:
                 self.transfer_check(self.conn, self.program.id, command.member_id, at)
             txn = ledger.transfer(recipient, command, at, ids)
             return self._txn_receipt(ledger, txn)
+        if isinstance(command, cmd.SettleReview):
+            settled = ledger.settle_review(command, at, ids)  # None: nothing was left to move
+            return {"transaction": receipts.transaction_json(settled), "balance": receipts.balances_json(ledger.balances)}
         if isinstance(command, cmd.SetMemberStatus):
             forfeited = ledger.set_status(command, at, ids)
             return {"member": receipts.member_json(ledger.member),
