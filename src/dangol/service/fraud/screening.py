@@ -98,7 +98,8 @@ def screen(conn: Connection, program_id: str, event: EventInput, member_id: str,
     findings = _velocity(repo, program_id, policy, signal)
     linked = [f"{k}:{v}" for k, v in sorted(prints.items())
               if policy.rings is not None and k in policy.rings.share]
-    if kind is Kind.REFERRAL and referrer is not None and policy.rings is not None:
+    pays_referrer = any(isinstance(op.command, cmd.Earn) and op.command.member_id == referrer for op in operations)
+    if referrer is not None and policy.rings is not None and (kind is Kind.REFERRAL or pays_referrer):
         findings += _ring(repo, program_id, policy, member_id, referrer, linked)
     decision = decide(findings)
     if decision.action is Action.REFUSE:
