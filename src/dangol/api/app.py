@@ -21,7 +21,7 @@ from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
-from .routes import events, privacy, profiles, rulesets
+from .routes import events, fraud, privacy, profiles, rulesets
 from .routes import tiers as tier_routes
 
 DATABASE_URL_ENV = "DANGOL_DATABASE_URL"
@@ -63,7 +63,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     # (members before profiles, rulesets before its public reads): it decides a 405's Allow.
     for router in (ledger.router, events.router, members.router, holds.router, programs.router, ops.keyed,
                    ops.router, engagement.router, log.router, log.keyed, log_report.router, rulesets.router,
-                   rulesets.public, profiles.router, tier_routes.router, privacy.router):
+                   rulesets.public, profiles.router, tier_routes.router, privacy.router, fraud.router):
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, keys, log, members, privacy, programs, rules, verify, witness
+from . import anchor, events, fraud, keys, log, members, privacy, programs, rules, verify, witness
 from . import tiers as tier_commands
 from .backup import backup, restore
 from .balance import balance
@@ -65,3 +65,4 @@ app.add_typer(verify.app, name="verify")
 app.add_typer(witness.app, name="witness")
 app.add_typer(members.app, name="members")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(fraud.app, name="fraud")
