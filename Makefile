@@ -37,9 +37,16 @@ run: $(INSTALLED)
 	  echo "  export DANGOL_KEY=$$token" && \
 	  echo "  curl -s -H \"Authorization: Bearer \$$DANGOL_KEY\" 'http://$(HOST):$(PORT)/v1/programs/market/members?external_ref=customer-00001'" && \
 	  echo
+	@echo "The member portal of a demo member (the link works once, for 10 minutes; make another with"
+	@echo "'dangol members portal-link --ref customer-00001'):" && echo
+	@echo "  $$($(DANGOL) members portal-link --program market --ref customer-00001 --base-url http://$(HOST):$(PORT) --quiet)"
+	@echo
 	$(DANGOL) serve --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  echo "NOTE: Chromium is missing, so the browser tests (tests/web) will be skipped. Get it with:" \
+	       "sudo apt-get install chromium chromium-driver (Debian/Ubuntu); .ci/run installs it."
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
@@ -48,7 +55,7 @@ clean:
 # ---- benchmarks (bench/, figures in BENCHMARKS.md). BENCH_ARGS=--quick for a smoke run in seconds.
 # PostgreSQL targets use $(DANGOL_BENCH_POSTGRES_URL) or postgresql://postgres@127.0.0.1:5432/test.
 .PHONY: bench bench-ingest bench-ingest-postgres bench-http bench-http-postgres bench-reads bench-reads-postgres \
-	bench-transparency bench-rules bench-audit bench-log-proofs bench-events bench-events-postgres
+	bench-transparency bench-rules bench-audit bench-log-proofs bench-events bench-events-postgres bench-portal bench-outbox
 
 bench-ingest: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.ingest --db sqlite $(BENCH_ARGS)
@@ -83,9 +90,17 @@ bench-events: $(BENCH_INSTALLED)
 bench-events-postgres: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.events --postgres $(BENCH_ARGS)
 
+# The outbox's cost on the write path: earns with the outbox on and off, same run (docs/notifications.md).
+bench-outbox: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.outbox $(BENCH_ARGS)
+
 # The full audit of a synthetic 1,000,000-entry log mirror (dangol verify audit), against read + SHA-256 + json.loads.
 bench-audit: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench.audit $(BENCH_ARGS)
+
+# The member portal's pages, server time in process, at 1,000,000 members (bench/portal.py).
+bench-portal: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench.portal --db sqlite $(BENCH_ARGS)
 
 # Proofs served from the database's stored nodes at 10,000,000 leaves, against one node lookup.
 bench-log-proofs: $(BENCH_INSTALLED)

@@ -126,8 +126,10 @@ def test_the_transparency_check_allows_the_standard_library_cryptography_and_its
 
 
 @pytest.mark.parametrize(("layer", "forbidden"), [
-    ("storage", ("dangol.service", "dangol.api", "dangol.cli")),
-    ("service", ("dangol.api", "dangol.cli")),
+    ("storage", ("dangol.service", "dangol.api", "dangol.cli", "dangol.web")),
+    ("service", ("dangol.api", "dangol.cli", "dangol.web")),
+    # The web pages are an adapter beside the API: through the services, never the tables.
+    ("web", ("dangol.storage", "dangol.cli")),
 ])
 def test_data_flows_one_way_through_the_layers(layer: str, forbidden: tuple[str, ...]) -> None:
     assert violations(layer, lambda name: not any(within(name, f) for f in forbidden)) == []
@@ -235,7 +237,7 @@ def test_the_rules_check_allows_the_standard_library_and_itself(statement: str) 
     assert all(rules_may_import(name) for name in imported_names(statement, "dangol.rules.evaluation")), statement
 
 
-# Anchoring (issue 4): web3 is an optional extra, so only its adapter may import it.
+# Anchoring: web3 is an optional extra, so only its adapter may import it.
 ANCHORING_ADAPTER = "dangol.anchoring.chain"
 CHAIN_LIBRARIES = ("web3", "eth_account", "eth_utils", "eth_typing", "eth_tester", "hexbytes")
 
@@ -268,3 +270,22 @@ def test_only_the_anchoring_adapter_imports_the_chain_libraries() -> None:
 def test_the_anchoring_check_refuses_web3_and_the_rest_of_dangol(statement: str) -> None:
     names = imported_names(statement, "dangol.anchoring.payload")
     assert not all(anchoring_may_import(name) for name in names), statement
+
+
+def staff_may_import(name: str) -> bool:
+    """The staff core (roles, passwords, second factor, throttling, sessions): the standard
+    library, the password and TOTP libraries, the domain and itself."""
+    if within(name, "dangol"):
+        return within(name, "dangol.staff") or within(name, "dangol.domain")
+    return name == "__future__" or name.split(".")[0] in (*sys.stdlib_module_names, "argon2", "pyotp")
+
+
+def test_the_staff_core_imports_only_the_standard_library_argon2_pyotp_the_domain_and_itself() -> None:
+    assert violations("staff", staff_may_import) == []
+
+
+@pytest.mark.parametrize("statement", [*(f"import {framework}" for framework in FRAMEWORKS),
+                                       "from ..storage import tables", "from ..service.ledger import LedgerService"])
+def test_the_staff_check_refuses_frameworks_and_outer_layers(statement: str) -> None:
+    names = imported_names(statement, "dangol.staff.roles")
+    assert not all(staff_may_import(name) for name in names), statement

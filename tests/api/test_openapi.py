@@ -13,7 +13,8 @@ PUBLIC = {"/healthz", "/readyz"} | {f"/v1/log/{path}" for path in (  # the trans
     "checkpoint", "checkpoints/{size}", "key", "witnesses", "proof/inclusion", "proof/consistency", "entries",
     "cosignatures")}
 PUBLIC |= {"/v1/log/report"}  # the program report derived from the transparency log
-# Members read a program's rules without a key (issue 3).
+PUBLIC |= {"/v1/unsubscribe/{token}"}  # one-click unsubscribe (RFC 8058): the link is its own authentication
+# Members read a program's rules without a key.
 RULESETS = "/v1/programs/{program_id}/rulesets"
 PUBLIC_READS = {RULESETS, f"{RULESETS}/current", f"{RULESETS}/upcoming", f"{RULESETS}/policy",
                 f"{RULESETS}/{{ruleset_hash}}"}
@@ -32,7 +33,7 @@ def test_the_document_is_openapi_3_1_under_v1(client: TestClient) -> None:
     assert document["openapi"].startswith("3.1")
     assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert all(path.startswith("/v1/") or path in PUBLIC for path in document["paths"])
-    assert len(_operations(document)) == 76
+    assert len(_operations(document)) == 94
 
 
 def test_every_operation_declares_its_key_and_problems(client: TestClient) -> None:

@@ -255,7 +255,8 @@ def test_key_files_beside_a_sqlite_database_that_dangol_does_not_know_are_named(
     said = ok(dangol(url, "backup", str(tmp_path / "dangol.backup")))
     assert f"Not in the backup: {tmp_path / 'payments.key'} (a key file dangol does not know" in said
     with tarfile.open(tmp_path / "dangol.backup") as tar:
-        assert "keys/log-signer.key" in tar.getnames() and len(tar.getnames()) == 4
+        assert sorted(name for name in tar.getnames() if name.startswith("keys/")) == [
+            "keys/data-keys.key", "keys/log-signer.key"]
 
 
 def test_a_compressed_backup_restores_as_it_is(database_url: str, history: dict[str, Any], target_url: str,
@@ -267,3 +268,50 @@ def test_a_compressed_backup_restores_as_it_is(database_url: str, history: dict[
         archive.write(backup.read_bytes())
     ok(dangol(target_url, "restore", str(compressed)))
     assert rows(target_url) == rows(database_url)
+
+
+def test_a_restore_keeps_members_personal_data_readable_with_their_key_encryption_keys(
+        database_url: str, services: Services, history: dict[str, Any], target_url: str, target_key: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source_ring = Path(os.environ["DANGOL_DATA_KEY_FILE"])  # the tests' own (tests/conftest.py)
+    member = history["alice"]
+    personal = {"name": "Kim Minji", "email": "minji@example.co.kr"}
+    services.personal_data.update("market", member, personal, "cli", "pd-1")
+    assert source_ring.exists()
+    backup = tmp_path / "dangol.backup"
+    said = ok(dangol(database_url, "backup", str(backup)))
+    assert ("It holds the log's signer key and the members' key-encryption keys, secrets: keep the backup file "
+            "as safe as the keys themselves.") in said
+    with tarfile.open(backup) as tar:
+        assert "keys/data-keys.key" in tar.getnames()
+
+    # Restored where another ring would be made on first use: the backup's goes there instead.
+    target_ring = tmp_path / "restored-keys" / "dangol-data.key"
+    monkeypatch.setenv("DANGOL_DATA_KEY_FILE", str(target_ring))
+    restored = ok(dangol(target_url, "restore", str(backup), key=target_key))
+    assert f"The members' key-encryption keys: restored to {target_ring}." in restored
+    assert target_ring.read_bytes() == source_ring.read_bytes()
+    assert stat.S_IMODE(target_ring.stat().st_mode) == 0o600
+    monkeypatch.setenv("DANGOL_LOG_KEY", str(target_key))
+    drill = Services.open(target_url, migrate=False)
+    try:
+        assert drill.personal_data.read("market", member, "drill")["fields"] == personal
+    finally:
+        drill.db.dispose()
+
+
+def test_a_backup_without_keys_says_the_restore_needs_the_key_encryption_keys(
+        database_url: str, services: Services, history: dict[str, Any], target_url: str, target_key: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    member = history["alice"]
+    services.personal_data.update("market", member, {"name": "Kim Minji"}, "cli", "pd-1")
+    backup = tmp_path / "dangol.backup"
+    said = ok(dangol(database_url, "backup", str(backup), "--no-keys"))
+    assert (f"It holds no keys (--no-keys): keep the members' key-encryption keys "
+            f"({os.environ['DANGOL_DATA_KEY_FILE']}) safe apart") in said
+    target_ring = tmp_path / "restored-keys" / "dangol-data.key"
+    monkeypatch.setenv("DANGOL_DATA_KEY_FILE", str(target_ring))
+    restored = ok(dangol(target_url, "restore", str(backup), key=target_key))
+    assert (f"The members' key-encryption keys: not in the backup, and there are none at {target_ring}: put the "
+            f"key file kept apart there") in restored
+    assert not target_ring.exists()

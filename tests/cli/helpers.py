@@ -21,8 +21,9 @@ from dangol.cli.main import app
 TOKEN = re.compile(r"dgl_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 
 
-def dangol(url: str, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--database-url", url, *args])
+def dangol(url: str, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """`input`: what is typed at its prompts; `env`: environment variables it sees."""
+    return CliRunner().invoke(app, ["--database-url", url, *args], input=input, env=env)
 
 
 def tokens(text: str) -> list[str]:

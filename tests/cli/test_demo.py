@@ -79,7 +79,7 @@ def test_demo_loads_once_however_often_it_runs(database_url: str, tmp_path: Path
     assert min(totals.redeemed, totals.expired, totals.reversed, totals.outstanding) > 0
     # The rules, tiers and engagement earned the points, and replay finds every one of them.
     with services.db.read() as conn:
-        rules = {str(r).split(":")[0] for r in conn.execute(select(t.transactions.c.rule_id).distinct()).scalars() if r}
+        rules = {str(r).split(":")[0] for r in conn.execute(select(t.postings.c.rule_id).distinct()).scalars() if r}
         coupons = conn.execute(select(func.count()).select_from(t.engagement_coupons)).scalar_one()
     # launch-week: the demo's history begins with the program's launch week, double points and all.
     assert {"welcome", "base-earn", "first-purchase", "review", "launch-week", "tier", "challenge"} <= rules

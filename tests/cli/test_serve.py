@@ -7,7 +7,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from dangol.cli.context import CliError
+from dangol.cli.serve import connections_warning
+from dangol.storage.connection_limits import ConnectionLimits, connection_limits
+from dangol.storage.database import Database
 from dangol.transparency import EMPTY_ROOT, VerifierKey, open_checkpoint
 
 from .helpers import dangol, one_error_line, served, tokens
@@ -46,6 +51,34 @@ def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert one_error_line(result) == (
         "error: --workers needs PostgreSQL: on SQLite, serve with one process (writes go one at a time)")
+
+
+def test_workers_whose_pools_exceed_what_postgresql_accepts_are_refused(postgres_url: str) -> None:
+    dangol(postgres_url, "init")
+    db = Database(postgres_url)
+    try:
+        limits = connection_limits(db)
+    finally:
+        db.dispose()
+    assert limits is not None and limits.usable == limits.max_connections - limits.reserved > 0
+    pool = limits.usable // 4 + 1  # four of them are one too many
+    result = dangol(postgres_url, "serve", "--workers", "4", "--pool-size", str(pool))
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"error: 4 server processes × {pool} connections = {4 * pool}, more than the {limits.usable} this "
+        f"PostgreSQL server accepts (max_connections {limits.max_connections}, {limits.reserved} reserved): "
+        f"use fewer --workers, a smaller --pool-size, or raise max_connections")
+
+
+def test_pools_are_checked_against_what_the_server_accepts_and_what_is_free_now() -> None:
+    limits = ConnectionLimits(max_connections=100, reserved=3, in_use=50)
+    assert connections_warning(4, 10, limits) is None  # 40 of the 47 free
+    assert connections_warning(4, 12, limits) == (
+        "4 server processes × 12 connections = 48, and other clients hold 50 of the 97 this PostgreSQL server "
+        "accepts: under load, requests may be answered 503 until they close some")
+    assert connections_warning(1, 97, limits) is not None
+    with pytest.raises(CliError, match=r"^1 server process × 98 connections = 98, more than the 97 "):
+        connections_warning(1, 98, limits)
 
 
 def test_a_new_server_signs_the_empty_log_at_start_up(database_url: str, tmp_path: Path) -> None:

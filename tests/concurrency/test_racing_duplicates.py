@@ -79,13 +79,19 @@ def profile_change(services: Services, clock: FixedClock) -> Callable[[], Any]:
     return lambda: services.profiles.update("market", member, {"time_zone": "Asia/Seoul"}, "profile-1")
 
 
+def referral_code(services: Services, clock: FixedClock) -> Callable[[], Any]:
+    """A member's first asks for their code (`GET …/referral-code`): one code, made once."""
+    member = member_with(services, 0)
+    return lambda: services.referrals.code_for("market", member)
+
+
 def ruleset_publication(services: Services, clock: FixedClock) -> Callable[[], Any]:
     at = clock.now() + timedelta(days=1)
     return lambda: services.rulesets.publish("market", MARKET, effective_from=at, idempotency_key="rules-1")
 
 
 @pytest.mark.parametrize("setup", [redemption, refund, capture, void, enrolment, refund_event, program_creation,
-                                   profile_change, ruleset_publication], ids=lambda f: f.__name__)
+                                   profile_change, referral_code, ruleset_publication], ids=lambda f: f.__name__)
 def test_a_duplicate_of_a_write_in_flight_gets_its_answer(shared: Services, clock: FixedClock,
                                                           setup: Callable[[Services, FixedClock], Callable[[], Any]],
                                                           ) -> None:

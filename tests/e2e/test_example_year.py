@@ -264,7 +264,7 @@ def test_a_year_in_the_example_program(services: Services, clock: FixedClock, cl
     # And the ledger follows from the recorded events and the published rules (`dangol replay --check`).
     replay = ReplayCheck(services).run("market")
     assert replay.ok, replay.differences
-    # Every earn carries the rule that made it and the ruleset's hash.
+    # Every earn carries the ruleset's hash, and every posting of it the rule that made its points.
     history = writer.get(f"/v1/programs/market/members/{mina}/transactions", limit=50).json()["items"]
     earns = [t for t in history if t["kind"] == "earn"]
-    assert earns and all(t["rule_id"] and t["ruleset_hash"] == ruleset for t in earns)
+    assert earns and all(t["ruleset_hash"] == ruleset and all(p["rule_id"] for p in t["postings"]) for t in earns)

@@ -85,7 +85,8 @@ def test_a_year_with_every_kind_of_movement_replays_clean(year: Year) -> None:
     assert {("percent", True), ("points", True), ("discount", True)} <= coupons
     result = dangol(year.url, "replay", "--check", "--program", "market")
     assert result.exit_code == 0, result.output
-    # Events: the rules' earns, tier bonuses, two challenge rewards and the refund (31).
+    # Events: one earn per event and member (every rule's points, tier bonuses with them), two
+    # challenge rewards and the refund (16).
     # Requests: the 8 imported and the gift imported in May, the shop's earn and its reversal,
     # Mina's gift, 3 adjustments, 6 holds and a capture and a void, the pending earn, the
     # redemption, and the settlements they made first (Lee's expired points, Mina's timed-out
@@ -94,8 +95,8 @@ def test_a_year_with_every_kind_of_movement_replays_clean(year: Year) -> None:
     # (2). Expiry runs: 5 March (2), 20 April (Lee's timed-out hold, Alice's released points),
     # 10 March 2026 (Mina's and Alice's) (6).
     assert result.stdout == (
-        "OK: 14 events of market replayed; 67 ledger transactions follow from them, the recorded requests and the "
-        "published rules (31 by events, 27 by requests, 1 by coupon redemptions, 2 by closures, 6 by expiry runs).\n")
+        "OK: 14 events of market replayed; 52 ledger transactions follow from them, the recorded requests and the "
+        "published rules (16 by events, 27 by requests, 1 by coupon redemptions, 2 by closures, 6 by expiry runs).\n")
 
 
 def _one(conn: Connection, *where: object) -> int:

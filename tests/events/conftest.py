@@ -1,4 +1,4 @@
-"""Fixtures for issue 3's pipeline: the example program, its ruleset published, a clock in
+"""Fixtures for the events pipeline: the example program, its ruleset published, a clock in
 the example's launch month, and an API client."""
 
 from __future__ import annotations

@@ -50,9 +50,13 @@ def test_a_purchase_earns_by_the_rules_and_a_refund_claws_back(writer: Api, publ
     assert [(p["rule_id"], p["points"]) for p in bought["effects"]["points"]] == [("base-earn", 1500),
                                                                                  ("first-purchase", 1000)]
     assert bought["total_points"] == 2500 and bought["balance"]["available"] == 3500
-    # The order's money is on one earn only, so the order is worth 30,000, not 60,000.
-    assert [p["transaction"]["money"] for p in bought["effects"]["points"]] == [
-        {"amount": 30000, "currency": "KRW"}, None]
+    # Both rules' points are one transaction, with the order's money once and a pair of
+    # postings per rule, each naming its rule.
+    [earn] = {p["transaction"]["id"]: p["transaction"] for p in bought["effects"]["points"]}.values()
+    assert earn["money"] == {"amount": 30000, "currency": "KRW"} and earn["points"] == 2500
+    assert [(p["account"], p["amount"], p["rule_id"]) for p in earn["postings"]] == [
+        ("issued", -1500, "base-earn"), ("available", 1500, "base-earn"),
+        ("issued", -1000, "first-purchase"), ("available", 1000, "first-purchase")]
     # A partial refund of 10,000: a third of the order, floor(2,500 x 10,000 / 30,000) = 833 points back.
     refund = {"event_id": "r1", "type": "refund", "member_id": member, "order_id": "o1",
               "amount": {"amount": 10000, "currency": "KRW"}}
@@ -124,7 +128,8 @@ def test_events_are_idempotent_by_event_id(writer: Api, published: str, services
     assert_problem(writer.post(EVENTS, {**body, "amount": {"amount": 20000, "currency": "KRW"}}),
                    409, "idempotency-conflict")
     with services.db.read() as conn:
-        assert conn.execute(select(t.transactions.c.id).where(t.transactions.c.member_id == member)).all().__len__() == 3
+        # The welcome bonus, and the purchase's one transaction (its two rules' postings): once.
+        assert conn.execute(select(t.transactions.c.id).where(t.transactions.c.member_id == member)).all().__len__() == 2
         recorded = conn.execute(select(t.events.c.event_id, t.events.c.ruleset_hash).order_by(t.events.c.id)).all()
     assert [tuple(r) for r in recorded] == [("signup-cust-1", published), ("p1", published)]
 

@@ -110,8 +110,9 @@ def test_a_tampered_earn_is_still_found_among_profile_changes(services: Services
                                                               clock: FixedClock) -> None:
     _month_end_in_another_zone(services, clock)
     with services.db.write() as conn:  # the frequent-buyer bonus of 200 becomes 2,000
-        conn.execute(update(t.transactions).where(t.transactions.c.member_id == "m_dan",
-                                                  t.transactions.c.rule_id == "frequent-buyer").values(points=2000))
+        posted = t.postings.c
+        conn.execute(update(t.postings).where(posted.member_id == "m_dan", posted.rule_id == "frequent-buyer")
+                     .values(amount=2000))
     report = ReplayCheck(services).run("market")
     assert not report.ok
     assert report.differences[0].startswith("event 'p-4' (#5, purchase): ledger transaction ")

@@ -91,16 +91,15 @@ def test_replay_reproduces_tier_bonuses_and_challenge_rewards(services: Services
     for n, amount in enumerate((400_000, 20_000, 30_000, 5_000)):
         record("market", purchase(f"p-{n}", "m_fay", amount))
     with services.db.read() as conn:
-        rules = set(conn.execute(select(t.transactions.c.rule_id).where(t.transactions.c.rule_id.isnot(None)))
-                    .scalars())
+        rules = set(conn.execute(select(t.postings.c.rule_id).where(t.postings.c.rule_id.isnot(None))).scalars())
     assert {"tier:열매", "challenge:three-this-month"} <= rules
     report = ReplayCheck(services).run("market")
     assert report.ok, report.differences
     assert report.events == 5
     # A tier bonus edited in the ledger is found.
     with services.db.write() as conn:
-        conn.execute(t.transactions.update().where(t.transactions.c.rule_id == "tier:열매",
-                                                   t.transactions.c.member_id == "m_fay").values(points=9999))
+        conn.execute(t.postings.update().where(t.postings.c.rule_id == "tier:열매",
+                                               t.postings.c.member_id == "m_fay").values(amount=9999))
     report = ReplayCheck(services).run("market")
     assert not report.ok and "by tier:열매" in report.differences[0]
 

@@ -10,6 +10,7 @@ from dangol.domain import Money
 from dangol.domain.errors import InvalidRequest
 from dangol.fraud.errors import FraudRefused, ReviewSettled
 from dangol.service.container import Services
+from dangol.storage.audit_repository import AuditFilter
 
 from .conftest import Send
 
@@ -40,7 +41,7 @@ def test_a_third_earn_from_one_device_within_the_hour_is_held_then_released_once
     with pytest.raises(ReviewSettled):
         services.fraud_reviews.reverse(market, review["id"], "cli")
     assert services.fraud_reviews.list(market).items == []
-    entries = services.audit_log.entries(market, ann).items
+    entries = services.staff_audit.entries(AuditFilter(market, ann)).items
     assert [e["action"] for e in entries if e["action"].startswith("fraud.")] == ["fraud.release"]
     assert services.check.run().ok
 

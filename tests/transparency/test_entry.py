@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dangol.transparency import leaf_hash
 from dangol.transparency.entry import (
     EntryError, LotEntry, MoneyEntry, MovementEntry, PostingEntry, RulesetEntry, TransactionEntry, _transaction_json,
-    decode, encode, member_commitment,
+    decode, encode, member_commitment, stated_version,
 )
 
 KEY = bytes(range(32))
@@ -28,6 +28,7 @@ EARN = TransactionEntry(
     postings=(PostingEntry("issued", -150, None), PostingEntry("available", 150, COMMITMENT)),
     lots=(LotEntry(9, 150, AT, datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)),),
     order_ref="o-1", money=MoneyEntry(15000, "KRW"), rule="base", ruleset="sha256:ab", idempotency_key="k1",
+    version=1,
 )
 EARN_BYTES = (
     '{"hold":null,"id":7,"idempotency_key":"k1","kind":"earn","lots":[{"amount":150,'
@@ -39,6 +40,25 @@ EARN_BYTES = (
 ).encode()
 # printf '\x00<EARN_BYTES>' | sha256sum
 EARN_LEAF = "588c3f9532da05385dc5f37b1835f2cca918bdc97ce837e91dc7db489e7caf18"
+
+# Version 2: one transaction for what two rules of an event gave, each posting naming its rule.
+EARN_V2 = replace(
+    EARN, version=2, rule=None,
+    postings=(PostingEntry("issued", -150, None, "base"), PostingEntry("available", 150, COMMITMENT, "base"),
+              PostingEntry("issued", -50, None, "tier-bonus"),
+              PostingEntry("available", 50, COMMITMENT, "tier-bonus")),
+    lots=(LotEntry(9, 200, AT, datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)),),
+)
+EARN_V2_BYTES = (
+    '{"hold":null,"id":7,"idempotency_key":"k1","kind":"earn","lots":[{"amount":200,'
+    '"available_at":"2026-01-02T03:04:05.000006Z","expires_at":"2027-01-02T03:04:05.000006Z","id":9}],'
+    '"money":{"amount":15000,"currency":"KRW"},"movements":[],"occurred_at":"2026-01-02T03:04:05.000006Z",'
+    '"order_ref":"o-1","postings":[{"account":"issued","amount":-150,"member":null,"rule":"base"},'
+    '{"account":"available","amount":150,"member":"92dd5c1c92af3cc898c7cc0ec82b8e03917907b494272948c5e68dfe78f6605d",'
+    '"rule":"base"},{"account":"issued","amount":-50,"member":null,"rule":"tier-bonus"},{"account":"available",'
+    '"amount":50,"member":"92dd5c1c92af3cc898c7cc0ec82b8e03917907b494272948c5e68dfe78f6605d","rule":"tier-bonus"}],'
+    '"program":"acme","rule":null,"ruleset":"sha256:ab","type":"transaction","v":2}'
+).encode()
 
 RULESET = RulesetEntry(
     program="acme", hash="sha256:00", version=3, effective_from=datetime(2026, 2, 1, tzinfo=timezone.utc),
@@ -66,6 +86,20 @@ def test_transaction_entry_bytes_and_leaf_hash() -> None:
     assert encode(EARN) == EARN_BYTES
     assert leaf_hash(EARN_BYTES).hex() == EARN_LEAF
     assert decode(EARN_BYTES) == EARN
+
+
+def test_a_version_2_entry_names_the_rule_of_every_posting() -> None:
+    assert encode(EARN_V2) == EARN_V2_BYTES
+    assert decode(EARN_V2_BYTES) == EARN_V2
+    assert stated_version(EARN_V2_BYTES) == 2 and stated_version(EARN_BYTES) == 1
+    # A version 1 entry has no place for a posting's rule: it is refused, never dropped.
+    with pytest.raises(EntryError, match="version 1"):
+        encode(replace(EARN_V2, version=1))
+    # Both versions are read; each only in its own shape.
+    with pytest.raises(EntryError, match="unknown fields"):
+        decode(EARN_V2_BYTES.replace(b'"v":2', b'"v":1'))
+    with pytest.raises(EntryError, match="missing fields"):
+        decode(EARN_BYTES.replace(b'"v":1', b'"v":2'))
 
 
 def test_ruleset_entry_bytes_and_leaf_hash_keep_non_ascii_text() -> None:
@@ -97,7 +131,8 @@ def test_no_member_id_and_no_reason_in_an_entry() -> None:
 
 
 @pytest.mark.parametrize("data, message", [
-    (EARN_BYTES.replace(b'"v":1', b'"v":2'), "version"),
+    (EARN_BYTES.replace(b'"v":1', b'"v":3'), "version"),
+    (RULESET_BYTES.replace(b'"v":1', b'"v":2'), "version"),
     (EARN_BYTES.replace(b'"type":"transaction"', b'"type":"other"'), "type"),
     (EARN_BYTES.replace(b"15000", b"15000.0"), "integer"),
     (EARN_BYTES.replace(b"-150", b"-149"), "sum to zero"),
@@ -133,8 +168,10 @@ def test_the_fast_transaction_encoder_writes_the_canonical_json(data: st.DataObj
     maybe = lambda strategy: st.none() | strategy  # noqa: E731
     amount = st.integers(-10**15, 10**15).filter(bool)
     moment = st.datetimes(datetime(1970, 1, 2), datetime(2999, 1, 1), timezones=st.just(timezone.utc))
+    version = data.draw(st.sampled_from((1, 2)))
     postings = data.draw(st.lists(st.tuples(text, amount, maybe(st.text("0123456789abcdef", min_size=64,
-                                                                          max_size=64))), min_size=1, max_size=4))
+                                                                          max_size=64)),
+                                            maybe(text) if version == 2 else st.none()), min_size=1, max_size=4))
     entry = TransactionEntry(
         program=data.draw(text), id=data.draw(st.integers(1, 2**62)), kind=data.draw(text),
         occurred_at=data.draw(moment),
@@ -145,7 +182,7 @@ def test_the_fast_transaction_encoder_writes_the_canonical_json(data: st.DataObj
             st.lists(st.tuples(st.integers(1, 2**40), text, amount), max_size=3))),
         order_ref=data.draw(maybe(text)), money=data.draw(maybe(st.builds(MoneyEntry, amount, st.just("KRW")))),
         rule=data.draw(maybe(text)), ruleset=data.draw(maybe(text)), idempotency_key=data.draw(maybe(text)),
-        hold=data.draw(maybe(st.integers(1, 2**62))),
+        hold=data.draw(maybe(st.integers(1, 2**62))), version=version,
     )
     assert encode(entry) == json.dumps(_transaction_json(entry), sort_keys=True, separators=(",", ":"),
                                        ensure_ascii=False).encode()

@@ -1,4 +1,4 @@
-"""Optional anchoring of checkpoints to an Ethereum-compatible chain (issue 4): a
+"""Optional anchoring of checkpoints to an Ethereum-compatible chain: a
 transaction whose data is a fixed-format payload naming a checkpoint's origin, tree size
 and root hash, so that a log that later stops answering, or rewrites its history, has
 left a public, timestamped trace of what it had signed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,16 +16,20 @@ from fastapi.openapi.utils import get_openapi
 from .. import __version__
 from ..service.container import Services
 from ..service.log_worker import LogWorker
-from ..storage.database import DEFAULT_URL
+from ..web import install_web
+from ..storage.database import DEFAULT_POOL, DEFAULT_URL
 from .auth import SECURITY_SCHEMES
 from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
-from .routes import events, fraud, privacy, profiles, rulesets
+from .routes import events, fraud, notifications, portal_links, privacy, profiles, rulesets
 from .routes import tiers as tier_routes
 
 DATABASE_URL_ENV = "DANGOL_DATABASE_URL"
+POOL_ENV = "DANGOL_DATABASE_POOL"  # PostgreSQL connections a process opens at most (`dangol serve --pool-size`)
+# Set to 1: a server process also runs the scheduled jobs (as `dangol worker` does), in a thread.
+SERVE_WORKER_ENV = "DANGOL_SERVE_WORKER"
 
 DESCRIPTION = """A verifiable loyalty-points ledger.
 
@@ -41,12 +46,19 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         log_worker = LogWorker(services.log)
+        stop_jobs = threading.Event()
+        jobs = threading.Thread(target=services.jobs.serve, args=(stop_jobs,), name="dangol-jobs", daemon=True)
         if serving:
             services.db.checkpoint_in_background()
             log_worker.start()  # integrates and signs the transparency log behind the writes
+            if os.environ.get(SERVE_WORKER_ENV) == "1":
+                jobs.start()  # the lease keeps several server processes from running a job twice
             _freeze_heap()
         yield
         if serving:
+            stop_jobs.set()
+            if jobs.is_alive():
+                jobs.join(timeout=30)
             log_worker.stop()
             services.db.stop_background_checkpoints()
         if dispose_on_shutdown:
@@ -63,8 +75,10 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     # (members before profiles, rulesets before its public reads): it decides a 405's Allow.
     for router in (ledger.router, events.router, members.router, holds.router, programs.router, ops.keyed,
                    ops.router, engagement.router, log.router, log.keyed, log_report.router, rulesets.router,
-                   rulesets.public, profiles.router, tier_routes.router, privacy.router, fraud.router):
+                   rulesets.public, profiles.router, tier_routes.router, privacy.router, portal_links.router,
+                   notifications.router, notifications.public, fraud.router):
         app.include_router(router)
+    install_web(app)  # the member portal's pages and their static files, beside the API
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -110,5 +124,6 @@ def worker_app() -> FastAPI:
 
 
 def _served(*, migrate: bool) -> FastAPI:
-    services = Services.open(os.environ.get(DATABASE_URL_ENV, DEFAULT_URL), migrate=migrate)
+    services = Services.open(os.environ.get(DATABASE_URL_ENV, DEFAULT_URL), migrate=migrate,
+                             pool=int(os.environ.get(POOL_ENV, DEFAULT_POOL)))
     return create_app(services, dispose_on_shutdown=True, serving=True)

@@ -47,11 +47,13 @@ DOMAIN_STATUS: dict[str, int] = {
     "no-tier-ladder": 404,
     "unknown-hold": 404,
     "unknown-order": 404,
+    "unknown-subscription": 404,
+    "unknown-delivery": 404,
     "unknown-coupon": 404,
     "unknown-api-key": 404,
     # Not 403: the caller may act on the program, the resource just is not in it.
     "program-mismatch": 404,
-    # rulesets and events (issue 3)
+    # rulesets and events
     "invalid-ruleset": 422,
     "notice-required": 409,
     "unknown-ruleset": 404,
@@ -85,10 +87,11 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 _RESERVED = {"type", "title", "status", "detail", "instance"}
 
 # The storage layer writes through SQLAlchemy and, for bulk writes, the driver itself,
-# so a database error may arrive in either wrapping.
+# so a database error may arrive in either wrapping. A process's connections all in use for
+# longer than the pool waits (sa.TimeoutError) is the database unavailable too, for now.
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (sa.OperationalError, psycopg.OperationalError,
-                                                   sqlite3.OperationalError)
+                                                   sqlite3.OperationalError, sa.TimeoutError)
 
 
 def problem_type(code: str) -> str:

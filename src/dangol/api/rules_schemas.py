@@ -1,4 +1,4 @@
-"""Request bodies of issue 3's endpoints: rulesets, member profiles, events."""
+"""Request bodies of the rules endpoints: rulesets, member profiles, events."""
 
 from __future__ import annotations
 

@@ -259,6 +259,7 @@ class PostingOut(BaseModel):
     account: str
     member_id: str | None
     amount: int
+    rule_id: str | None = Field(None, description="The earning rule these points came from, if a rule made them")
 
 
 class TransactionOut(BaseModel):

@@ -11,7 +11,7 @@ import typer
 from rich.filesize import decimal
 from rich.progress import TaskID
 
-from ..service.backup import BackupService, KeyOutcome
+from ..service.backup import DATA_KEYS, BackupService, KeyOutcome
 from ..storage.backups import Manifest, Progress
 from .context import state
 from .output import number, out, phase_progress
@@ -40,9 +40,10 @@ def backup(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The backup file to write (it must not exist).", show_default=False)],
     keys: Annotated[bool, typer.Option(
-        "--keys/--no-keys", help="Put the log's signer key in the backup (a secret: the file then is one too).")] = True,
+        "--keys/--no-keys", help="Put the key files (the log's signer key, the members' key-encryption keys) in the "
+                                "backup (secrets: the file then is one too).")] = True,
 ) -> None:
-    """Back up the database, and the log's signer key, to a new file, while it is in use.
+    """Back up the database, and its key files, to a new file, while it is in use.
 
     SQLite through its online backup API, PostgreSQL through pg_dump (custom format). See
     docs/operations.md for the runbook."""
@@ -51,9 +52,12 @@ def backup(
         report = BackupService(cli.database_url).backup(file, keys=keys, progress=progress)
     out.print(f"Backed up {cli.shown_url} ({summary(report.manifest)}) to {file} ({decimal(report.size)}).",
               markup=False)
-    if report.taken:
-        names = ", ".join(key.name for key in report.taken)
-        out.print(f"It holds {names}, a secret: keep the backup file as safe as the key itself.", markup=False)
+    if len(report.taken) == 1:
+        out.print(f"It holds {report.taken[0].name}, a secret: keep the backup file as safe as the key itself.",
+                  markup=False)
+    elif report.taken:
+        names = " and ".join(key.name for key in report.taken)
+        out.print(f"It holds {names}, secrets: keep the backup file as safe as the keys themselves.", markup=False)
     for key in report.left_out:
         out.print(f"It holds no keys (--no-keys): keep {key.name} ({key.path}) safe apart, a restore needs it.",
                   markup=False)
@@ -91,6 +95,13 @@ def restore(
 
 def key_line(outcome: KeyOutcome) -> str | None:
     name, path = outcome.key.name[0].upper() + outcome.key.name[1:], outcome.key.path
+    if outcome.key.role == DATA_KEYS and outcome.outcome in ("in place", "missing"):
+        return {
+            "in place": f"{name}: not in the backup; members' personal data opens only if the ones at {path} are "
+                        f"the backup's.",
+            "missing": f"{name}: not in the backup, and there are none at {path}: put the key file kept apart there "
+                       f"before anything reads or writes personal data (new keys would not open members' data).",
+        }[outcome.outcome]
     return {
         "restored": f"{name}: restored to {path}.",
         "unchanged": f"{name}: {path} holds it already.",

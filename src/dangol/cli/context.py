@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from ..domain.clock import as_utc
 from ..service.container import Services
-from ..storage.database import DEFAULT_URL
+from ..storage.database import DEFAULT_POOL, DEFAULT_URL
 from ..storage.migrate import current_revision, head_revision
 
 
@@ -39,12 +39,13 @@ class CliState:
             return None
         return Path(url.database)
 
-    def open(self, *, migrate: bool = False) -> Services:
-        """The services on an initialised database (`migrate` initialises it)."""
+    def open(self, *, migrate: bool = False, pool: int = DEFAULT_POOL) -> Services:
+        """The services on an initialised database (`migrate` initialises it); `pool` as
+        in `Services.open`."""
         path = self.sqlite_path()
         if not migrate and path is not None and not path.exists():
             raise CliError(f"there is no database at {path}: run `dangol init` first")
-        services = Services.open(self.database_url, migrate=migrate)
+        services = Services.open(self.database_url, migrate=migrate, pool=pool)
         if not migrate:
             revision = current_revision(services.db)
             if revision is None:

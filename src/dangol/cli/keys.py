@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from rich.table import Table
 from ..service.programs import IssuedKey, Scope
 from ..service.receipts import iso
 from .context import CliError, state
-from .output import out, print_json
+from .output import minute, out, print_json
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -69,14 +68,9 @@ def list_keys(
     for column in ("id", "name", "program", "scopes", "created", "revoked"):
         table.add_column(column, no_wrap=column in ("id", "created", "revoked"), overflow="fold")
     for k in keys:
-        table.add_row(k.id, k.name, k.program_id or "all", " ".join(k.scopes), _minute(k.created_at),
-                      _minute(k.revoked_at))
+        table.add_row(k.id, k.name, k.program_id or "all", " ".join(k.scopes), minute(k.created_at),
+                      minute(k.revoked_at))
     out.print(table)
-
-
-def _minute(moment: datetime | None) -> str:
-    """To the minute, to fit a terminal: `--json` has the exact times."""
-    return "" if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("revoke")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, fraud, keys, log, members, privacy, programs, rules, verify, witness
+from . import anchor, events, fraud, keys, log, members, privacy, programs, rules, staff, verify, witness
 from . import tiers as tier_commands
 from .backup import backup, restore
 from .balance import balance
@@ -18,6 +18,7 @@ from .engagement import birthdays, leaderboard
 from .errors import DangolGroup
 from .expire import expire
 from .importing import import_events
+from .notify import deliveries_app, jobs_app, worker
 from .replay import replay
 from .simulate import simulate
 from .serve import serve
@@ -54,7 +55,7 @@ app.command()(leaderboard)
 app.add_typer(programs.app, name="programs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(anchor.app, name="anchor")
-app.add_typer(rules.app, name="rules")  # issue 3
+app.add_typer(rules.app, name="rules")
 app.add_typer(events.app, name="events")
 app.command()(events.quote)
 app.command()(replay)
@@ -66,3 +67,7 @@ app.add_typer(witness.app, name="witness")
 app.add_typer(members.app, name="members")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(fraud.app, name="fraud")
+app.add_typer(staff.app, name="staff")
+app.command()(worker)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(deliveries_app, name="deliveries")

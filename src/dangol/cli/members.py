@@ -1,4 +1,5 @@
-"""`dangol members`: a member's personal data and consents, their export, their erasure.
+"""`dangol members`: a member's personal data and consents, their export, their erasure, and a
+sign-in link to the member portal.
 
 The command line works on the database directly, as the operator: every read of personal
 data, export and erasure is in the audit log, as `cli`."""
@@ -136,6 +137,29 @@ def export(
     path = output or Path(f"{member_id}.zip")
     path.write_bytes(data)
     out.print(f"Exported member {member_id} to {path} ({number(len(data))} bytes).", markup=False)
+
+
+@app.command("portal-link")
+def portal_link(
+    ctx: typer.Context, member: MemberArgument = None, ref: RefOption = None, program: ProgramOption = None,
+    base_url: Annotated[str, typer.Option("--base-url", help="Where `dangol serve` is reached.")]
+    = "http://127.0.0.1:8000",
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the link.")] = False,
+) -> None:
+    """Print a single-use sign-in link to the member portal (valid 10 minutes), as a brand's
+    backend gets one from POST …/members/{id}/portal-links."""
+    services, program_id, member_id = _member(ctx, program, member, ref)
+    try:
+        link = services.portal.issue_link(program_id, member_id)
+    finally:
+        services.db.dispose()
+    url = f"{base_url.rstrip('/')}/portal/{program_id}/link/{link.token}"
+    if quiet:
+        out.print(url, markup=False, soft_wrap=True)
+        return
+    out.print(f"Member {member_id}'s portal sign-in link (once, until "
+              f"{link.expires_at.isoformat(timespec='seconds').replace('+00:00', 'Z')}):", markup=False)
+    out.print(url, markup=False, soft_wrap=True)
 
 
 @app.command("erase")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +15,11 @@ from rich.progress import (
 # Rich decides colour and width per stream, so piping stdout keeps it plain.
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def minute(moment: datetime | None) -> str:
+    """To the minute, in UTC, to fit a terminal: `--json` has the exact times."""
+    return "" if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def print_json(value: Any) -> None:

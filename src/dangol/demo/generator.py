@@ -30,7 +30,8 @@ from typing import Any
 
 from ..domain.clock import as_utc
 from ..service.receipts import iso
-from .program import BONUSES, CURRENCY, POLICY
+from ..service.example_program import CURRENCY, POLICY
+from .program import BONUSES
 
 SECOND = 1_000_000  # times are integer microseconds from the program's launch
 DAY = 86_400 * SECOND

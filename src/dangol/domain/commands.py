@@ -27,9 +27,20 @@ class SetMemberStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class RulePoints:
+    """The points one earning rule gave, as part of an event's earn."""
+
+    rule_id: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
 class Earn:
     """Points for an order: either explicit `points`, or computed from `money` at the
-    program's earn rate. `available_at` later than now makes the lot pending until then."""
+    program's earn rate. `available_at` later than now makes the lot pending until then.
+    `by_rule` splits the points among the rules of one event that paid them: the earn is
+    one transaction (and one lot) with a pair of postings per rule, each naming its rule;
+    `points` is then their sum."""
 
     member_id: str
     points: int | None = None
@@ -42,6 +53,7 @@ class Earn:
     # (its content hash). Recorded with the transaction, so anyone can tell why it exists.
     rule_id: str | None = None
     ruleset_hash: str | None = None
+    by_rule: tuple[RulePoints, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

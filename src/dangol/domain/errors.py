@@ -49,6 +49,16 @@ class UnknownOrder(DomainError):
     title = "Unknown order"
 
 
+class UnknownSubscription(DomainError):
+    code = "unknown-subscription"
+    title = "Unknown webhook subscription"
+
+
+class UnknownDelivery(DomainError):
+    code = "unknown-delivery"
+    title = "Unknown delivery"
+
+
 class ProgramMismatch(DomainError):
     code = "program-mismatch"
     title = "Resource belongs to another program"
@@ -89,7 +99,7 @@ class IdempotencyConflict(DomainError):
     title = "Idempotency key reused with a different request"
 
 
-# ---- rulesets and events (issue 3)
+# ---- rulesets and events
 
 class InvalidRulesetDocument(DomainError):
     """A ruleset document with mistakes; `errors` lists each with its line and field."""

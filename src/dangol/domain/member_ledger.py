@@ -92,6 +92,20 @@ def require_points(points: int, what: str = "points") -> None:
         raise InvalidRequest(f"{what} must be a whole number between 1 and {MAX_POINTS}")
 
 
+def _rule_parts(command: cmd.Earn) -> tuple[cmd.RulePoints, ...]:
+    """The earn's points by rule, when it gives them (`by_rule`), checked."""
+    if command.by_rule:
+        for part in command.by_rule:
+            require_points(part.points, f"points of rule {part.rule_id}")
+        total = sum(part.points for part in command.by_rule)
+        if command.points is not None and command.points != total:
+            raise InvalidRequest(f"an earn of {command.points} points cannot be split into {total} by rule")
+        if total > MAX_POINTS:
+            raise InvalidRequest("the event earns more points than a ledger can hold")
+        return command.by_rule
+    return ()
+
+
 class MemberLedger:
     def __init__(
         self,
@@ -138,6 +152,9 @@ class MemberLedger:
 
     def earn(self, command: cmd.Earn, at: datetime, ids: IdSource) -> Transaction | None:
         self.member.require_active()
+        parts = _rule_parts(command)
+        if parts and command.points is None:
+            command = replace(command, points=sum(part.points for part in parts))
         if command.points is not None:
             require_points(command.points)
             points = command.points
@@ -163,7 +180,9 @@ class MemberLedger:
         return self._credit(
             TransactionKind.EARN, Account.ISSUED, points, at, ids, LotSource.EARN,
             expires_at=expires_at, available_at=available_at, order_ref=command.order_ref,
-            money=command.money, reason=command.reason, rule_id=command.rule_id, ruleset_hash=command.ruleset_hash,
+            money=command.money, reason=command.reason,
+            rules=parts or ((cmd.RulePoints(command.rule_id, points),) if command.rule_id else ()),
+            ruleset_hash=command.ruleset_hash,
         )
 
     def redeem(self, command: cmd.Redeem, at: datetime, ids: IdSource) -> Transaction:
@@ -463,17 +482,26 @@ class MemberLedger:
     def _credit(self, kind: TransactionKind, source_account: Account, points: int, at: datetime,
                 ids: IdSource, source: LotSource, *, expires_at: datetime, available_at: datetime,
                 order_ref: str | None = None, money: Money | None = None,
-                reason: str | None = None, rule_id: str | None = None,
+                reason: str | None = None, rules: tuple[cmd.RulePoints, ...] = (),
                 ruleset_hash: str | None = None) -> Transaction:
+        """One transaction and one lot for `points`; with `rules`, a pair of postings per
+        rule, each naming it (the transaction names the rule too when there is only one)."""
         txn_id = ids.next_id("transaction")
         lot = self._new_lot(ids, txn_id, source, points, at, expires_at=expires_at,
                             available_at=available_at, order_ref=order_ref)
         target = Account.AVAILABLE if lot.released else Account.PENDING
         movements = self._repay_debt([lot], txn_id) if lot.released else []
+        if rules:
+            postings = tuple(posting for part in rules for posting in
+                             transfer_postings(self.member.id, source_account, target, part.points,
+                                               rule_id=part.rule_id))
+        else:
+            postings = transfer_postings(self.member.id, source_account, target, points)
+        named = {part.rule_id for part in rules}
         return self._record(Transaction(
-            txn_id, self.program.id, self.member.id, kind,
-            transfer_postings(self.member.id, source_account, target, points), at,
-            order_ref=order_ref, money=money, reason=reason, rule_id=rule_id, ruleset_hash=ruleset_hash,
+            txn_id, self.program.id, self.member.id, kind, postings, at,
+            order_ref=order_ref, money=money, reason=reason,
+            rule_id=next(iter(named)) if len(named) == 1 else None, ruleset_hash=ruleset_hash,
         ), movements)
 
     def _take(self, points: int, at: datetime, txn_id: int, kind: MovementKind) -> list[LotMovement]:

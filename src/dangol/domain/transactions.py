@@ -28,6 +28,7 @@ class Posting:
     account: Account
     amount: int
     member_id: str | None = None
+    rule_id: str | None = None  # the earning rule these points came from, if a rule made them
 
     def __post_init__(self) -> None:
         if type(self.amount) is not int or self.amount == 0:
@@ -72,9 +73,10 @@ class Transaction:
 
 
 def transfer_postings(member_id: str, source: Account, target: Account, amount: int,
-                      target_member: str | None = None) -> tuple[Posting, Posting]:
+                      target_member: str | None = None, rule_id: str | None = None) -> tuple[Posting, Posting]:
     """Two postings moving `amount` from `source` to `target`. Member accounts are
-    attributed to `member_id` (the target to `target_member` when it is another member)."""
+    attributed to `member_id` (the target to `target_member` when it is another member);
+    both name `rule_id` when a rule made the movement."""
     src_member = member_id if source.is_member_account else None
     dst_member = (target_member or member_id) if target.is_member_account else None
-    return (Posting(source, -amount, src_member), Posting(target, amount, dst_member))
+    return (Posting(source, -amount, src_member, rule_id), Posting(target, amount, dst_member, rule_id))

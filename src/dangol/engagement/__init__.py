@@ -1,4 +1,4 @@
-"""Engagement (issue 3), the pure core: coupon templates and issued coupons, badges,
+"""Engagement, the pure core: coupon templates and issued coupons, badges,
 challenges and missions with their progress, leaderboards and birthdays.
 
 Standard library only, no I/O, no clock: the service (service/engagement.py) hands in

@@ -177,7 +177,7 @@ class Importer:
         def screen(failed: Mapping[int, DomainError]) -> Mapping[int, DomainError]:
             return out_of_order(times, latest, failed, replays)
 
-        def also(conn: Connection, outcomes: list[Outcome]) -> None:
+        def also(conn: Connection, outcomes: list[Outcome], _new: list[bool]) -> None:
             # Run on every attempt at the batch: the committed one's are what counts.
             nonlocal decided
             decided = _rejects(rows, sent, outcomes)

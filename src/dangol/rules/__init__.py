@@ -1,4 +1,4 @@
-"""Earning rules as data (issue 3, the pure core): a safe expression language, ruleset
+"""Earning rules as data (the pure core): a safe expression language, ruleset
 documents and their validation, content addressing, and deterministic evaluation.
 
 Everything here but `loader` (which reads YAML/JSON with PyYAML) uses only the standard

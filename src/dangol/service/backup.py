@@ -2,9 +2,12 @@
 
 A backup is one file (storage/backups): a consistent copy of the database, taken while
 the server runs (SQLite's online backup API, PostgreSQL's pg_dump), its manifest, and by
-default the log's signer key, since a log restored without its key can no longer sign
-checkpoints that auditors accept. The key is a secret, so such a backup is too, and says so;
-`keys=False` leaves it out, for backups kept where the key may not go.
+default the key files: the log's signer key, since a log restored without its key can no
+longer sign checkpoints that auditors accept, and the members' key-encryption keys (a key
+ring file, service/privacy/keys.py), without which no member's personal data in the
+restored database can be read. Keys are secrets, so such a backup is too, and says so;
+`keys=False` leaves them out, for backups kept where the keys may not go. Keys that come
+from the environment or a key provider (a KMS) are no file: they are the operator's to keep.
 
 A restore decides everything before it changes anything: the backup must be whole (every
 byte against its digest), of the target's engine, of a schema this dangol knows (an older
@@ -33,8 +36,10 @@ from ..storage.database import Database
 from ..storage.log_key_file import KeyFileError, load
 from ..storage.migrate import known_revisions, upgrade
 from .log import LogSettings
+from .privacy.keys import DataKeySettings
 
 LOG_SIGNER = "log-signer"
+DATA_KEYS = "data-keys"
 ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
@@ -54,7 +59,11 @@ class KeyFile:
 def key_files(url: str) -> list[KeyFile]:
     """The key files of the database at `url`: every key file dangol keeps goes here, so
     that backups carry it and restores put it back."""
-    return [KeyFile(LOG_SIGNER, "the log's signer key", LogSettings.for_database(url).key_path, secret=True)]
+    keys = [KeyFile(LOG_SIGNER, "the log's signer key", LogSettings.for_database(url).key_path, secret=True)]
+    data_keys = DataKeySettings.for_database(url)
+    if not (data_keys.provider or data_keys.inline):
+        keys.append(KeyFile(DATA_KEYS, "the members' key-encryption keys", data_keys.key_file, secret=True))
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +228,10 @@ class BackupService:
                 raise BackupError(f"{key.path} holds another key than the backup's ({key.name}): move it away, "
                                   f"or pass --force to restore the backup's (the one there is then kept beside it)")
             return _KeyPlan(key, "replaced", data)
+        if key.role == DATA_KEYS:
+            # Members' data keys were wrapped with keys of this file: without it they stay shut.
+            needed = backup.manifest.rows("member_data_keys") > 0
+            return _KeyPlan(key, "none" if not needed else "in place" if current is not None else "missing")
         expected = backup.manifest.log.verifier_key if key.role == LOG_SIGNER else None
         if expected is None:
             return _KeyPlan(key, "in place" if current is not None else "none")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,12 @@ from sqlalchemy import Connection
 from ..domain.clock import Clock, SystemClock
 from ..privacy.key_ring import KeyProvider
 from ..rules import Ruleset
-from ..storage.database import Database
+from ..storage.database import DEFAULT_POOL, Database
 from ..tiers import Ladder
 from ..storage.migrate import upgrade
 from .birthdays import BirthdayJob
 from .check import LedgerCheck
+from .dashboard import Dashboard
 from .engagement import EngagementService
 from .leaderboards import Leaderboards
 from .expiry import ExpiryJob
@@ -23,6 +25,11 @@ from .ledger import LedgerService
 from .log import LogService, LogSettings
 from .log_check import LogCheck
 from .log_report import LogReportService
+from .portal_access import PortalAccess
+from .notifications.dispatch import Dispatcher
+from .notifications.preferences import NotificationPreferences
+from .notifications.settings import NotificationSettings
+from .notifications.webhooks import WebhookService
 from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
@@ -30,6 +37,8 @@ from .extensions import Extensions
 from .fraud.reviews import FraudReviews
 from .fraud.scoring import AnomalyScoring
 from .gifting import GiftingCheck
+from .jobs.catalogue import standard_jobs
+from .jobs.runner import JobRunner
 from .privacy.audit import AuditLog
 from .privacy.consents import ConsentService
 from .privacy.erasure import ErasureService, RetentionJob
@@ -40,6 +49,13 @@ from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
 from .tiers import NoTierLadder, TierService
+from .staff.accounts import StaffAccounts
+from .staff.api_keys import StaffApiKeys
+from .staff.audit import StaffAuditLog
+from .staff.member_actions import StaffMemberActions
+from .staff.sign_in import StaffSignIn
+from .staff.totp_vault import TotpVault
+from ..staff.passwords import Passwords
 
 
 @dataclass
@@ -48,6 +64,8 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     log_settings: LogSettings | None = None  # None: from the environment (see LogSettings.for_database)
     key_provider: KeyProvider | None = None  # None: from the environment (see service/privacy/keys.py)
+    passwords: Passwords | None = None  # None: Argon2id with argon2-cffi's recommended parameters
+    notification_settings: NotificationSettings | None = None  # None: from the environment (settings.py)
 
     def __post_init__(self) -> None:
         self.rulesets = RulesetService(self.db, self.clock)
@@ -55,6 +73,7 @@ class Services:
         # Gifting is a tier benefit: every live transfer asks the sender's tier.
         self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers))
         self.reader = LedgerReader(self.db, self.clock)
+        self.portal = PortalAccess(self.db, self.reader, self.clock)
         self.programs = ProgramService(self.db, self.clock)
         self.expiry = ExpiryJob(self.db, self.clock)
         self.check = LedgerCheck(self.db)
@@ -73,14 +92,34 @@ class Services:
         self.personal_data = PersonalDataService(self.db, self.data_keys, self.clock)
         self.consents = ConsentService(self.db, self.clock)
         self.audit_log = AuditLog(self.db)
+        self.notification_preferences = NotificationPreferences(self.db, self.clock)
         self.exports = MemberExport(self.db, self.data_keys, self.reader, self.log, {
             "coupons": self.engagement.coupons, "badges": self.engagement.badges,
-            "challenges": self.engagement.challenges, "tier": self._tier_view}, self.clock)
+            "challenges": self.engagement.challenges, "tier": self._tier_view,
+            "notification_preferences": self.notification_preferences.member}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
         # Fraud detection (service/fraud/): the events' screening is called by their decide step.
         self.fraud_reviews = FraudReviews(self.db, self.ledger, self.clock)
         self.anomaly = AnomalyScoring(self.db, self.clock)
+        # The operator console's staff (service/staff/).
+        passwords = self.passwords or Passwords()
+        vault = TotpVault(self.data_keys)
+        self.data_keys.elsewhere.append(vault)  # rotation re-wraps the staff's secrets too
+        self.staff = StaffAccounts(self.db, self.clock, passwords, vault)
+        self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords, vault)
+        self.staff_audit = StaffAuditLog(self.db)
+        self.staff_actions = StaffMemberActions(self.ledger, self.reader)
+        self.dashboard = Dashboard(self.db, self.clock)
+        self.staff_api_keys = StaffApiKeys(self.programs)
+
+        # Notifications (service/notifications/): the outbox is written by the services above.
+        settings = self.notification_settings = self.notification_settings or NotificationSettings.from_env(os.environ)
+        self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clock)
+        self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clock)
+        # Scheduled jobs (service/jobs/): each program's jobs take `now` from the program's clock.
+        self.jobs = JobRunner(self.db, standard_jobs(self.db, self.expiry, self.tiers, self.birthdays, self.send_event,
+                                                     self.retention, self.dispatcher), clock_for=self.clock_of)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
@@ -98,14 +137,21 @@ class Services:
         except NoTierLadder:
             return None
 
+    def clock_of(self, program_id: str) -> Clock:
+        """The clock a program's jobs run by (one for every program, for now)."""
+        return self.clock
+
     def send_event(self, program_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """An events API body, recorded in-process (the birthday job's sender)."""
         return self.events.record(program_id, EventInput.from_json(body))
 
     @classmethod
     def open(cls, url: str, clock: Clock | None = None, migrate: bool = True,
-             log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None) -> Services:
-        db = Database(url)
+             log_settings: LogSettings | None = None, key_provider: KeyProvider | None = None,
+             pool: int = DEFAULT_POOL, notification_settings: NotificationSettings | None = None) -> Services:
+        """`pool`: the PostgreSQL connections this process opens at most."""
+        db = Database(url, pool=pool)
         if migrate:
             upgrade(db)
-        return cls(db, clock or SystemClock(), log_settings, key_provider)
+        return cls(db, clock or SystemClock(), log_settings, key_provider,
+                   notification_settings=notification_settings)

@@ -35,6 +35,7 @@ from ..storage.database import Database
 from ..storage.engagement_repository import EngagementBook, EngagementRepository
 from ..storage.ledger_repository import LedgerRepository
 from .ledger import LedgerService, Operation
+from .notifications import outbox
 from .receipts import iso
 
 Effects = dict[str, list[dict[str, Any]]]
@@ -188,6 +189,7 @@ class EngagementSession:
         self.earn: Earn = earn or self._apply_in
         self.book = EngagementBook(conn, program_id, write=write)
         self._rulesets: dict[int, _RulesetView] = {}
+        self.notices: list[outbox.Notice] = []  # coupons issued, challenges completed: written at `flush`
 
     def preload(self, member_ids: Collection[str], ruleset: Ruleset) -> None:
         """Reads the members' progress in the ruleset's challenges, their badges, coupons
@@ -215,6 +217,8 @@ class EngagementSession:
         flush (nothing with `write=False`)."""
         if self.write:
             self.book.flush()
+            outbox.write(self.conn, self.notices)
+        self.notices = []
 
     def _view(self, ruleset: Ruleset) -> _RulesetView:
         view = self._rulesets.get(id(ruleset))  # a view holds its ruleset: the id is not reused meanwhile
@@ -293,6 +297,8 @@ class _Run:
             self.effects["coupons"].append({**coupon_json(coupon, template.name, self.at), "code": None})
             return None
         self.effects["coupons"].append(coupon_json(coupon, template.name, self.at))
+        self.session.notices.append(outbox.coupon_notice(self.book.program_id, self.member_id, coupon.code,
+                                                         template.id, template.name, self.at, coupon.expires_at))
         return coupon.code
 
     def badge(self, badge: str, source: str) -> bool:
@@ -316,6 +322,8 @@ class _Run:
             entry.update(week=progress.week, week_progress=progress.value)
         self.effects["challenges"].append(entry)
         if step.completed:
+            self.session.notices.append(outbox.challenge_notice(self.book.program_id, member, challenge.id,
+                                                                progress.period, self.at))
             entry["rewards"] = self.reward(challenge, f"{progress.period}#{progress.completions}")
 
     def reward(self, challenge: Challenge, occasion: str) -> dict[str, Any]:

@@ -46,9 +46,9 @@ from .referrals import record_referral, referrer_for
 if TYPE_CHECKING:
     from .events import EventInput, EventService
 
-# Ids reserved ahead per event: a purchase of the example program makes 2-3 earns (one per
-# rule that pays: base, tier bonus, category, ...), now and then a challenge reward.
-TRANSACTIONS_PER_EVENT = 3
+# Ids reserved ahead per event: an event's effects for a member are one earn (every rule that
+# pays it, in one transaction), now and then the referrer's, or a challenge reward.
+TRANSACTIONS_PER_EVENT = 2
 REFERRAL_LOCK = "program/referrals/lock"  # serialises referral events of a program: loops are checked whole
 
 
@@ -334,18 +334,19 @@ class EventBatch:
 
     @staticmethod
     def _earns(judgement: _Judgement, awards: list[Any]) -> list[cmd.Earn]:
+        """One earn per member the awards pay, in the order they first appear: an event's
+        effects for a member are one ledger transaction, with a pair of postings per rule
+        that paid (each naming its rule) and one lot. The buyer's carries the order's money."""
         event = judgement.event
-        earns = []
-        money_placed = False
+        paid: dict[str, list[cmd.RulePoints]] = {}
         for award in awards:
-            own = award.member_id == judgement.member_id
-            money = None
-            if own and event.type == "purchase" and event.amount is not None and not money_placed:
-                # The order's money on one earn only: the ledger sums money across an order's earns.
-                money, money_placed = event.amount, True
-            earns.append(cmd.Earn(award.member_id, points=award.points, money=money,
-                                  order_ref=event.order_id if own else None, rule_id=award.rule_id,
-                                  ruleset_hash=judgement.ruleset_hash))
+            paid.setdefault(award.member_id, []).append(cmd.RulePoints(award.rule_id, award.points))
+        earns = []
+        for member_id, parts in paid.items():
+            own = member_id == judgement.member_id
+            money = event.amount if own and event.type == "purchase" else None
+            earns.append(cmd.Earn(member_id, money=money, order_ref=event.order_id if own else None,
+                                  ruleset_hash=judgement.ruleset_hash, by_rule=tuple(parts)))
         return earns
 
     @staticmethod
@@ -379,11 +380,14 @@ class EventBatch:
     # ------------------------------------------------------------ the answer
 
     def _response(self, judgement: _Judgement, awards: list[Any]) -> dict[str, Any]:
-        # Receipts' `log` lists are the ledger session's own: filled in at its flush.
-        earn_receipts = judgement.receipts[:len(awards)] if self.write else [{} for _ in awards]
+        # Receipts' `log` lists are the ledger session's own: filled in at its flush. A member's
+        # awards share their one earn's receipt (`_earns`: one per member, in order of appearance).
+        paid = list(dict.fromkeys(award.member_id for award in awards))
+        earn_receipts = dict(zip(paid, judgement.receipts)) if self.write else {}
         points = [{"rule_id": award.rule_id, "points": award.points, "member_id": award.member_id,
-                   "to": award.to.value, "transaction": receipt.get("transaction"), "log": receipt.get("log", [])}
-                  for award, receipt in zip(awards, earn_receipts)]
+                   "to": award.to.value, "transaction": (receipt := earn_receipts.get(award.member_id, {})).get(
+                       "transaction"), "log": receipt.get("log", [])}
+                  for award in awards]
         engagement = self.hooks.engagement_effects(judgement.member_id, judgement.event.occurrence(),
                                                    judgement.evaluation, judgement.at, judgement.ruleset)
         points += engagement.pop("points", [])  # challenge rewards: earns of the same event

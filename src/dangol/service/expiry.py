@@ -16,6 +16,7 @@ from ..storage.database import Database
 from ..storage.ids import BlockIdAllocator
 from ..storage.ledger_repository import LedgerRepository
 from .log_writer import LogWriter
+from .notifications import outbox
 
 
 @dataclass
@@ -104,3 +105,4 @@ class ExpiryJob:
                     report.holds_released += 1
         repo.save(ledgers.values(), now)
         self.log.append(repo.conn, ledgers.values())  # its transactions are in the log like any other
+        outbox.write(repo.conn, outbox.ledger_notices(ledgers.values()))  # and tell like any other

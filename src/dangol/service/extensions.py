@@ -1,4 +1,4 @@
-"""Where the events service hands over to tiers and engagement (issue 3's other parts).
+"""Where the events service hands over to tiers and engagement.
 `Extensions.open` gives one transaction's `ExtensionSession`, whose state is loaded once
 for the batch's members and written at its end:
 

@@ -34,6 +34,7 @@ from ..storage.ledger_repository import LedgerRepository
 from . import receipts
 from .fingerprint import fingerprint
 from .log_writer import LogWriter, TransactionTracker, add_log_receipts
+from .notifications import outbox
 
 Command = cmd.LedgerCommand | cmd.Enroll | cmd.SetMemberStatus
 Receipt = dict[str, Any]
@@ -41,9 +42,10 @@ Outcome = Receipt | DomainError
 # Asked before a live transfer, in the write transaction with both ledgers locked: raises
 # the DomainError that refuses it (the container wires tiers' gifting, service/gifting.py).
 TransferCheck = Callable[[Connection, str, str, datetime], None]  # (conn, program, sender, at)
-# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes.
+# `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes
+# (given the outcomes and which of them are new: an idempotent replay's receipt is not).
 Screen = Callable[[Mapping[int, DomainError]], Mapping[int, DomainError]]
-Also = Callable[[Connection, list[Outcome]], None]
+Also = Callable[[Connection, list[Outcome], list[bool]], None]
 
 # A client clock a little ahead of ours is not an error; an event from next week is.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -89,13 +91,15 @@ def new_member_id() -> str:
 
 class LedgerService:
     def __init__(self, db: Database, clock: Clock | None = None,
-                 member_ids: Callable[[], str] = new_member_id, transfer_check: TransferCheck | None = None) -> None:
+                 member_ids: Callable[[], str] = new_member_id, transfer_check: TransferCheck | None = None,
+                 notify: bool = True) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.member_ids = member_ids
         self.transfer_check = transfer_check
         self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
         self.log = LogWriter()
+        self.notify = notify  # outbox rows with every write (off only to measure what they cost)
 
     # ------------------------------------------------------------ one at a time
 
@@ -113,33 +117,30 @@ class LedgerService:
                 also: Also | None = None) -> list[Outcome]:
         """Applies the operations in order, all in one transaction. An operation that
         fails is reported in its place and the others are applied as if it had never
-        been sent: the batch is re-run without it, so no partial effect survives.
+        been sent: the batch is re-run without it, in the same transaction, so no partial
+        effect survives and the refusal was judged against what the others answer from.
         `history`: the operations record what already happened elsewhere (an import), so
         `transfer_check` (tiers' gifting) is not asked; the ledger's own rules still apply.
         `screen`, asked before every run with the operations failed so far, names more to
         leave out (an import's ordering: whether an event is in order depends on which
         events before it were applied). `also` writes the caller's own rows in the same
         transaction, after the batch, from its outcomes."""
-        failed: dict[int, DomainError] = {}
+        invalid: dict[int, DomainError] = {}
         for index, op in enumerate(operations):
             try:
                 self._validate(op)
             except DomainError as error:
                 if stop_on_error:
                     raise
-                failed[index] = error
+                invalid[index] = error
         with collector_paused(len(operations) >= LARGE_BATCH):
-            while True:
-                rejected = {**failed, **screen(failed)} if screen else dict(failed)
-                try:
-                    # Lost races (the same key stored, or the same customer enrolled, by a
-                    # concurrent batch after we looked) run again, to answer from its rows.
-                    return self.db.retrying_races(
-                        lambda: self._write(program_id, operations, rejected, history, also))
-                except OperationFailed as failure:
-                    if stop_on_error:
-                        raise failure.error from None
-                    failed[failure.index] = failure.error
+            try:
+                # Lost races (the same key stored, or the same customer enrolled, by a
+                # concurrent batch after we looked) run again, to answer from its rows.
+                return self.db.retrying_races(
+                    lambda: self._write(program_id, operations, invalid, stop_on_error, history, screen, also))
+            except OperationFailed as failure:  # only with stop_on_error: nothing was written
+                raise failure.error from None
 
     def _validate(self, op: Operation) -> None:
         key = op.idempotency_key
@@ -150,20 +151,37 @@ class LedgerService:
             if at > self.clock.now() + CLOCK_SKEW:
                 raise InvalidRequest("an operation cannot happen in the future")
 
-    def _write(self, program_id: str, operations: Sequence[Operation], rejected: dict[int, DomainError],
-               history: bool, also: Also | None) -> list[Outcome]:
+    def _write(self, program_id: str, operations: Sequence[Operation], invalid: Mapping[int, DomainError],
+               stop_on_error: bool, history: bool, screen: Screen | None, also: Also | None) -> list[Outcome]:
+        """One transaction. A run that refuses an operation is thrown away (it wrote nothing:
+        operations are applied in memory and written at `flush`) and the batch runs again
+        without it, in this same transaction, its members still locked: so a refusal is
+        judged against the very state the other operations' answers are given against. Run
+        again in a new transaction, after a write of another process to the same members,
+        the operations before it would answer from balances the refusal never saw, and the
+        refusal quote one that the member never had ("1,000 requested, 9,925 available")."""
+        failed = dict(invalid)  # refusals of a transaction rolled back (a lost race) are judged again
         with self.db.write() as conn:
-            outcomes = self._apply(conn, program_id, operations, rejected, history)
-            if also:
-                also(conn, outcomes)
-            return outcomes
+            while True:
+                rejected = {**failed, **screen(failed)} if screen else dict(failed)
+                try:
+                    outcomes, new = self._apply(conn, program_id, operations, rejected, history)
+                except OperationFailed as failure:
+                    if stop_on_error:
+                        raise
+                    failed[failure.index] = failure.error
+                    continue
+                if also:
+                    also(conn, outcomes, new)
+                return outcomes
 
     def _apply(self, conn: Connection, program_id: str, operations: Sequence[Operation],
-               rejected: dict[int, DomainError], history: bool = False) -> list[Outcome]:
+               rejected: dict[int, DomainError], history: bool = False) -> tuple[list[Outcome], list[bool]]:
+        """The outcomes, and for each whether it was applied now (not replayed by its key)."""
         session = self.session(conn, program_id, history=history)
         outcomes = session.apply(operations, rejected)
         session.flush()
-        return outcomes
+        return outcomes, [index in session.new_outcomes for index in range(len(outcomes))]
 
     # ------------------------------------------------------------ inside another transaction
 
@@ -172,7 +190,7 @@ class LedgerService:
         its event row and counters in the same one). The first operation that fails raises
         its DomainError; the caller's transaction then rolls back, leaving nothing behind."""
         try:
-            return self._apply(conn, program_id, operations, {})
+            return self._apply(conn, program_id, operations, {})[0]
         except OperationFailed as failure:
             raise failure.error from None
 
@@ -190,8 +208,9 @@ class LedgerSession:
     one multi-row statement. Receipts get their `log` items at `flush`.
 
     An `OperationFailed` from `apply` leaves the session's ledgers partly changed: the
-    caller must roll the transaction back (as `execute` does, re-running the batch without
-    the failed operation)."""
+    caller must drop the session, and roll the transaction back if it flushed before (a
+    fresh session writes nothing until `flush`: `execute` runs the batch again without the
+    failed operation in a new session, in the same transaction)."""
 
     def __init__(self, service: LedgerService, conn: Connection, program_id: str,
                  transfer_check: TransferCheck | None = None) -> None:
@@ -212,6 +231,7 @@ class LedgerSession:
         self._fresh: list[tuple[Receipt, list[int]]] = []
         self._txn_keys: dict[int, str] = {}
         self._to_remember: list[tuple[str, str, Any]] = []
+        self.new_outcomes: set[int] = set()  # of the last `apply`: indices applied now, not replayed
 
     def apply(self, operations: Sequence[Operation], rejected: dict[int, DomainError] | None = None,
               ) -> list[Outcome]:
@@ -233,6 +253,7 @@ class LedgerSession:
         self.ids.reserve("transaction", len(operations))
         self.ids.reserve("lot", len(operations))
         outcomes: list[Outcome] = []
+        self.new_outcomes = set()
         for index, op in enumerate(operations):
             if index in rejected:
                 outcomes.append(rejected[index])
@@ -253,6 +274,7 @@ class LedgerSession:
             # Its log items arrive at `flush`, into this very list: whoever kept the receipt sees them.
             receipt["log"] = []
             outcomes.append(receipt)
+            self.new_outcomes.add(index)
             self._fresh.append((receipt, taken))
             if key:
                 self._txn_keys.update(dict.fromkeys(taken, key))
@@ -285,6 +307,8 @@ class LedgerSession:
         written = log.append(conn, self.ledgers.values(), self._txn_keys)
         add_log_receipts([r for r, _ in self._fresh], [taken for _, taken in self._fresh], written)
         repo.remember_responses(self.program.id, self._to_remember, self.now)
+        if self.service.notify:  # what the transactions tell, in this same transaction
+            outbox.write(conn, outbox.ledger_notices(self.ledgers.values()))
         for ledger in self.ledgers.values():
             ledger.recorded = Recorded()  # written: the ledger is now what the database holds
         self.new_members, self._fresh, self._txn_keys, self._to_remember = [], [], {}, []

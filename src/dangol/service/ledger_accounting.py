@@ -103,6 +103,7 @@ class LedgerAccounting:
     codes: list[str] = field(default_factory=list)  # the coupons' codes, in the order events issued them
     # Recorded hold id -> the id of the same hold on the scratch ledger, as the steps place them.
     holds: dict[int, int] = field(default_factory=dict)
+    events_of: dict[int, int] = field(default_factory=dict)  # transaction id -> the event naming it
 
     def by_cause(self) -> Counter[str]:
         """How many transactions each cause made, in the causes' order."""
@@ -126,7 +127,7 @@ class _Accounting:
         self.status_changes = statuses
         self.closures: dict[tuple[str, datetime], StatusPlace] = {}  # by member and time
         self.result = LedgerAccounting()
-        self.named: dict[int, int] = {}  # transaction id -> the index of the event whose answer names it
+        self.named = self.result.events_of  # transaction id -> the index of the event whose answer names it
         self.event_refunds: Counter[tuple[str, str, str | None, int | None]] = Counter()
         self.refunds = {r.transaction_id: r for r in history.refunds if r.transaction_id is not None}
         self.start: dict[int, int] = {}  # transaction id -> the id its operation's first transaction has
@@ -273,7 +274,7 @@ class _Accounting:
         instant were allowed, so made while active). A member's changes keep their order."""
         last_of: dict[tuple[str, datetime], int] = {}  # (member, time) -> their last transaction then
         for txn in self.history.transactions:
-            for member in {txn.member_id, *(m for _, m, _ in txn.postings if m is not None)}:
+            for member in {txn.member_id, *(m for _, m, _, _ in txn.postings if m is not None)}:
                 last_of[(member, txn.recorded_at)] = txn.id
         placed: dict[str, tuple[datetime, float]] = {}
         for change in self.status_changes:

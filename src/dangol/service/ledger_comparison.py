@@ -3,12 +3,19 @@ member's transactions in the order they were written, each with its postings, th
 created and the lot movements it made; then the refunds and the coupons. Ids differ between
 the two ledgers: transactions pair up by their place in the member's history, lots by their
 place in the transaction that created them, holds as replay placed them. Only the first
-difference of each member is named: what follows it differs because of it."""
+difference of each member is named: what follows it differs because of it.
+
+Replay writes today's shape: one transaction (and one lot) for what an event's rules gave a
+member, each posting naming its rule. A ledger written before postings named rules has one
+earn (and one lot) per rule instead; those are compared as the one transaction they would be
+now (`one_per_event`), their lots as one, and the lot movements of later transactions
+summed onto it, which is what the same history writes today."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +25,12 @@ from .receipts import iso
 Difference = tuple[float, str]  # (the recorded transaction it names, or where it comes; what differs)
 
 
-def compare_ledgers(recorded: LedgerHistory, replayed: LedgerHistory, holds: Mapping[int, int]) -> list[Difference]:
+def compare_ledgers(recorded: LedgerHistory, replayed: LedgerHistory, holds: Mapping[int, int],
+                    events_of: Mapping[int, int] | None = None) -> list[Difference]:
     """Every member's first difference, by the recorded transaction it names; then the
-    refunds' and the coupons'. `holds`: recorded hold id -> the replayed one."""
-    ours, theirs = _by_member(recorded.transactions), _by_member(replayed.transactions)
+    refunds' and the coupons'. `holds`: recorded hold id -> the replayed one; `events_of`:
+    recorded transaction id -> the event whose answer names it."""
+    ours, theirs = _by_member(one_per_event(recorded.transactions, events_of)), _by_member(replayed.transactions)
     paired: dict[int, int] = {}  # replayed transaction id -> recorded
     lots: dict[int, int] = {}  # replayed lot id -> recorded
     for member in ours.keys() & theirs.keys():
@@ -40,6 +49,62 @@ def compare_ledgers(recorded: LedgerHistory, replayed: LedgerHistory, holds: Map
     return differences
 
 
+def one_per_event(transactions: Sequence[TransactionRow],
+                  events_of: Mapping[int, int] | None) -> list[TransactionRow]:
+    """The transactions in today's shape. An earn of one rule written before postings named
+    rules gets its postings naming the rule; an event's rule earns for one member, written
+    then one per rule, become one: its postings each naming their rule, its lots one lot (the
+    first's id), later lot movements of the folded lots summed onto it. Challenge rewards and
+    coupons' earns stay earns of their own, as they are written today."""
+    events_of = events_of or {}
+    groups: dict[tuple[int, str], list[TransactionRow]] = defaultdict(list)
+    earlier: set[int] = set()
+    for txn in transactions:
+        if txn.kind == "earn" and txn.rule_id is not None and all(p[3] is None for p in txn.postings):
+            earlier.add(txn.id)
+            if txn.id in events_of and not txn.rule_id.startswith(("coupon:", "challenge:")):
+                groups[(events_of[txn.id], txn.member_id)].append(txn)
+    merged: dict[int, TransactionRow] = {}  # first id -> the group as one
+    folded: set[int] = set()
+    alias: dict[int, int] = {}  # a folded lot -> the lot it is part of
+    for group in groups.values():
+        lots = [lot for txn in group for lot in txn.lots]
+        if len(group) < 2 or len({(lot.available_at, lot.expires_at, lot.order_ref) for lot in lots}) > 1:
+            continue
+        first = group[0]
+        alias.update((other.id, lots[0].id) for other in lots[1:])
+        rules = {txn.rule_id for txn in group}
+        merged[first.id] = replace(
+            first, points=sum(txn.points for txn in group),
+            order_ref=next((txn.order_ref for txn in group if txn.order_ref), None),
+            money=next((txn.money for txn in group if txn.money), None),
+            rule_id=first.rule_id if len(rules) == 1 else None,
+            postings=tuple(posting for txn in group for posting in _named(txn).postings),
+            lots=(replace(lots[0], amount=sum(lot.amount for lot in lots)),) if lots else (),
+            movements=tuple(m for txn in group for m in txn.movements))
+        folded.update(txn.id for txn in group[1:])
+    shaped = []
+    for txn in transactions:
+        if txn.id in folded:
+            continue
+        txn = merged.get(txn.id) or (_named(txn) if txn.id in earlier else txn)
+        if alias and any(lot in alias for lot, _, _ in txn.movements):
+            summed: dict[tuple[int, str], int] = {}
+            for lot, kind, amount in txn.movements:
+                key = (alias.get(lot, lot), kind)
+                summed[key] = summed.get(key, 0) + amount
+            txn = replace(txn, movements=tuple((lot, kind, amount) for (lot, kind), amount in summed.items()
+                                               if amount))
+        shaped.append(txn)
+    return shaped
+
+
+def _named(txn: TransactionRow) -> TransactionRow:
+    """An earlier earn with its postings naming its one rule, as they would now."""
+    return replace(txn, postings=tuple((account, member, amount, txn.rule_id)
+                                       for account, member, amount, _ in txn.postings))
+
+
 def _by_member(transactions: Sequence[TransactionRow]) -> dict[str, list[TransactionRow]]:
     found: dict[str, list[TransactionRow]] = defaultdict(list)
     for txn in transactions:
@@ -56,7 +121,7 @@ def describe(txn: TransactionRow) -> str:
 _FIELDS: tuple[tuple[str, Callable[[TransactionRow], Any]], ...] = (
     ("kind", lambda txn: txn.kind),
     ("points", lambda txn: txn.points),
-    ("postings", lambda txn: sorted(txn.postings, key=lambda p: (p[0], p[1] or "", p[2]))),
+    ("postings", lambda txn: sorted(txn.postings, key=lambda p: (p[0], p[1] or "", p[2], p[3] or ""))),
     ("time", lambda txn: iso(txn.occurred_at)),
     ("order", lambda txn: txn.order_ref),
     ("money", lambda txn: txn.money),

@@ -30,6 +30,7 @@ from ..transparency.keys import SIG_COSIGNATURE_V1, SignerKey, VerifierKey
 from ..transparency.merkle import MerkleTree
 from ..transparency.note import NoteError, parse
 from ..transparency.proofs import ProofError, verify_consistency
+from .notifications import outbox
 
 DEFAULT_ORIGIN = "dangol.local/ledger"
 KEY_ENV = "DANGOL_LOG_KEY"
@@ -202,6 +203,7 @@ class LogService:
             note = sign_checkpoint(Checkpoint(self.origin, size, root), [key]).decode()
             now = self.clock.now()
             repo.add_checkpoint(size, root, note, now)
+            outbox.write(conn, [outbox.checkpoint_notice(size, b64(root), now)])
             return StoredCheckpoint(size, root, note, now)
 
     @staticmethod
@@ -222,6 +224,14 @@ class LogService:
             last = repo.latest_checkpoint()
             return LogStatus(self.origin, state.tree_size, repo.pending_count(), last.size if last else None,
                              last.signed_at if last else None, state.quorum, len(repo.witnesses()))
+
+    def recent(self, limit: int = 10) -> dict[str, Any]:
+        """The log's state, its latest signed checkpoints and which witnesses cosigned each."""
+        with self.db.read() as conn:
+            repo = LogRepository(conn)
+            checkpoints = [{"size": c.size, "root_hash": c.root_hash.hex(), "signed_at": c.signed_at,
+                            "cosigned_by": sorted(repo.cosigned_by(c.size))} for c in repo.latest_checkpoints(limit)]
+            return {"checkpoints": checkpoints, "witnesses": repo.witnesses(), "quorum": repo.state().quorum}
 
     def witnesses(self) -> dict[str, Any]:
         with self.db.read() as conn:
@@ -290,6 +300,12 @@ class LogService:
         ranges (DbNodeStore.prefetch)."""
         store = DbNodeStore(conn)
         return MerkleTree(_Prefetching(store), size).inclusion_proofs([i for i in indices if 0 <= i < size], size)
+
+    def leaf_indices(self, transaction_ids: Sequence[int]) -> dict[int, int | None]:
+        """Where each transaction is in the log: its leaf index, None until integrated (the
+        member portal's history has the member's browser prove each one)."""
+        with self.db.read() as conn:
+            return LogRepository(conn).leaf_indices(transaction_ids)
 
     def consistency_proof(self, size1: int, size2: int) -> dict[str, Any]:
         if not 0 <= size1 <= size2:

@@ -21,7 +21,7 @@ from ..storage.database import Database
 from ..storage.log_repository import LedgerForLog
 from ..storage.types import from_micros
 from ..transparency.checkpoint import open_checkpoint
-from ..transparency.entry import EntryError, decode, member_commitment
+from ..transparency.entry import EntryError, decode, member_commitment, stated_version
 from ..transparency.keys import VerifierKey
 from ..transparency.merkle import MemoryNodeStore, MerkleTree
 from ..transparency.note import NoteError
@@ -182,12 +182,13 @@ class LogCheck:
             try:
                 expected = transaction_entry_bytes(
                     program_id, txn_id, kind, from_micros(occurred),
-                    [(account, p_amount, member) for _, account, p_amount, member in txn_postings],
+                    [(account, p_amount, member, posting_rule)
+                     for _, account, p_amount, member, posting_rule in txn_postings],
                     [(lot_id, lot_amount, from_micros(available), from_micros(expires))
                      for _, lot_id, lot_amount, available, expires in txn_lots],
                     [(lot_id, m_kind, m_amount) for _, lot_id, m_kind, m_amount in txn_moves],
                     order_ref, None if currency is None else (amount, currency), rule, ruleset,
-                    keys.get(sequence), hold, commitments)
+                    keys.get(sequence), hold, commitments, stated_version(entry))
             except (KeyError, ValueError) as error:
                 problems.append(LogProblem(f"the ledger's rows cannot make an entry ({error})", index, sequence,
                                            txn_id))

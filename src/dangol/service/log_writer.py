@@ -19,7 +19,8 @@ from sqlalchemy import Connection
 from ..domain import Member, MemberLedger
 from ..storage.ids import BlockIdAllocator
 from ..storage.log_repository import LogRepository
-from ..transparency.entry import MEMBER_KEY_SIZE, RulesetEntry, encode, encode_transaction, member_commitment
+from ..transparency.entry import (MEMBER_KEY_SIZE, VERSION, RulesetEntry, encode, encode_transaction,
+                                  member_commitment)
 from ..transparency.proofs import leaf_hash
 
 Receipt = dict[str, Any]
@@ -54,18 +55,21 @@ class TransactionTracker:
 
 def transaction_entry_bytes(  # the operator's check rebuilds entries from stored rows with it
     program_id: str, txn_id: int, kind: str, occurred_at: datetime,
-    postings: Iterable[tuple[str, int, str | None]], lots: Iterable[tuple[int, int, datetime, datetime]],
+    postings: Iterable[tuple[str, int, str | None, str | None]],
+    lots: Iterable[tuple[int, int, datetime, datetime]],
     movements: Iterable[tuple[int, str, int]], order_ref: str | None, money: tuple[int, str] | None,
     rule: str | None, ruleset: str | None, idempotency_key: str | None, hold: int | None,
-    commitments: dict[str, str],
+    commitments: dict[str, str], version: int = VERSION,
 ) -> bytes:
-    """The entry bytes of one transaction from its plain values, members (in postings)
-    replaced by their commitments: what LogWriter.append writes for it (both end in
-    entry.encode_transaction)."""
+    """The entry bytes of one transaction from its plain values (postings as (account,
+    amount, member, rule)), members replaced by their commitments: what LogWriter.append
+    writes for it (both end in entry.encode_transaction), in the entry format `version`
+    (the one a stored entry was written in, when the operator's check rebuilds it)."""
     return encode_transaction(
         program_id, txn_id, kind, occurred_at,
-        [(account, amount, None if member is None else commitments[member]) for account, amount, member in postings],
-        lots, movements, order_ref, money, rule, ruleset, idempotency_key, hold)
+        [(account, amount, None if member is None else commitments[member], posting_rule)
+         for account, amount, member, posting_rule in postings],
+        lots, movements, order_ref, money, rule, ruleset, idempotency_key, hold, version)
 
 
 def new_member_keys(members: Sequence[Member]) -> list[tuple[str, str, bytes, str]]:
@@ -115,7 +119,7 @@ class LogWriter:
             # Enum members are str subclasses: the JSON encoder takes them as they are.
             entry = encode_transaction(
                 program_id, txn_id, txn.kind, txn.occurred_at,
-                [(p.account, p.amount, None if p.member_id is None else commitments[p.member_id])
+                [(p.account, p.amount, None if p.member_id is None else commitments[p.member_id], p.rule_id)
                  for p in txn.postings],
                 lots.get(txn_id, no_lots), movements.get(txn_id, no_lots), txn.order_ref,
                 None if money is None else (money.amount, money.currency), txn.rule_id, txn.ruleset_hash,

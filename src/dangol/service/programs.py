@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import Program, ProgramPolicy
@@ -165,8 +165,10 @@ class ProgramService:
 
     # ------------------------------------------------------------ API keys
 
-    def create_api_key(self, program_id: str | None, scopes: set[Scope], name: str) -> tuple[ApiKey, str]:
-        """Returns the key and its secret token, which is shown once and stored only hashed."""
+    def create_api_key(self, program_id: str | None, scopes: set[Scope], name: str,
+                       also: Callable[[Connection, ApiKey], None] | None = None) -> tuple[ApiKey, str]:
+        """Returns the key and its secret token, which is shown once and stored only hashed.
+        `also` writes the caller's rows (the console's audit entry) in the same transaction."""
         if program_id is None and scopes != {Scope.ADMIN}:
             raise InvalidRequest("a key without a program must be an admin key")
         if program_id is not None and Scope.ADMIN in scopes:
@@ -185,7 +187,10 @@ class ProgramService:
                     secret_hash=_hash(secret), name=name, created_at=self.clock.now()))
             except IntegrityError as error:  # pragma: no cover - 64 random bits colliding
                 raise Conflict("key id collision, try again") from error
-        return ApiKey(key_id, program_id, frozenset(scopes), name), token
+            key = ApiKey(key_id, program_id, frozenset(scopes), name)
+            if also is not None:
+                also(conn, key)
+        return key, token
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key `token` stands for; None if it is unknown, revoked or wrong."""
@@ -231,7 +236,8 @@ class ProgramService:
                 query = query.where(t.api_keys.c.program_id == program_id)
             return [_issued(row) for row in conn.execute(query).mappings()]
 
-    def revoke_api_key(self, key_id: str, program_id: str | None = None) -> IssuedKey:
+    def revoke_api_key(self, key_id: str, program_id: str | None = None,
+                       also: Callable[[Connection, IssuedKey], None] | None = None) -> IssuedKey:
         """Revokes the key (one of `program_id`'s when given) and answers what is on record.
         A key revoked already stays revoked since its first revocation: the same answer.
         This process forgets the key at once; others within `auth_cache_seconds`."""
@@ -245,6 +251,8 @@ class ProgramService:
             if issued.revoked_at is None:
                 issued = replace(issued, revoked_at=self.clock.now())
                 conn.execute(update(keys).where(keys.c.id == key_id).values(revoked_at=issued.revoked_at))
+                if also is not None:  # only a new revocation is the caller's to record
+                    also(conn, issued)
         with self._cache_lock:
             self._revocations += 1
             self._known.pop(key_id, None)

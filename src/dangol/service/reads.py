@@ -60,6 +60,12 @@ class LedgerReader:
     def balance(self, program_id: str, member_id: str, at: datetime | None = None) -> dict[str, Any]:
         """Balances as of `at` (now): lots past their expiry and timed-out holds count as
         gone even before the expiry job has written it down, exactly as the next write would."""
+        return self.balance_and_expiring(program_id, member_id, at)[0]
+
+    def balance_and_expiring(self, program_id: str, member_id: str,
+                             at: datetime | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """`balance`, and the lots in its `expiring_soon` (soonest first: when, and how many
+        points), from one read: the member portal shows the exact dates."""
         at = at or self.clock.now()
         with self.db.read() as conn:
             ledger = self._ledger(self._repo(conn), program_id, member_id, lots=True)
@@ -76,7 +82,7 @@ class LedgerReader:
                 "within_days": EXPIRING_WINDOW.days, "points": sum(lot.remaining for lot in expiring),
                 "next_expiry": receipts.iso(expiring[0].expires_at) if expiring else None,
             },
-        }
+        }, [{"expires_at": lot.expires_at, "points": lot.remaining} for lot in expiring]
 
     def lots(self, program_id: str, member_id: str, *, include_spent: bool = False,
              cursor: str | None = None, limit: int = 50) -> Page:

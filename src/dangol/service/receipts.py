@@ -55,7 +55,7 @@ def transaction_json(txn: Transaction | None) -> dict[str, Any] | None:
         "occurred_at": iso(txn.occurred_at), "order_ref": txn.order_ref, "money": money_json(txn.money),
         "reason": txn.reason, "hold_id": txn.hold_id, "counterparty_id": txn.counterparty_id,
         "rule_id": txn.rule_id, "ruleset_hash": txn.ruleset_hash,
-        "postings": [{"account": p.account.value, "member_id": p.member_id, "amount": p.amount}
+        "postings": [{"account": p.account.value, "member_id": p.member_id, "amount": p.amount, "rule_id": p.rule_id}
                      for p in txn.postings],
     }
 

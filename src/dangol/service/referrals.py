@@ -35,13 +35,20 @@ class ReferralService:
             _check_member(LedgerRepository(conn), program_id, member_id)
             code = EventsRepository(conn).referral_code_of(member_id)
         if code is None:
-            with self.db.write() as conn:
-                repo = EventsRepository(conn)
-                code = repo.referral_code_of(member_id)  # a concurrent first ask may have made it
-                if code is None:
-                    code = new_code()
-                    repo.add_referral_code(program_id, member_id, code, self.clock.now())
+            # Two first asks at once (PostgreSQL) both find no code and both add one: the
+            # loser's insert breaks the unique member id and runs again, to find the winner's
+            # code. So does a new code that happens to be taken already: it draws another.
+            code = self.db.retrying_races(lambda: self._make_code(program_id, member_id))
         return {"member_id": member_id, "referral_code": code}
+
+    def _make_code(self, program_id: str, member_id: str) -> str:
+        with self.db.write() as conn:
+            repo = EventsRepository(conn)
+            code = repo.referral_code_of(member_id)  # a concurrent first ask may have made it
+            if code is None:
+                code = new_code()
+                repo.add_referral_code(program_id, member_id, code, self.clock.now())
+            return code
 
 
 def referrer_for(conn: Connection, program_id: str, referee_id: str, code: str | None,

@@ -1,5 +1,5 @@
-"""Idempotency for the writes of issue 3 that are not ledger batches (publishing a ruleset,
-a profile change): the key and the response are stored in the write's own transaction."""
+"""Idempotency for the writes of rules and profiles that are not ledger batches
+(publishing a ruleset, a profile change): the key and the response are stored in the write's own transaction."""
 
 from __future__ import annotations
 

@@ -233,7 +233,7 @@ class ReplayCheck:
         changes += [Change(step.recorded_at, _naming(step, report.named), step.position) for step in accounting.steps]
         # Earns that name a rule, which only an event makes (a coupon's redemption names its template).
         rule_earns = {txn.id: txn for txn in ledger.transactions
-                      if txn.rule_id is not None and not txn.rule_id.startswith("coupon:")}
+                      if any(not rule.startswith("coupon:") for rule, _, _ in txn.earned_by_rule())}
         replayed: LedgerHistory | None = None
         with tempfile.TemporaryDirectory(prefix="dangol-replay-") as scratch_dir:
             scratch = scratch_services(self.services, Path(scratch_dir), program_id)
@@ -250,15 +250,16 @@ class ReplayCheck:
         for txn_id in sorted(set(rule_earns) - produced):
             row = rule_earns[txn_id]
             named.add(txn_id)
-            report.differences.append(f"transaction {txn_id} ({row.points} points to {row.member_id}) names rule "
-                                      f"{row.rule_id!r} but no recorded event produced it")
+            rules = sorted({rule for rule, _, _ in row.earned_by_rule()})
+            report.differences.append(f"transaction {txn_id} ({row.points} points to {row.member_id}) names rule"
+                                      f"{'s' if len(rules) > 1 else ''} {', '.join(map(repr, rules))} but no "
+                                      "recorded event produced it")
         for txn_id, difference in accounting.unaccounted:
             named.add(txn_id)
             report.differences.append(difference)
         if replayed is not None:
-            report.differences += [difference for place, difference in compare_ledgers(ledger, replayed,
-                                                                                       accounting.holds)
-                                   if place not in named]
+            report.differences += [difference for place, difference in compare_ledgers(
+                ledger, replayed, accounting.holds, accounting.events_of) if place not in named]
         del report.differences[max_differences:]
         report.transactions = len(ledger.transactions)
         report.causes = accounting.by_cause()
@@ -303,12 +304,15 @@ class ReplayCheck:
                                           "not in the ledger")
                 return
             produced.add(row.id)
-            actual = (row.kind, row.member_id, row.points, row.rule_id, row.ruleset_hash)
-            expected = ("earn", award["member_id"], award["points"], award["rule_id"], recorded.result["ruleset"])
-            if actual != expected:
+            # The award is one of the rules the earn pays (postings name their rules; an earn
+            # written before they did names its one rule).
+            paid = (award["rule_id"], award["member_id"], award["points"])
+            ruleset = recorded.result["ruleset"]
+            if row.kind != "earn" or row.ruleset_hash != ruleset or paid not in row.earned_by_rule():
                 report.named.add(row.id)
-                report.differences.append(f"{where}: ledger transaction {row.id} is {_describe(actual)}; the "
-                                          f"rules give {_describe(expected)}")
+                report.differences.append(
+                    f"{where}: ledger transaction {row.id} is {_describe(row.kind, row.earned_by_rule(), row.ruleset_hash)}"
+                    f"; the rules give {_describe('earn', [paid], ruleset)}")
                 return
 
 
@@ -373,9 +377,10 @@ def scratch_services(services: Services, directory: Path, program_id: str,
     return scratch
 
 
-def _describe(values: tuple[Any, ...]) -> str:
-    kind, member, points, rule, ruleset = values
-    return f"{kind} of {points} points to {member} by {rule} ({str(ruleset)[:19]}…)"
+def _describe(kind: str, paid: Sequence[tuple[str, str, int]], ruleset: str | None) -> str:
+    """A transaction as replay names it: what each rule pays whom, under which ruleset."""
+    parts = ", ".join(f"{points} points to {member} by {rule}" for rule, member, points in paid) or "no rule's points"
+    return f"{kind} of {parts} ({str(ruleset)[:19]}…)"
 
 
 def _copy(source: Connection, target: Connection, table: Any, condition: Any) -> None:

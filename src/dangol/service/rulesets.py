@@ -10,6 +10,7 @@ import dataclasses
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,7 +132,10 @@ class RulesetService:
 
     def publish(self, program_id: str, text: str, *, format: str | None = None,
                 effective_from: datetime | None = None, urgent: bool = False, reason: str | None = None,
-                idempotency_key: str | None = None) -> dict[str, Any]:
+                idempotency_key: str | None = None,
+                also: Callable[[Connection, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """`also` writes the caller's own rows (the console's audit entry) in the publication's
+        transaction, only when it is new (not an idempotent replay)."""
         request = {"publish": program_id, "text": text, "format": format,
                    "effective_from": iso(effective_from), "urgent": urgent, "reason": reason}
         ruleset = parse_document(text, format)
@@ -181,7 +185,10 @@ class RulesetService:
                 canonical_json(ruleset).decode("utf-8"), text)
             repo.add(published)
             on_published(conn, published)
-            return dict(remembered.remember(ruleset_json(published, now, with_document=False), now))
+            result = dict(remembered.remember(ruleset_json(published, now, with_document=False), now))
+            if also is not None:
+                also(conn, result)
+            return result
 
     # ------------------------------------------------------------ reading
 

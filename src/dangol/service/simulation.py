@@ -52,7 +52,7 @@ class SimulationReport:
     events: int = 0
     current: Side = field(default_factory=Side)
     simulated: Side = field(default_factory=Side)
-    tiers: dict[str, Any] | None = None  # the tier distribution, once tiers exist (issue 3, tiers branch)
+    tiers: dict[str, Any] | None = None  # the tier distribution, when the ruleset has tiers
 
     @property
     def members_affected(self) -> int:

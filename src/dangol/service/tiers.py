@@ -26,6 +26,7 @@ from ..storage.database import Database
 from ..storage.ledger_repository import LedgerRepository
 from ..tiers import Activity, Ladder, Reason, Standing, Tier, Transition, WindowKind, advance, progress
 from ..tiers.policy import TICK, needed_from, set_manually
+from .notifications import outbox
 from .reads import Page, _check_member, _cursor, _limit
 from .receipts import iso
 
@@ -356,6 +357,8 @@ class TierSession:
                             [(m, s) for m, s in self._changed.items() if m not in stored],
                             [(m, s) for m, s in self._changed.items() if m in stored])
         repo.add_history(self.conn, self.program_id, self._history)
+        outbox.write(self.conn, [outbox.tier_notice(self.program_id, member_id, c.from_tier, c.to_tier, c.reason.value,
+                                                    c.at) for member_id, c, _ in self._history])
         for member_id in self._changed:
             self._members[member_id].stored = True
         self._changed.clear()

@@ -31,6 +31,11 @@ from .checkpoints import WalCheckpointer
 DEFAULT_URL = "sqlite:///dangol.db"
 BUSY_TIMEOUT_SECONDS = 30
 RACE_RETRIES = 3
+# PostgreSQL connections one process opens at most: KEPT_CONNECTIONS stay open between uses,
+# the rest are opened when more threads need one at once and closed when given back. A
+# thread that finds them all taken waits for one (up to 30 s: then the API answers 503).
+DEFAULT_POOL = 30
+KEPT_CONNECTIONS = 10
 
 T = TypeVar("T")
 
@@ -115,12 +120,13 @@ BACKGROUND_AUTOCHECKPOINT = "wal_autocheckpoint=100000"
 
 
 class Database:
-    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False, pool: int = DEFAULT_POOL) -> None:
         self.url = make_url(url)
         if self.url.get_backend_name() == "postgresql" and self.url.drivername == "postgresql":
             self.url = self.url.set(drivername="postgresql+psycopg")
         self.sqlite_pragmas: tuple[str, ...] = SQLITE_PRAGMAS  # read by every new connection
-        self.engine = _create(self.url, echo, lambda: self.sqlite_pragmas)
+        self.pool = pool  # PostgreSQL: connections this process opens at most
+        self.engine = _create(self.url, echo, lambda: self.sqlite_pragmas, pool)
         # One SQLite writer at a time anyway: queue this process's writers (see the module docstring).
         self._writers: AbstractContextManager[None] = WriterQueue() if self.is_sqlite else nullcontext()
         self._checkpointer: WalCheckpointer | None = None
@@ -231,9 +237,13 @@ class Database:
         self.engine.dispose()
 
 
-def _create(url, echo: bool, sqlite_pragmas: Callable[[], Sequence[str]]) -> Engine:  # type: ignore[no-untyped-def]
+def _create(url, echo: bool, sqlite_pragmas: Callable[[], Sequence[str]],  # type: ignore[no-untyped-def]
+            pool: int) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        if pool < 1:
+            raise ValueError("a pool of connections holds at least one")
+        kept = min(pool, KEPT_CONNECTIONS)
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=kept, max_overflow=pool - kept)
     database = url.database or ""
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ class MemberRecords:
                           f"WHERE member_id = {m} UNION SELECT id, kind, points, occurred_at, recorded_at, order_ref, "
                           f"amount_minor, currency, reason, hold_id, counterparty_id, rule_id, ruleset_hash "
                           f"FROM transactions WHERE counterparty_id = {m} ORDER BY id", (member_id, member_id))
-        postings = self._children("SELECT transaction_id, account, member_id, amount FROM postings",
+        postings = self._children("SELECT transaction_id, account, member_id, amount, rule_id FROM postings",
                                   "transaction_id", [row["id"] for row in rows], "transaction_id, line")
         for row in rows:
             row["postings"] = postings[row["id"]]

@@ -44,14 +44,26 @@ class TransactionRow:
     counterparty_id: str | None
     rule_id: str | None
     ruleset_hash: str | None
-    postings: tuple[tuple[str, str | None, int], ...]  # (account, member, amount), in line order
+    postings: tuple[tuple[str, str | None, int, str | None], ...]  # (account, member, amount, rule), by line
     lots: tuple[LotRow, ...] = ()  # created by it, by id
     movements: tuple[tuple[int, str, int], ...] = ()  # (lot id, kind, amount)
 
     def posted(self, account: str, member_id: str | None = None) -> int:
         """The net amount posted to `account` (a member's, when `member_id` is given)."""
-        return sum(amount for name, member, amount in self.postings
+        return sum(amount for name, member, amount, _ in self.postings
                    if name == account and (member_id is None or member == member_id))
+
+    def earned_by_rule(self) -> list[tuple[str, str, int]]:
+        """(rule, member, points) of each rule the earn pays, in line order: a transaction
+        whose postings name their rules (an event's, one per member), or an earlier one that
+        names its one rule on the transaction (one per rule)."""
+        credits = [(rule, member, amount) for account, member, amount, rule in self.postings
+                   if account in ("available", "pending") and amount > 0 and member is not None]
+        if any(rule is not None for rule, _, _ in credits):
+            return [(rule, member, amount) for rule, member, amount in credits if rule is not None]
+        if self.rule_id is None:
+            return []
+        return [(self.rule_id, member, amount) for _, member, amount in credits]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +119,10 @@ def _money(amount: int | None, currency: str | None) -> tuple[int, str] | None:
 def read_ledger_history(conn: Connection, program_id: str) -> LedgerHistory:
     """The program's whole ledger, in a few queries."""
     T, P, L, M = t.transactions, t.postings, t.lots, t.lot_movements
-    postings: dict[int, list[tuple[str, str | None, int]]] = defaultdict(list)
-    for row in conn.execute(select(P.c.transaction_id, P.c.account, P.c.member_id, P.c.amount)
+    postings: dict[int, list[tuple[str, str | None, int, str | None]]] = defaultdict(list)
+    for row in conn.execute(select(P.c.transaction_id, P.c.account, P.c.member_id, P.c.amount, P.c.rule_id)
                             .where(P.c.program_id == program_id).order_by(P.c.transaction_id, P.c.line)):
-        postings[row.transaction_id].append((row.account, row.member_id, int(row.amount)))
+        postings[row.transaction_id].append((row.account, row.member_id, int(row.amount), row.rule_id))
     lots: dict[int, list[LotRow]] = defaultdict(list)
     for row in conn.execute(select(L).where(L.c.program_id == program_id).order_by(L.c.id)):
         lots[row.transaction_id].append(LotRow(row.id, row.source, int(row.amount), row.earned_at,

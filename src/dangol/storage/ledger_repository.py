@@ -250,10 +250,11 @@ class LedgerRepository:
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in transaction_ids}
         for chunk in chunked(list(transaction_ids)):
             matches, params = one_of(self.conn, "transaction_id", chunk)
-            rows = fetch_rows(self.conn, f"SELECT transaction_id, account, member_id, amount FROM postings "
+            rows = fetch_rows(self.conn, f"SELECT transaction_id, account, member_id, amount, rule_id FROM postings "
                                          f"WHERE {matches} ORDER BY transaction_id, line", params)
-            for transaction_id, account, member_id, amount in rows:
-                found[transaction_id].append({"account": account, "member_id": member_id, "amount": amount})
+            for transaction_id, account, member_id, amount, rule_id in rows:
+                found[transaction_id].append({"account": account, "member_id": member_id, "amount": amount,
+                                              "rule_id": rule_id})
         return found
 
     # ------------------------------------------------------------ saving
@@ -288,7 +289,7 @@ class LedgerRepository:
                     txn.reason, txn.hold_id, txn.counterparty_id, txn.rule_id, txn.ruleset_hash,
                 ))
                 posting_rows.extend(
-                    (txn.id, line, program_id, p.member_id, p.account.value, p.amount)
+                    (txn.id, line, program_id, p.member_id, p.account.value, p.amount, p.rule_id)
                     for line, p in enumerate(txn.postings))
             for lot_id in rec.new_lot_ids:
                 new_lots.append(lot_tuple(ledger.lots[lot_id], program_id))
@@ -452,7 +453,7 @@ TRANSACTION_COLUMNS = ("id", "program_id", "member_id", "kind", "points", "occur
                        "order_ref", "amount_minor", "currency", "reason", "hold_id", "counterparty_id",
                        "rule_id", "ruleset_hash")
 STATUS_HISTORY_COLUMNS = ("program_id", "member_id", "status", "occurred_at", "recorded_at")
-POSTING_COLUMNS = ("transaction_id", "line", "program_id", "member_id", "account", "amount")
+POSTING_COLUMNS = ("transaction_id", "line", "program_id", "member_id", "account", "amount", "rule_id")
 LOT_COLUMNS = ("id", "program_id", "member_id", "transaction_id", "source", "amount", "remaining", "earned_at",
                "available_at", "expires_at", "released", "order_ref")
 HOLD_COLUMNS = ("id", "program_id", "member_id", "amount", "status", "created_at", "expires_at", "transaction_id",

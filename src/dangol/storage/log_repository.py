@@ -163,6 +163,14 @@ class LogRepository:
                                      f"ORDER BY leaf_index LIMIT {int(limit)}", (start,))
         return [_entry(row) for row in rows]
 
+    def leaf_indices(self, transaction_ids: Sequence[int]) -> dict[int, int | None]:
+        """The leaf index of each transaction's entry (None while not integrated)."""
+        if not transaction_ids:
+            return {}
+        rows = self.conn.execute(select(t.log_entries.c.transaction_id, t.log_entries.c.leaf_index).where(
+            t.log_entries.c.transaction_id.in_(list(transaction_ids)))).all()
+        return {int(row[0]): None if row[1] is None else int(row[1]) for row in rows}
+
     def entry_by_sequence(self, sequence: int) -> StoredEntry | None:
         rows = fetch_rows(self.conn, f"SELECT sequence, leaf_index, program_id, transaction_id, entry, leaf_hash "
                                      f"FROM log_entries WHERE sequence = {mark(self.conn)}", (sequence,))
@@ -187,6 +195,11 @@ class LogRepository:
         row = self.conn.execute(select(t.log_checkpoints).order_by(t.log_checkpoints.c.size.desc()).limit(1)
                                 ).mappings().first()
         return None if row is None else _checkpoint(row)
+
+    def latest_checkpoints(self, limit: int) -> list[StoredCheckpoint]:
+        table = t.log_checkpoints
+        return [_checkpoint(row) for row in self.conn.execute(
+            select(table).order_by(table.c.size.desc()).limit(limit)).mappings()]
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
         row = self.conn.execute(select(t.log_checkpoints).where(t.log_checkpoints.c.size == size)).mappings().first()
@@ -292,7 +305,7 @@ class LedgerForLog:
             "hold_id FROM transactions ORDER BY id")
 
     def postings(self) -> Any:
-        return self._grouped("SELECT transaction_id, account, amount, member_id FROM postings "
+        return self._grouped("SELECT transaction_id, account, amount, member_id, rule_id FROM postings "
                              "ORDER BY transaction_id, line")
 
     def lots(self) -> Any:

@@ -1,5 +1,5 @@
 """The rows of members' own data: privacy policies, wrapped data keys, sealed personal data,
-consents and their history, erasures, the audit log; and the rewriting an erasure does
+consents and their history, erasures; and the rewriting an erasure does
 of the rows that named the member. One instance lives inside one transaction."""
 
 from __future__ import annotations
@@ -35,17 +35,6 @@ class WrappedKey:
     program_id: str
     kek_id: str
     wrapped: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    program_id: str
-    member_id: str | None
-    action: str
-    actor: str
-    at: datetime
-    detail: dict[str, Any] | None
 
 
 class PrivacyRepository:
@@ -180,29 +169,6 @@ class PrivacyRepository:
                 table.c.program_id == program_id, table.c.purpose == purpose.value, table.c.granted.is_(True),
                 table.c.member_id.in_(chunk))).scalars())
         return found
-
-    # ------------------------------------------------------------ the audit log
-
-    def audit(self, program_id: str, member_id: str | None, action: str, actor: str, at: datetime,
-              detail: dict[str, Any] | None = None) -> None:
-        self.conn.execute(insert(t.audit_log).values(
-            program_id=program_id, member_id=member_id, action=action, actor=actor, at=at,
-            detail=None if detail is None else json.dumps(detail, sort_keys=True)))
-
-    def audit_entries(self, program_id: str, member_id: str | None, after: int | None, limit: int) -> list[AuditEntry]:
-        log = t.audit_log
-        query = select(log).where(log.c.program_id == program_id)
-        if member_id is not None:
-            query = query.where(log.c.member_id == member_id)
-        if after is not None:
-            query = query.where(log.c.id > after)
-        return [AuditEntry(r.id, r.program_id, r.member_id, r.action, r.actor, r.at,
-                           None if r.detail is None else json.loads(r.detail))
-                for r in self.conn.execute(query.order_by(log.c.id).limit(limit))]
-
-    def forget_audit_before(self, program_id: str, before: datetime) -> int:
-        log = t.audit_log
-        return int(self.conn.execute(delete(log).where(log.c.program_id == program_id, log.c.at < before)).rowcount)
 
     # ------------------------------------------------------------ erasures
 

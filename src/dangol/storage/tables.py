@@ -104,6 +104,10 @@ postings = Table(
     Column("member_id", String(40)),
     Column("account", String(16), nullable=False),
     Column("amount", BigInteger, nullable=False),
+    # The earning rule a posting's points came from: an event's one transaction carries a
+    # pair of postings per rule that paid. Null for postings no rule made (and for earns
+    # written before postings named rules, whose transaction names its one rule).
+    Column("rule_id", String(100)),
     sqlite_with_rowid=False,
 )
 
@@ -216,7 +220,7 @@ api_keys = Table(
 )
 
 # ---------------------------------------------------------------------------------------
-# Rulesets, member profiles and counters, business events, referrals (issue 3, events helper)
+# Rulesets, member profiles and counters, business events, referrals (the events pipeline)
 
 # A program's rule policy: the notice a worsening change needs, the members' default zone.
 rule_policies = Table(
@@ -331,7 +335,7 @@ referrals = Table(
     Index("ix_referrals_referrer_id", "referrer_id"),
 )
 
-# ---- tiers (issue 3): each member's standing on the program's ladder, every change to it,
+# ---- tiers: each member's standing on the program's ladder, every change to it,
 # and the cursor of a recalculation run (so an interrupted run resumes where it stopped).
 
 member_tiers = Table(
@@ -375,7 +379,7 @@ tier_recalculations = Table(
     sqlite_with_rowid=False,
 )
 
-# ---------------------------------------------------------------- engagement (issue 3)
+# ---------------------------------------------------------------- engagement
 # Coupons, badges, challenge progress, and the engagement side of a member's profile.
 
 engagement_coupons = Table(
@@ -421,7 +425,7 @@ engagement_progress = Table(
 )
 
 
-# ---------------------------------------------------------------- transparency log (issue 4)
+# ---------------------------------------------------------------- transparency log
 # Every ledger transaction (and published ruleset) is an entry, written with a sequence
 # number in the transaction that writes it; the integrator later gives entries leaf
 # indices, in sequence order, as it extends the Merkle tree (see service/log.py).
@@ -577,17 +581,22 @@ member_erasures = Table(
     Index("ix_member_erasures_program_id_id", "program_id", "id"),
 )
 
-# Who read, changed, exported or erased a member's personal data, and when. Field names,
-# never values.
+# The one audit log: who read, changed, exported or erased a member's personal data (field
+# names, never values), and every staff action (what it changed, before and after, and the
+# address it came from), when. Appended to only; retention removes old personal-data
+# entries, never staff actions. Staff actions on the installation (accounts) have no program.
 audit_log = Table(
     "audit_log", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("program_id", String(63), nullable=False),
+    Column("program_id", String(63)),
     Column("member_id", String(40)),
     Column("action", String(32), nullable=False),
     Column("actor", String(100), nullable=False),
     Column("at", Timestamp, nullable=False),
     Column("detail", Text),  # JSON
+    Column("address", String(64)),
+    Column("state_before", Text),  # JSON
+    Column("state_after", Text),  # JSON
     Index("ix_audit_log_program_id_id", "program_id", "id"),
     Index("ix_audit_log_member_id_id", "member_id", "id"),
 )
@@ -650,4 +659,192 @@ fraud_scores = Table(
     Column("features", Text, nullable=False),  # JSON
     Column("trained", Boolean, nullable=False),  # whether the member was in the training set
     Column("scored_at", Timestamp, nullable=False),
+)
+
+# Operator console accounts (distinct from API keys): never deleted, only disabled, so the
+# audit log's names stay theirs.
+staff_accounts = Table(
+    "staff_accounts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("username", String(63), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    # Sealed with the key-encryption keys (service/staff/totp_vault.py), never in plain text.
+    Column("totp_secret", Text),
+    Column("totp_last_step", BigInteger),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled_at", Timestamp),
+)
+
+# Signed-in staff: the SHA-256 of each session's token, never the token.
+staff_sessions = Table(
+    "staff_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", String(40), ForeignKey("staff_accounts.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("address", String(64)),
+    Index("ix_staff_sessions_staff_id", "staff_id"),
+)
+
+# Failed sign-ins, by the username tried and the address, for throttling.
+staff_sign_in_failures = Table(
+    "staff_sign_in_failures", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("username", String(63), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Index("ix_staff_sign_in_failures_username_at", "username", "at"),
+    Index("ix_staff_sign_in_failures_address_at", "address", "at"),
+)
+
+# Member portal sign-in (dangol.web.portal): single-use links a brand's backend asks for,
+# and the sessions they open. Only SHA-256 hashes of their secrets are kept: a copy of the
+# database opens no member's portal.
+portal_links = Table(
+    "portal_links", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp),
+)
+
+portal_sessions = Table(
+    "portal_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index("ix_portal_sessions_member_id", "member_id"),
+)
+
+# ---------------------------------------------------------------- notifications (docs/notifications.md)
+
+# What someone may need to hear about, written in the same transaction as the change it tells
+# of: a notification is never sent for a change that rolled back, never lost for one that
+# committed. `routed` turns true once the dispatcher has made its deliveries.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("program_id", String(63), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("member_id", String(40)),
+    Column("payload", Text, nullable=False),  # JSON, never personal data
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("routed", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_outbox_routed_id", "routed", "id"),
+    Index("ix_outbox_program_id_id", "program_id", "id"),
+)
+
+# A program's webhook endpoints. `member_channel` set (push, sms, messenger): the brand's own
+# sender, which gets the rendered message for the member. Secrets are kept to sign with.
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("program_id", String(63), ForeignKey("programs.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", Text, nullable=False),  # JSON list; ["*"] is every type
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100)),
+    Column("previous_secret_until", Timestamp),
+    Column("member_channel", String(16)),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_webhook_subscriptions_program_id", "program_id"),
+)
+
+# One delivery of one outbox row to one destination (a subscription, or a member's e-mail).
+# `delivery_id` is the same on every try: receivers deduplicate on it.
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(40), nullable=False, unique=True),
+    Column("program_id", String(63), nullable=False),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("subscription_id", String(40)),
+    Column("channel", String(16), nullable=False),
+    Column("member_id", String(40)),
+    Column("status", String(16), nullable=False),  # pending, delivered, dead, skipped
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp),
+    Column("last_attempt_at", Timestamp),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_deliveries_subscription_id_id", "subscription_id", "id"),
+    Index("ix_deliveries_program_id_id", "program_id", "id"),
+    Index("ix_deliveries_outbox_id", "outbox_id"),
+)
+
+# Each program's notification policy: whether transactional e-mail goes out, how far ahead
+# expiry is announced, the language of members who chose none, the key of unsubscribe links.
+notification_policies = Table(
+    "notification_policies", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("transactional_email", Boolean, nullable=False),
+    Column("expiry_warning_days", Integer, nullable=False),
+    Column("default_language", String(8), nullable=False),
+    Column("unsubscribe_key", String(64), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# A member's language and channels per kind of message ({kind: [channel, ...]}).
+member_notification_preferences = Table(
+    "member_notification_preferences", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("language", String(8)),
+    Column("channels", Text, nullable=False),  # JSON
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# A program's own e-mail templates (Jinja2), checked when saved; the built-in ones otherwise.
+email_templates = Table(
+    "email_templates", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# Addresses a mail server refused for good, by keyed digest (never the address): mail to the
+# member stops until their address changes.
+email_bounces = Table(
+    "email_bounces", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("address_digest", String(64), primary_key=True),
+    Column("program_id", String(63), nullable=False),
+    Column("bounced_at", Timestamp, nullable=False),
+    Column("reason", String(500), nullable=False),
+)
+
+# Scheduled jobs: a lease per job and program so that two workers never run one at once,
+# and every run, visible through the API.
+job_leases = Table(
+    "job_leases", metadata,
+    Column("name", String(120), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+)
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("job", String(40), nullable=False),
+    Column("holder", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # running, succeeded, failed
+    Column("started_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp),
+    Column("summary", Text),  # JSON
+    Index("ix_job_runs_program_id_id", "program_id", "id"),
+    Index("ix_job_runs_program_id_job_id", "program_id", "job", "id"),
 )

@@ -1,4 +1,4 @@
-"""Tiers (issue 3): a ladder of tiers qualified by a metric over a window, with immediate
+"""Tiers: a ladder of tiers qualified by a metric over a window, with immediate
 upgrades and window-end downgrades. Pure: the standard library and the rules core's value
 types, no I/O. The ladder is the `tiers:` section of a ruleset document (parsing.py).
 See docs/rules.md, "Tiers"."""

@@ -1,4 +1,4 @@
-"""The verifiable ledger's pure core (issue 4): an RFC 9162 Merkle tree over stored
+"""The verifiable ledger's pure core: an RFC 9162 Merkle tree over stored
 nodes with inclusion and consistency proofs, and C2SP checkpoints, signed notes and
 witness cosignatures with Ed25519 keys. Standard library and `cryptography` only, no I/O.
 

@@ -3,10 +3,18 @@ published ruleset, and the keyed commitment that stands for a member in them.
 
 Entry bytes are canonical JSON: UTF-8, keys sorted, no insignificant whitespace, no
 `\\u` escapes for non-ASCII text, integers only (no floats), times as
-`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC, and `"v": 1`. Lists whose order means nothing are
+`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC, and the format's version `"v"`. Lists whose order means nothing are
 put in one order: lots by id, movements by (lot, kind, amount); postings keep their
 line order. So one transaction has exactly one encoding, and `decode` refuses any other
 (it re-encodes what it read and requires the same bytes).
+
+Transaction entries have two versions. Version 1 (written before postings named rules):
+postings are (account, amount, member), and an earn made by a rule names it in `rule`.
+Version 2 (written since): every posting also has `rule`, the earning rule its points came
+from (null when no rule made them), because one transaction carries all that an event's
+rules gave a member; the transaction's `rule` is the rule when its postings name exactly
+one, else null. Entries are never rewritten: a log holds v1 entries, then v2 ones, and
+both are read. Ruleset entries are version 1 (their shape has not changed).
 
 No raw member id and no free text appear in an entry: a member is their commitment,
 hex(HMAC-SHA256(member key, "dangol/member/v1\\n" + program + "\\n" + member id)), and
@@ -26,7 +34,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-VERSION = 1
+VERSION = 2  # what transaction entries are written as
+TRANSACTION_VERSIONS = (1, 2)
+RULESET_VERSION = 1
 MEMBER_KEY_SIZE = 32
 COMMITMENT_DOMAIN = b"dangol/member/v1\n"
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
@@ -78,6 +88,7 @@ class PostingEntry:
     account: str
     amount: int
     member: str | None  # commitment hex, None for a program account
+    rule: str | None = None  # the earning rule the points came from (version 2 only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +127,7 @@ class TransactionEntry:
     ruleset: str | None = None
     idempotency_key: str | None = None
     hold: int | None = None
+    version: int = VERSION
 
     type = "transaction"
 
@@ -154,10 +166,15 @@ def _canonical(value: Any) -> bytes:
 def _transaction_json(e: TransactionEntry) -> dict[str, Any]:
     """A transaction entry as a JSON value: the specification `_encode_transaction` writes
     out by hand (a test checks that its canonical JSON is the same bytes)."""
+    postings: list[dict[str, Any]] = [{"account": p.account, "amount": p.amount, "member": p.member}
+                                      for p in e.postings]
+    if e.version >= 2:
+        for posting, p in zip(postings, e.postings):
+            posting["rule"] = p.rule
     return {
-        "v": VERSION, "type": "transaction", "program": e.program, "id": e.id, "kind": e.kind,
+        "v": e.version, "type": "transaction", "program": e.program, "id": e.id, "kind": e.kind,
         "occurred_at": format_time(e.occurred_at),
-        "postings": [{"account": p.account, "amount": p.amount, "member": p.member} for p in e.postings],
+        "postings": postings,
         "lots": [{"id": lot.id, "amount": lot.amount, "available_at": format_time(lot.available_at),
                   "expires_at": format_time(lot.expires_at)} for lot in sorted(e.lots, key=lambda lot: lot.id)],
         "movements": [{"lot": m.lot, "kind": m.kind, "amount": m.amount}
@@ -170,7 +187,7 @@ def _transaction_json(e: TransactionEntry) -> dict[str, Any]:
 
 def _ruleset_json(e: RulesetEntry) -> dict[str, Any]:
     return {
-        "v": VERSION, "type": "ruleset", "program": e.program, "hash": e.hash, "version": e.version,
+        "v": RULESET_VERSION, "type": "ruleset", "program": e.program, "hash": e.hash, "version": e.version,
         "effective_from": format_time(e.effective_from), "published_at": format_time(e.published_at),
         "urgent": e.urgent, "document": e.document,
     }
@@ -188,30 +205,44 @@ def _text(value: str | None) -> str:
 
 def _encode_transaction(e: TransactionEntry) -> bytes:
     return encode_transaction(
-        e.program, e.id, e.kind, e.occurred_at, [(p.account, p.amount, p.member) for p in e.postings],
+        e.program, e.id, e.kind, e.occurred_at, [(p.account, p.amount, p.member, p.rule) for p in e.postings],
         [(lot.id, lot.amount, lot.available_at, lot.expires_at) for lot in e.lots],
         [(m.lot, m.kind, m.amount) for m in e.movements], e.order_ref,
         None if e.money is None else (e.money.amount, e.money.currency), e.rule, e.ruleset, e.idempotency_key,
-        e.hold)
+        e.hold, e.version)
 
 
 def encode_transaction(
     program: str, txn_id: int, kind: str, occurred_at: datetime,
-    postings: Iterable[tuple[str, int, str | None]], lots: Iterable[tuple[int, int, datetime, datetime]],
+    postings: Iterable[tuple[str, int, str | None, str | None]],
+    lots: Iterable[tuple[int, int, datetime, datetime]],
     movements: Iterable[tuple[int, str, int]], order_ref: str | None, money: tuple[int, str] | None,
     rule: str | None, ruleset: str | None, idempotency_key: str | None, hold: int | None,
+    version: int = VERSION,
 ) -> bytes:
-    """The canonical bytes of a transaction entry from plain values (postings as
-    (account, amount, member commitment or None), lots as (id, amount, available_at,
+    """The canonical bytes of a transaction entry of format `version` from plain values
+    (postings as (account, amount, member commitment or None, rule or None); a version 1
+    entry cannot say a posting's rule), lots as (id, amount, available_at,
     expires_at), movements as (lot, kind, amount)): what `encode` gives for the
     TransactionEntry of the same values. Every ledger write encodes one entry per
     transaction, so this writes the JSON out directly, several times faster than
     building the values and calling json.dumps with sort_keys: the keys below are in
     sorted order, strings go through the json module's own escaping, and a test checks
     the result against `_transaction_json`'s canonical JSON."""
-    postings_json = ",".join([
-        f'{{"account":{encode_basestring(account)},"amount":{_num(amount, "amount")},"member":{_text(member)}}}'
-        for account, amount, member in postings])
+    if version == 2:
+        postings_json = ",".join([
+            f'{{"account":{encode_basestring(account)},"amount":{_num(amount, "amount")},"member":{_text(member)},'
+            f'"rule":{_text(posting_rule)}}}'
+            for account, amount, member, posting_rule in postings])
+    elif version == 1:
+        postings = list(postings)
+        if any(posting[3] is not None for posting in postings):
+            raise EntryError("a version 1 entry cannot name the rule of a posting")
+        postings_json = ",".join([
+            f'{{"account":{encode_basestring(account)},"amount":{_num(amount, "amount")},"member":{_text(member)}}}'
+            for account, amount, member, _ in postings])
+    else:
+        raise EntryError(f"transaction entries are of version {' or '.join(map(str, TRANSACTION_VERSIONS))}")
     lots = list(lots)
     lots_json = ",".join([
         f'{{"amount":{_num(amount, "amount")},"available_at":"{format_time(available)}",'
@@ -228,8 +259,20 @@ def encode_transaction(
             f'"kind":{encode_basestring(kind)},"lots":[{lots_json}],"money":{money_json},'
             f'"movements":[{movements_json}],"occurred_at":"{format_time(occurred_at)}",'
             f'"order_ref":{_text(order_ref)},"postings":[{postings_json}],"program":{encode_basestring(program)},'
-            f'"rule":{_text(rule)},"ruleset":{_text(ruleset)},"type":"transaction","v":{VERSION}}}')
+            f'"rule":{_text(rule)},"ruleset":{_text(ruleset)},"type":"transaction","v":{version}}}')
     return text.encode("utf-8")
+
+
+def stated_version(data: bytes) -> int:
+    """The format version a stored transaction entry states, read off its last field (a
+    canonical entry ends with `"v":N}`) without parsing it: the operator's check rebuilds
+    each entry in the version it was written in and compares bytes. Bytes that state none
+    are taken as the current version (and then differ from what the ledger implies)."""
+    tail = bytes(data[-8:])
+    for version in TRANSACTION_VERSIONS:
+        if tail.endswith(b'"v":%d}' % version):
+            return version
+    return VERSION
 
 
 def _first(item: tuple[Any, ...]) -> Any:
@@ -285,13 +328,15 @@ def decode(data: bytes) -> Entry:
         raise EntryError(f"an entry is JSON: {error.msg} at byte {error.pos}") from None
     if not isinstance(value, dict):
         raise EntryError("an entry is a JSON object")
-    if value.get("v") != VERSION or type(value.get("v")) is not int:
-        raise EntryError(f"entry version {value.get('v')!r} is not {VERSION}")
-    kind = value.get("type")
+    kind, version = value.get("type"), value.get("v")
     entry: Entry
     if kind == "transaction":
-        entry = _read_transaction(value)
+        if version not in TRANSACTION_VERSIONS or type(version) is not int:
+            raise EntryError(f"transaction entry version {version!r} is not one of {TRANSACTION_VERSIONS}")
+        entry = _read_transaction(value, version)
     elif kind == "ruleset":
+        if version != RULESET_VERSION or type(version) is not int:
+            raise EntryError(f"ruleset entry version {version!r} is not {RULESET_VERSION}")
         entry = _read_ruleset(value)
     else:
         raise EntryError(f"entry type {kind!r} is neither 'transaction' nor 'ruleset'")
@@ -353,17 +398,19 @@ RULESET_FIELDS = ("v", "type", "program", "hash", "version", "effective_from", "
                   "document")
 
 
-def _read_transaction(value: dict[str, Any]) -> TransactionEntry:
+def _read_transaction(value: dict[str, Any], version: int) -> TransactionEntry:
     v = _fields(value, TRANSACTION_FIELDS, "a transaction entry")
     postings = []
+    posting_fields = ("account", "amount", "member", "rule") if version >= 2 else ("account", "amount", "member")
     for i, p in enumerate(_list(v["postings"], "postings")):
         where = f"postings[{i}]"
-        p = _fields(p, ("account", "amount", "member"), where)
+        p = _fields(p, posting_fields, where)
         amount = _int(p["amount"], f"{where}.amount")
         if amount == 0:
             raise EntryError(f"{where}.amount is not zero")
         postings.append(PostingEntry(_str(p["account"], f"{where}.account"), amount,
-                                     _opt(p["member"], _commitment, f"{where}.member")))
+                                     _opt(p["member"], _commitment, f"{where}.member"),
+                                     _opt(p.get("rule"), _str, f"{where}.rule")))
     if len(postings) < 2 or sum(p.amount for p in postings) != 0:
         raise EntryError("a transaction has at least two postings and they sum to zero")
     lots = []
@@ -392,6 +439,7 @@ def _read_transaction(value: dict[str, Any]) -> TransactionEntry:
         movements=tuple(movements), order_ref=_opt(v["order_ref"], _str, "order_ref"), money=money,
         rule=_opt(v["rule"], _str, "rule"), ruleset=_opt(v["ruleset"], _str, "ruleset"),
         idempotency_key=_opt(v["idempotency_key"], _str, "idempotency_key"), hold=_opt(v["hold"], _int, "hold"),
+        version=version,
     )
 
 

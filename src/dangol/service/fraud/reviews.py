@@ -13,10 +13,10 @@ from ...domain.clock import Clock, SystemClock
 from ...domain.errors import InvalidRequest
 from ...fraud.errors import ReviewSettled, UnknownReview
 from ...storage.database import Database
+from ...storage.audit_repository import AuditRepository
 from ...storage.events_repository import EventsRepository
 from ...storage.fraud_repository import FraudRepository, Review
 from ...storage.ledger_repository import LedgerRepository
-from ...storage.privacy_repository import PrivacyRepository
 from ..ledger import LedgerService, Operation
 from ..reads import Page, _cursor
 from ..receipts import iso
@@ -80,7 +80,7 @@ class FraudReviews:
             now = self.clock.now()
             resolution = {"transactions": transactions, "points": sum(t["points"] for t in transactions)}
             repo.resolve(review_id, status, now, actor, resolution)
-            PrivacyRepository(conn).audit(program_id, review.member_id, "fraud.release" if status == RELEASED else "fraud.reverse",
+            AuditRepository(conn).record(program_id, review.member_id, "fraud.release" if status == RELEASED else "fraud.reverse",
                                           actor, now, {"review_id": review_id, "event_id": review.event_id,
                                                        "points": resolution["points"]})
             settled = repo.review(program_id, review_id)

@@ -91,7 +91,7 @@ def screen(conn: Connection, program_id: str, event: EventInput, member_id: str,
         return Screening(list(operations), Decision(Action.PASS))
     refs, prints = references(program_id, event)
     kind = Kind.REFERRAL if event.type == "referral" else Kind.EARN
-    points = sum(op.command.points or 0 for op in operations
+    points = sum(_points(op.command) for op in operations
                  if isinstance(op.command, cmd.Earn) and op.command.member_id == member_id)
     signal = Signal(at, member_id, kind, points, refs)
     repo = FraudRepository(conn)
@@ -118,6 +118,11 @@ def screen(conn: Connection, program_id: str, event: EventInput, member_id: str,
             review_id = repo.add_review(program_id, member_id, event.event_id, decision.action.value, points,
                                         [f.json() for f in decision.findings], at)
     return Screening(list(operations), decision, review_id)
+
+
+def _points(earn: cmd.Earn) -> int:
+    """An event's earn gives its points by rule (their sum), or explicit points."""
+    return earn.points if earn.points is not None else sum(part.points for part in earn.by_rule)
 
 
 def _velocity(repo: FraudRepository, program_id: str, policy: FraudPolicy, signal: Signal) -> list[Finding]:

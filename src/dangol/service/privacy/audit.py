@@ -10,7 +10,7 @@ from typing import Any
 from ...domain.errors import InvalidRequest
 from ...storage.database import Database
 from ...storage.ledger_repository import LedgerRepository
-from ...storage.privacy_repository import AuditEntry, PrivacyRepository
+from ...storage.audit_repository import AuditEntry, AuditFilter, AuditRepository
 from ..reads import Page, _check_member, _cursor
 from ..receipts import iso
 
@@ -21,6 +21,9 @@ READ = "personal_data.read"
 UPDATE = "personal_data.update"
 EXPORT = "member.export"
 ERASE = "member.erase"
+NOTIFY = "personal_data.notify"  # an address opened to send a member a message
+# The personal-data part of the audit log (staff actions are the rest: service/staff/).
+PERSONAL_DATA_ACTIONS = frozenset({READ, UPDATE, EXPORT, ERASE, NOTIFY})
 
 
 def api_actor(key_id: str) -> str:
@@ -52,5 +55,6 @@ class AuditLog:
                 repo.get_program(program_id)
             else:
                 _check_member(repo, program_id, member_id)
-            rows = PrivacyRepository(conn).audit_entries(program_id, member_id, after, limit + 1)
+            rows = AuditRepository(conn).entries(AuditFilter(program_id, member_id, PERSONAL_DATA_ACTIONS), after,
+                                                 limit + 1)
         return Page([entry_json(e) for e in rows[:limit]], str(rows[limit - 1].id) if len(rows) > limit else None)

@@ -24,11 +24,14 @@ from ...domain import MemberStatus, TransactionKind
 from ...domain import commands as cmd
 from ...domain.clock import Clock, SystemClock
 from ...domain.errors import DomainError, InvalidRequest, UnknownMember
+from ...storage.audit_repository import AuditRepository
 from ...storage.database import Database
 from ...storage.facts_repository import FactsRepository
 from ...storage.ledger_repository import LedgerRepository
+from ...storage.notifications_repository import NotificationsRepository
 from ...storage.privacy_repository import PrivacyRepository
 from ..ledger import LedgerService, Operation, OperationFailed
+from ..notifications import outbox
 from ..reads import Page, _check_member, _cursor
 from ..receipts import iso
 from ..remembered import Remembered
@@ -105,7 +108,9 @@ class ErasureService:
                           "transaction_reasons": counts["transaction_reasons"]},
         }
         repo.add_erasure(program_id, member_id, now, receipt)
-        repo.audit(program_id, member_id, audit.ERASE, actor, now, {"points_forfeited": forfeited})
+        NotificationsRepository(conn).forget_member(member_id)
+        outbox.write(conn, [outbox.erasure_notice(program_id, member_id, now)])
+        AuditRepository(conn).record(program_id, member_id, audit.ERASE, actor, now, {"points_forfeited": forfeited})
         return receipt
 
     def receipt(self, program_id: str, member_id: str) -> dict[str, Any]:
@@ -171,6 +176,6 @@ class RetentionJob:
                     report.erased.append(member_id)
             if policy.audit_log_days is not None:
                 with self.db.write() as conn:
-                    report.audit_entries_removed += PrivacyRepository(conn).forget_audit_before(
-                        program, now - timedelta(days=policy.audit_log_days))
+                    report.audit_entries_removed += AuditRepository(conn).forget_before(
+                        program, now - timedelta(days=policy.audit_log_days), audit.PERSONAL_DATA_ACTIONS)
         return report

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...domain.clock import Clock, SystemClock
 from ...privacy.archive import build_archive
+from ...storage.audit_repository import AuditFilter, AuditRepository
 from ...storage.database import Database
 from ...storage.export_reads import MemberRecords, with_times
 from ...storage.facts_repository import FactsRepository
@@ -57,7 +58,7 @@ class MemberExport:
         now = self.clock.now()
         with self.db.write() as conn:
             _check_member(LedgerRepository(conn), program_id, member_id)
-            PrivacyRepository(conn).audit(program_id, member_id, audit.EXPORT, actor, now)
+            AuditRepository(conn).record(program_id, member_id, audit.EXPORT, actor, now)
         with self.db.read() as conn:
             program = LedgerRepository(conn).get_program(program_id)
             records = MemberRecords(conn)
@@ -86,8 +87,8 @@ class MemberExport:
                 "tier_history": with_times(records.tier_history(member_id), iso),
                 "referrals": records.referrals(member_id),
                 "log": self._log(conn, records, member_id),
-                "access_log": [audit.entry_json(e) for e in privacy.audit_entries(program_id, member_id, None,
-                                                                                   MAX_ACCESS_LOG)],
+                "access_log": [audit.entry_json(e) for e in AuditRepository(conn).entries(
+                    AuditFilter(program_id, member_id, audit.PERSONAL_DATA_ACTIONS), None, MAX_ACCESS_LOG)],
             }
         body["balance_now"] = self.reader.balance(program_id, member_id)
         for name, read in self.extras.items():

@@ -22,10 +22,11 @@ import hmac
 import importlib
 import os
 from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
@@ -112,12 +113,28 @@ class RewrapReport:
                 "keys_in_use": dict(sorted(self.by_key.items())), "retired": self.retired}
 
 
+class WrappedElsewhere(Protocol):
+    """Other keys the key-encryption keys wrap (the staff's second-factor secrets): re-wrapped
+    with the members' data keys, and counted so that a key in use is never retired."""
+
+    def rewrap(self, conn: Connection) -> int: ...
+
+    def kek_usage(self, conn: Connection) -> dict[str, int]: ...
+
+
 class DataKeys:
     def __init__(self, db: Database, settings: DataKeySettings | None = None,
                  provider: KeyProvider | None = None) -> None:
         self.db = db
         self.settings = settings or DataKeySettings.for_database(db.url.render_as_string(hide_password=False))
         self._provider = provider
+        self.elsewhere: list[WrappedElsewhere] = []
+
+    def _usage(self, conn: Connection) -> dict[str, int]:
+        usage = Counter(PrivacyRepository(conn).kek_usage())
+        for other in self.elsewhere:
+            usage.update(other.kek_usage(conn))
+        return dict(usage)
 
     @property
     def provider(self) -> KeyProvider:
@@ -182,8 +199,11 @@ class DataKeys:
                 report.rewrapped += len(changed)
                 if progress is not None:
                     progress(len(changed))
+        for other in self.elsewhere:
+            with self.db.write() as conn:
+                report.rewrapped += other.rewrap(conn)
         with self.db.read() as conn:
-            report.by_key = PrivacyRepository(conn).kek_usage()
+            report.by_key = self._usage(conn)
         report.current = provider.current_kek()
         return report
 
@@ -201,7 +221,7 @@ class DataKeys:
         provider = self._file_ring("retire keys of")
         ring = provider.ring()
         with self.db.read() as conn:
-            used = PrivacyRepository(conn).kek_usage()
+            used = self._usage(conn)
         unused = {kek_id for kek_id in ring.keys if kek_id != ring.current_kek() and not used.get(kek_id)}
         if unused:
             provider.retire(unused)

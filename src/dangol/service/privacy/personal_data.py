@@ -21,6 +21,7 @@ from ...domain.errors import InvalidRequest
 from ...privacy.envelope import SealError, open_sealed, record_context, seal
 from ...privacy.erasure import MemberErased
 from ...privacy.fields import DEFAULT_FIELDS, PersonalFields
+from ...storage.audit_repository import AuditRepository
 from ...storage.database import Database
 from ...storage.facts_repository import FactsRepository
 from ...storage.ledger_repository import LedgerRepository
@@ -111,7 +112,7 @@ class PersonalDataService:
             repo = PrivacyRepository(conn)
             erased = repo.erasure(member_id) is not None
             values = None if erased else open_values(self.keys, conn, program_id, member_id)
-            repo.audit(program_id, member_id, audit.READ, actor, self.clock.now(),
+            AuditRepository(conn).record(program_id, member_id, audit.READ, actor, self.clock.now(),
                        {"fields": sorted(values or {})})
             return {"member_id": member_id, "fields": values or {}, "updated_at": iso(repo.updated_at(member_id)),
                     "erased": erased}
@@ -143,7 +144,7 @@ class PersonalDataService:
             sealed = seal(key, json.dumps(values, sort_keys=True, ensure_ascii=False).encode(),
                           record_context(program_id, member_id)) if values else None
             repo.save_sealed(program_id, member_id, sealed, now)
-            repo.audit(program_id, member_id, audit.UPDATE, actor, now, {"fields": sorted(changes)})
+            AuditRepository(conn).record(program_id, member_id, audit.UPDATE, actor, now, {"fields": sorted(changes)})
             return dict(remembered.remember({"member_id": member_id, "fields": sorted(values),
                                              "updated_at": iso(now) if values else None}, now))
 

@@ -1,6 +1,6 @@
 """transparency log
 
-The tables of the verifiable ledger's log (issue 4): entries written with the ledger's
+The tables of the verifiable ledger's log: entries written with the ledger's
 transactions, the Merkle tree's nodes, the log's state row, signed checkpoints, witness
 cosignatures and keys, and each member's key for their commitments. Transactions written
 before this revision are not in the log (the log starts empty).

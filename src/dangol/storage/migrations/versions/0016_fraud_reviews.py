@@ -4,8 +4,8 @@ Fraud detection's tables: every screened activity with its opaque (hashed) refer
 for velocity windows; which member was seen with which fingerprint, for referral rings;
 the review queue of flagged and held events; and each member's latest anomaly score.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 10:00:00.000000
 """
 from alembic import op
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import dangol.storage.types
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
