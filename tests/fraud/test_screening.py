@@ -10,6 +10,7 @@ from dangol.domain import Money
 from dangol.domain.errors import InvalidRequest
 from dangol.fraud.errors import FraudRefused, ReviewSettled
 from dangol.service.container import Services
+from dangol.service.staff.audit import CLI
 from dangol.storage.audit_repository import AuditFilter
 
 from .conftest import Send
@@ -35,11 +36,11 @@ def test_a_third_earn_from_one_device_within_the_hour_is_held_then_released_once
     [review] = services.fraud_reviews.list(market).items
     assert (review["event_id"], review["status"], review["member_id"]) == ("p3", "open", ann)
 
-    released = services.fraud_reviews.release(market, review["id"], "cli")
+    released = services.fraud_reviews.release(market, review["id"], CLI)
     assert released["status"] == "released" and released["resolution"]["points"] == held["total_points"]
-    assert services.fraud_reviews.release(market, review["id"], "cli") == released  # idempotent
+    assert services.fraud_reviews.release(market, review["id"], CLI) == released  # idempotent
     with pytest.raises(ReviewSettled):
-        services.fraud_reviews.reverse(market, review["id"], "cli")
+        services.fraud_reviews.reverse(market, review["id"], CLI)
     assert services.fraud_reviews.list(market).items == []
     entries = services.staff_audit.entries(AuditFilter(market, ann)).items
     assert [e["action"] for e in entries if e["action"].startswith("fraud.")] == ["fraud.release"]
@@ -53,7 +54,7 @@ def test_reversing_a_hold_takes_the_pending_points_back(services: Services, send
     held = purchase(send, 3, ann, device="dev-9")
     available = held["balance"]["available"]
     [review] = services.fraud_reviews.list(market).items
-    reversed_ = services.fraud_reviews.reverse(market, review["id"], "cli")
+    reversed_ = services.fraud_reviews.reverse(market, review["id"], CLI)
     assert reversed_["status"] == "reversed"
     assert {t["kind"] for t in reversed_["resolution"]["transactions"]} == {"reverse"}
     assert reversed_["resolution"]["points"] == held["total_points"]

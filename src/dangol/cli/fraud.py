@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..service.privacy.audit import CLI_ACTOR
+from ..service.staff.audit import CLI
 from .context import resolve_program, state
 from .output import out, print_json
 
@@ -56,13 +56,13 @@ def _settled(review: dict[str, Any], as_json: bool) -> None:
 @app.command("release")
 def release(ctx: typer.Context, review_id: int, program: ProgramOption = None, as_json: JsonOption = False) -> None:
     """Release a review: its held points become available now. Running it again changes nothing."""
-    _settled(_run(ctx, program, lambda s, p: s.fraud_reviews.release(p, review_id, CLI_ACTOR)), as_json)
+    _settled(_run(ctx, program, lambda s, p: s.fraud_reviews.release(p, review_id, CLI)), as_json)
 
 
 @app.command("reverse")
 def reverse(ctx: typer.Context, review_id: int, program: ProgramOption = None, as_json: JsonOption = False) -> None:
     """Reverse a review: the event's points are taken back. Running it again changes nothing."""
-    _settled(_run(ctx, program, lambda s, p: s.fraud_reviews.reverse(p, review_id, CLI_ACTOR)), as_json)
+    _settled(_run(ctx, program, lambda s, p: s.fraud_reviews.reverse(p, review_id, CLI)), as_json)
 
 
 @app.command("score")

@@ -38,7 +38,7 @@ from ..storage.tier_repository import QUALIFYING, activity_of
 from ..tiers import Activity
 from . import member_facts as mf, receipts
 from .event_scope import EventScope
-from .fraud.screening import screen
+from .fraud.screening import held, screen
 from .ledger import Operation, Receipt, OperationFailed
 from .reads import _Scratch
 from .referrals import record_referral, referrer_for
@@ -91,6 +91,7 @@ class EventBatch:
         self.changed = False  # whether the event being judged has changed the batch's state yet
         self._locked: set[str] = set()  # program counters locked in this transaction
         self._rows: list[tuple[EventInput, str, str, dict[str, Any]]] = []
+        self._held_until: datetime | None = None  # the event being judged is held for review until then
 
     # ------------------------------------------------------------ the batch, up front
 
@@ -190,6 +191,7 @@ class EventBatch:
             raise CurrencyMismatch(f"the event is in {event.amount.currency}; program {program_id} counts in "
                                    f"{program.currency}")
         judgement = _Judgement(program_id, event, at, digest, ruleset, event.member_id or "")
+        self._held_until = None
         member = self._member(judgement)
         referrer = self.scope.referrer_of(member.id) if member.enrolled_at is not None else None
         locked = self._lock([member.id, *([referrer] if referrer else [])]) if self.write else {}
@@ -230,6 +232,7 @@ class EventBatch:
         # held as pending for review; a refusal raises. It writes its signal and review here.
         screening = screen(self.conn, program_id, event, member.id, referrer, at, ruleset, operations, write=self.write)
         operations, judgement.fraud = screening.operations, screening.json()
+        self._held_until = screening.held_until  # engagement's rewards of a held event are held too
         self.changed |= self.write and ruleset.fraud is not None
         increments: list[tuple[str, dict[str, int]]] = []
         if self.write:
@@ -263,7 +266,7 @@ class EventBatch:
 
     def _earn(self, operation: Operation) -> Receipt:
         """Engagement's rewards: earns of the same event, in the same ledger session."""
-        return self._apply([operation], as_utc(operation.at) if operation.at else self.clock.now())[0]
+        return self._apply([held(operation, self._held_until)], as_utc(operation.at) if operation.at else self.clock.now())[0]
 
     def _enrol(self, enrol: cmd.Enroll, event: EventInput, at: datetime) -> Receipt:
         """A signup's new member. Refused as enrolled already, when this signup looked and found

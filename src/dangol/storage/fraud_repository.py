@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from ..fraud import Kind, Per, Signal
 from ..fraud.features import Activity, MemberActivity
@@ -62,11 +62,29 @@ class FraudRepository:
 
     # ------------------------------------------------------------ rings
 
-    def links(self, program_id: str) -> list[tuple[str, str]]:
-        """Every (member, fingerprint) edge of the program."""
+    def component(self, program_id: str, members: Iterable[str], fingerprints: Iterable[str],
+                  kinds: Sequence[str]) -> list[tuple[str, str]]:
+        """The (member, fingerprint) edges of the components that hold `members` or
+        `fingerprints`, over fingerprints of `kinds` ("device:", ...) only: grown from them,
+        a query per step, so a screening reads the few links near it, never the program's."""
         f = t.fraud_links
-        return [(r.member_id, r.fingerprint) for r in self.conn.execute(
-            select(f.c.member_id, f.c.fingerprint).where(f.c.program_id == program_id))]
+        of_kind = or_(*[f.c.fingerprint.startswith(kind) for kind in kinds])
+        edges: set[tuple[str, str]] = set()
+        seen_members, seen_prints = set(members), set(fingerprints)
+        new_members, new_prints = set(seen_members), set(seen_prints)
+        while new_members or new_prints:
+            found: set[tuple[str, str]] = set()
+            for column, values in ((f.c.member_id, new_members), (f.c.fingerprint, new_prints)):
+                for chunk in _chunks(sorted(values)):
+                    found.update((r.member_id, r.fingerprint) for r in self.conn.execute(
+                        select(f.c.member_id, f.c.fingerprint).where(f.c.program_id == program_id, of_kind,
+                                                                     column.in_(chunk))))
+            edges |= found
+            new_members = {m for m, _ in found} - seen_members
+            new_prints = {p for _, p in found} - seen_prints
+            seen_members |= new_members
+            seen_prints |= new_prints
+        return sorted(edges)
 
     def add_links(self, program_id: str, member_id: str, fingerprints: Sequence[str], at: datetime) -> None:
         f = t.fraud_links
@@ -76,6 +94,16 @@ class FraudRepository:
                for p in sorted(set(fingerprints) - known)]
         if new:
             self.conn.execute(insert(f), new)
+
+    def forget_member(self, program_id: str, member_id: str) -> int:
+        """Erasure: the member's signals (their hashed devices, addresses and cards), their
+        fingerprint links and their anomaly score go. Reviews stay: pseudonymous, like the
+        ledger transactions they explain. Returns how many rows went."""
+        gone = 0
+        for table in (t.fraud_signals, t.fraud_links, t.fraud_scores):
+            gone += self.conn.execute(delete(table).where(table.c.program_id == program_id,
+                                                          table.c.member_id == member_id)).rowcount
+        return gone
 
     # ------------------------------------------------------------ reviews
 
@@ -100,6 +128,19 @@ class FraudRepository:
         if after is not None:
             query = query.where(r.c.id > after)
         return [_review(row) for row in self.conn.execute(query.order_by(r.c.id).limit(limit))]
+
+    def review_of_event(self, program_id: str, event_id: str) -> int | None:
+        r = t.fraud_reviews
+        return self.conn.execute(select(r.c.id).where(r.c.program_id == program_id,
+                                                      r.c.event_id == event_id)).scalar_one_or_none()
+
+    def settlements(self, program_id: str) -> list[tuple[str, str, tuple[int, ...]]]:
+        """Each settled review's event, status and the transactions its settlement wrote."""
+        r = t.fraud_reviews
+        rows = self.conn.execute(select(r.c.event_id, r.c.status, r.c.resolution).where(
+            r.c.program_id == program_id, r.c.status != "open").order_by(r.c.id))
+        return [(row.event_id, row.status, tuple(int(x["id"]) for x in json.loads(row.resolution)["transactions"]))
+                for row in rows]
 
     def resolve(self, review_id: int, status: str, at: datetime, by: str, resolution: dict[str, Any]) -> None:
         r = t.fraud_reviews
@@ -140,6 +181,12 @@ class FraudRepository:
                                  .order_by(s.c.score.desc(), s.c.member_id).limit(limit))
         return [{"member_id": r.member_id, "score": r.score, "trained": r.trained,
                  "features": json.loads(r.features), "scored_at": r.scored_at} for r in rows]
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    """IN lists of a bounded size (SQLite's bound parameters are limited)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _review(row: Any) -> Review:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from ...service.privacy.audit import api_actor
+from ...service.staff.audit import Actor
 from ..auth import AuthenticatedRoute, ReadKey, WriteKey
 from ..deps import ProgramIdPath, ServicesDep
 from ..fraud_schemas import AnomalyScores, FraudReviewOut, FraudReviewPage
@@ -20,8 +21,9 @@ READ_PROBLEMS = problem_responses(401, 403, 404, 422)
 WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 ReviewId = Annotated[int, Path(ge=1, le=10**18, description="The review's id")]
 Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")]
-SETTLE = ("Idempotent by the review itself: settling it the same way again answers as the first time did "
-          "(whatever the Idempotency-Key); settling it the other way is a 409. Written with the audit log.")
+SETTLE = ("Settling it the same way again answers as the first time did; settling it the other way is a 409 "
+          "(`review-settled`). The Idempotency-Key is stored with the settlement: the same key for another "
+          "review or decision is a 409. Written with the audit log; tells `fraud.review_settled`.")
 
 
 @router.get("/reviews", response_model=FraudReviewPage, summary="The fraud review queue",
@@ -39,7 +41,8 @@ def list_reviews(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath,
              responses=WRITE_PROBLEMS)
 async def release_review(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
                          review_id: ReviewId, idempotency_key: IdempotencyKey) -> JSONResponse:
-    return JSONResponse(await lane.run(services.fraud_reviews.release, program_id, review_id, api_actor(key.id)))
+    return JSONResponse(await lane.run(services.fraud_reviews.release, program_id, review_id,
+                                     Actor(api_actor(key.id)), idempotency_key))
 
 
 @router.post("/reviews/{review_id}:reverse", response_model=FraudReviewOut, summary="Reverse a review",
@@ -47,7 +50,8 @@ async def release_review(key: WriteKey, services: ServicesDep, lane: WriteLaneDe
                          + SETTLE, responses=WRITE_PROBLEMS)
 async def reverse_review(key: WriteKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
                          review_id: ReviewId, idempotency_key: IdempotencyKey) -> JSONResponse:
-    return JSONResponse(await lane.run(services.fraud_reviews.reverse, program_id, review_id, api_actor(key.id)))
+    return JSONResponse(await lane.run(services.fraud_reviews.reverse, program_id, review_id,
+                                     Actor(api_actor(key.id)), idempotency_key))
 
 
 @router.get("/scores", response_model=AnomalyScores, summary="The most anomalous members",

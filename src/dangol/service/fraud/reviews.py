@@ -1,6 +1,8 @@
 """The review queue: flagged and held events, each released (held points made available
 now) or reversed (the event's points taken back, a ledger transaction), once. Settling is
-idempotent: the same decision again answers as the first did; the other one is refused.
+idempotent: the same decision again answers as the first did; the other one is refused;
+an Idempotency-Key is stored with the settlement (same key and request: the same answer;
+another request: a conflict).
 Each settlement is written with its ledger transactions and its audit-log entry, in one
 database transaction, with the review row locked (PostgreSQL; SQLite's write lock)."""
 
@@ -18,12 +20,17 @@ from ...storage.events_repository import EventsRepository
 from ...storage.fraud_repository import FraudRepository, Review
 from ...storage.ledger_repository import LedgerRepository
 from ..ledger import LedgerService, Operation
+from ..notifications import outbox
 from ..reads import Page, _cursor
 from ..receipts import iso
+from ..remembered import Remembered
+from ..staff.audit import Actor, Change, record
 
 MAX_PAGE = 200
 STATUSES = ("open", "released", "reversed")
 RELEASED, REVERSED = "released", "reversed"
+# The audit log's actions of a settlement.
+SETTLE_ACTIONS = {RELEASED: "fraud.release", REVERSED: "fraud.reverse"}
 
 
 def review_json(review: Review) -> dict[str, Any]:
@@ -52,21 +59,34 @@ class FraudReviews:
             rows = FraudRepository(conn).reviews(program_id, status, after, limit + 1)
         return Page([review_json(r) for r in rows[:limit]], str(rows[limit - 1].id) if len(rows) > limit else None)
 
-    def release(self, program_id: str, review_id: int, actor: str) -> dict[str, Any]:
-        return self._settle(program_id, review_id, RELEASED, actor)
+    def of_event(self, program_id: str, event_id: str) -> int | None:
+        """The id of the review opened for the event, if any."""
+        with self.db.read() as conn:
+            return FraudRepository(conn).review_of_event(program_id, event_id)
 
-    def reverse(self, program_id: str, review_id: int, actor: str) -> dict[str, Any]:
-        return self._settle(program_id, review_id, REVERSED, actor)
+    def release(self, program_id: str, review_id: int, actor: Actor, idempotency_key: str | None = None
+                ) -> dict[str, Any]:
+        return self._settle(program_id, review_id, RELEASED, actor, idempotency_key)
 
-    def _settle(self, program_id: str, review_id: int, status: str, actor: str) -> dict[str, Any]:
+    def reverse(self, program_id: str, review_id: int, actor: Actor, idempotency_key: str | None = None
+                ) -> dict[str, Any]:
+        return self._settle(program_id, review_id, REVERSED, actor, idempotency_key)
+
+    def _settle(self, program_id: str, review_id: int, status: str, actor: Actor,
+                idempotency_key: str | None) -> dict[str, Any]:
         with self.db.write() as conn:
             LedgerRepository(conn).get_program(program_id)
             repo = FraudRepository(conn)
             review = repo.review(program_id, review_id, lock=True)
             if review is None:
                 raise UnknownReview(f"no fraud review {review_id} in program {program_id}")
+            # Read after the review's lock: a retry racing its original waits for it, then replays it.
+            remembered = Remembered(conn, program_id, idempotency_key, {"fraud_review": review_id, "settle": status})
+            previous = remembered.previous()
+            if previous is not None:
+                return dict(previous)
             if review.status == status:
-                return review_json(review)  # settled so already: the same answer
+                return remembered.remember(review_json(review), self.clock.now())  # settled so already
             if review.status != "open":
                 raise ReviewSettled(f"review {review_id} was {review.status} already", status=review.status)
             recorded = EventsRepository(conn).find_many(program_id, [review.event_id]).get(review.event_id)
@@ -79,10 +99,13 @@ class FraudReviews:
             transactions = [o["transaction"] for o in outcomes if isinstance(o, dict) and o.get("transaction")]
             now = self.clock.now()
             resolution = {"transactions": transactions, "points": sum(t["points"] for t in transactions)}
-            repo.resolve(review_id, status, now, actor, resolution)
-            AuditRepository(conn).record(program_id, review.member_id, "fraud.release" if status == RELEASED else "fraud.reverse",
-                                          actor, now, {"review_id": review_id, "event_id": review.event_id,
-                                                       "points": resolution["points"]})
+            repo.resolve(review_id, status, now, actor.name, resolution)
+            record(conn, actor, Change(SETTLE_ACTIONS[status], program_id, review.member_id,
+                                       before={"status": review.status}, after={"status": status},
+                                       detail={"review_id": review_id, "event_id": review.event_id,
+                                               "points": resolution["points"]}), now)
+            outbox.write(conn, [outbox.review_settled_notice(program_id, review.member_id, review_id, status,
+                                                             resolution["points"], now)])
             settled = repo.review(program_id, review_id)
             assert settled is not None
-            return review_json(settled)
+            return remembered.remember(review_json(settled), now)

@@ -24,6 +24,7 @@ from ...fraud.errors import FraudRefused
 from ...rules import Ruleset
 from ...storage.fraud_repository import FraudRepository
 from ..ledger import Operation
+from ..notifications import outbox
 
 if TYPE_CHECKING:
     from ..events import EventInput
@@ -38,6 +39,7 @@ class Screening:
     operations: list[Operation]
     decision: Decision
     review_id: int | None = None
+    held_until: datetime | None = None  # a hold: the event's earns are pending until then
 
     def json(self) -> dict[str, Any] | None:
         """The event answer's `fraud` member; None when the event passed unremarked."""
@@ -105,10 +107,8 @@ def screen(conn: Connection, program_id: str, event: EventInput, member_id: str,
     if decision.action is Action.REFUSE:
         raise FraudRefused("; ".join(f.reason for f in decision.findings if f.action is Action.REFUSE),
                            findings=[f.json() for f in decision.findings])
-    if decision.action is Action.HOLD:
-        until = at + timedelta(days=policy.hold_days)
-        operations = [dataclasses.replace(op, command=dataclasses.replace(op.command, available_at=until))
-                      if isinstance(op.command, cmd.Earn) else op for op in operations]
+    until = at + timedelta(days=policy.hold_days) if decision.action is Action.HOLD else None
+    operations = [held(op, until) for op in operations]
     review_id = None
     if write:
         repo.add_signal(program_id, signal)
@@ -117,7 +117,16 @@ def screen(conn: Connection, program_id: str, event: EventInput, member_id: str,
         if decision.action is not Action.PASS:
             review_id = repo.add_review(program_id, member_id, event.event_id, decision.action.value, points,
                                         [f.json() for f in decision.findings], at)
-    return Screening(list(operations), decision, review_id)
+            outbox.write(conn, [outbox.review_opened_notice(program_id, member_id, review_id, event.event_id,
+                                                            decision.action.value, points, at)])
+    return Screening(operations, decision, review_id, until)
+
+
+def held(operation: Operation, until: datetime | None) -> Operation:
+    """An earn credited as pending until `until` (a held event's); anything else as it is."""
+    if until is None or not isinstance(operation.command, cmd.Earn):
+        return operation
+    return dataclasses.replace(operation, command=dataclasses.replace(operation.command, available_at=until))
 
 
 def _points(earn: cmd.Earn) -> int:
@@ -138,7 +147,7 @@ def _ring(repo: FraudRepository, program_id: str, policy: FraudPolicy, member_id
           linked: list[str]) -> list[Finding]:
     assert policy.rings is not None
     kinds = tuple(f"{k}:" for k in policy.rings.share)
-    links = [(m, p) for m, p in repo.links(program_id) if p.startswith(kinds)]
+    links = repo.component(program_id, [member_id, referrer], linked, kinds)
     links += [(member_id, p) for p in linked]
     ring = find_rings(links, policy.rings.min_members).get(member_id, frozenset())
     if referrer not in ring:
