@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,8 @@ fraud:
   velocity:
     - {id: device-farm, kind: earn, per: device, count: 2, window: {hours: 1}, action: hold}
     - {id: card-burst, kind: earn, per: payment, points: 40000, window: {days: 1}, action: refuse}
+    - {id: cash-out, kind: redemption, per: member, points: 2500, window: {days: 1}, action: refuse}
+    - {id: gift-burst, kind: gift, per: member, count: 1, window: {hours: 1}, action: hold}
     - {id: fast-referrer, kind: referral, per: member, count: 3, window: {days: 1}, action: flag}
   rings:
     share: [device, payment, address]
@@ -36,7 +39,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def market(services: Services, clock: FixedClock) -> str:
-    services.programs.create_program("market", "Talent market", "KRW", EXAMPLE_POLICY)
+    # Transfers allowed: gifts are screened too.
+    services.programs.create_program("market", "Talent market", "KRW",
+                                     dataclasses.replace(EXAMPLE_POLICY, allow_transfers=True))
     services.rulesets.set_policy("market", 30, KST)
     services.rulesets.publish("market", MARKET + FRAUD)
     clock.set(datetime(2025, 3, 10, 3, 0, tzinfo=timezone.utc))

@@ -10,8 +10,11 @@ import json
 import pytest
 from sqlalchemy import select
 
+from dangol.domain import commands as cmd
 from dangol.domain.errors import IdempotencyConflict
+from dangol.fraud.errors import FraudRefused
 from dangol.service.container import Services
+from dangol.service.fraud.spending import SpendingScreen
 from dangol.service.replay import ReplayCheck
 from dangol.service.staff.audit import CLI
 from dangol.storage import tables as t
@@ -120,3 +123,25 @@ def test_a_ring_is_found_through_a_member_the_referral_does_not_name(
     assert paid["fraud"]["action"] == "hold"
     ring = next(f for f in paid["fraud"]["findings"] if f["rule_id"] == "rings")
     assert "ring of 3 members" in ring["reason"]
+
+
+
+def test_redemptions_and_gifts_past_their_velocity_rules_are_refused(
+        services: Services, send: Send, market: str) -> None:
+    ann, bob = enrol(send, "ann"), enrol(send, "bob")
+    for n in range(1, 5):
+        purchase(send, n, ann, amount=20_000)
+    services.ledger.run(market, cmd.Redeem(ann, 1_000))
+    with pytest.raises(FraudRefused, match="2600 redemption points per member within 1 days"):
+        services.ledger.run(market, cmd.Redeem(ann, 1_600))
+    services.ledger.run(market, cmd.Redeem(ann, 1_500))  # 2,500 within the day: at the limit
+    redemptions = [t for t in services.reader.history(market, ann).items if t["kind"] == "redeem"]
+    assert [t["points"] for t in redemptions] == [1_500, 1_000]  # the refusal wrote nothing
+    assert services.check.run().ok
+    # A gift (the example ladder lets only its top tier gift): the screen the ledger asks
+    # before each transfer, with one gift applied in the same session and not yet written.
+    screen, now = SpendingScreen(services._fraud_rules_in_force), services.clock.now()
+    with services.db.read() as conn:
+        screen(conn, market, cmd.Transfer(ann, bob, 100), now, [])
+        with pytest.raises(FraudRefused, match="2 gift events per member within 1 hours"):  # hold: refused too
+            screen(conn, market, cmd.Transfer(ann, bob, 100), now, [("transfer", now, 100)])

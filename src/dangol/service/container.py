@@ -36,6 +36,7 @@ from .events import EventInput, EventService
 from .extensions import Extensions
 from .fraud.reviews import FraudReviews
 from .fraud.scoring import AnomalyScoring
+from .fraud.spending import SpendingScreen
 from .gifting import GiftingCheck
 from .jobs.catalogue import standard_jobs
 from .jobs.runner import JobRunner
@@ -71,7 +72,9 @@ class Services:
         self.rulesets = RulesetService(self.db, self.clock)
         self.tiers = TierService(self.db, self.clock, ladders=self._published_ladder)
         # Gifting is a tier benefit: every live transfer asks the sender's tier.
-        self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers))
+        # Fraud detection's velocity rules for redemptions and gifts are asked in the same place.
+        self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers),
+                                    spend_check=SpendingScreen(self._fraud_rules_in_force))
         self.reader = LedgerReader(self.db, self.clock)
         self.portal = PortalAccess(self.db, self.reader, self.clock)
         self.programs = ProgramService(self.db, self.clock)
@@ -125,6 +128,11 @@ class Services:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
         found = self.rulesets.in_force(conn, program_id, at)
         return None if found is None else found[1].tiers
+
+    def _fraud_rules_in_force(self, conn: Connection, program_id: str, at: datetime) -> Ruleset | None:
+        """The ruleset in force, read in the caller's transaction (the ledger's write)."""
+        found = self.rulesets.in_force(conn, program_id, at)
+        return None if found is None else found[1]
 
     def _ruleset_in_force(self, program_id: str, at: datetime) -> Ruleset | None:
         with self.db.read() as conn:

@@ -60,6 +60,13 @@ class FraudRepository:
             program_id=program_id, member_id=signal.member_id, kind=signal.kind.value, points=signal.points,
             at=signal.at, **{column: signal.refs.get(per) for per, column in REF_COLUMNS.items()}))
 
+    def spends(self, program_id: str, member_id: str, kind: str, since: datetime) -> list[tuple[datetime, int]]:
+        """The member's ledger transactions of `kind` (redeem, transfer) after `since`: (time, points)."""
+        x = t.transactions
+        return [(r.occurred_at, r.points) for r in self.conn.execute(
+            select(x.c.occurred_at, x.c.points).where(x.c.program_id == program_id, x.c.member_id == member_id,
+                                                      x.c.kind == kind, x.c.occurred_at > since))]
+
     # ------------------------------------------------------------ rings
 
     def component(self, program_id: str, members: Iterable[str], fingerprints: Iterable[str],
