@@ -86,7 +86,7 @@ class FraudReviews:
             if previous is not None:
                 return dict(previous)
             if review.status == status:
-                return remembered.remember(review_json(review), self.clock.now())  # settled so already
+                return dict(remembered.remember(review_json(review), self.clock.now()))  # settled so already
             if review.status != "open":
                 raise ReviewSettled(f"review {review_id} was {review.status} already", status=review.status)
             recorded = EventsRepository(conn).find_many(program_id, [review.event_id]).get(review.event_id)
@@ -108,4 +108,4 @@ class FraudReviews:
                                                              resolution["points"], now)])
             settled = repo.review(program_id, review_id)
             assert settled is not None
-            return remembered.remember(review_json(settled), now)
+            return dict(remembered.remember(review_json(settled), now))
