@@ -161,8 +161,8 @@ def rules_may_import(name: str) -> bool:
     """The rules core (model, validation, hashing, evaluation) is pure: the standard library
     and itself. Files are read by the loader adapter, the only module allowed PyYAML."""
     if within(name, "dangol"):
-        # The tiers and engagement cores parse the ruleset's sections: pure too.
-        return any(within(name, core) for core in ("dangol.rules", "dangol.tiers", "dangol.engagement"))
+        # The tiers, engagement and fraud cores parse the ruleset's sections: pure too.
+        return any(within(name, core) for core in ("dangol.rules", "dangol.tiers", "dangol.engagement", "dangol.fraud"))
     return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
 
 
@@ -176,6 +176,28 @@ def engagement_may_import(name: str) -> bool:
     if within(name, "dangol"):
         return within(name, "dangol.engagement")
     return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+FRAUD_MODEL = "dangol.fraud.anomaly"  # the isolation forest: the one module that may import scikit-learn
+
+
+def fraud_may_import(name: str) -> bool:
+    """The fraud core (velocity windows, rings, decisions, features): the standard library,
+    the domain (its errors) and itself."""
+    if within(name, "dangol"):
+        return within(name, "dangol.fraud") or within(name, "dangol.domain")
+    return name == "__future__" or name.split(".")[0] in sys.stdlib_module_names
+
+
+def test_the_fraud_core_imports_only_the_standard_library_the_domain_and_itself() -> None:
+    found = [f"{module} imports {name}" for module, names in layer_imports("fraud").items()
+             if module != FRAUD_MODEL for name in sorted(names) if not fraud_may_import(name)]
+    assert found == []
+
+
+def test_the_fraud_model_adds_only_scikit_learn_and_numpy() -> None:
+    names = layer_imports("fraud")[FRAUD_MODEL]
+    assert [n for n in names if not (fraud_may_import(n) or n.split(".")[0] in ("sklearn", "numpy"))] == []
 
 
 def test_the_engagement_core_imports_only_the_standard_library_and_itself() -> None:

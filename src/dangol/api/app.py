@@ -23,7 +23,7 @@ from .lanes import WriteLane
 from .limits import BodySizeLimit
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
-from .routes import events, insight, notifications, portal_links, privacy, profiles, rulesets
+from .routes import events, fraud, insight, notifications, portal_links, privacy, profiles, rulesets
 from .routes import tiers as tier_routes
 
 DATABASE_URL_ENV = "DANGOL_DATABASE_URL"
@@ -76,7 +76,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     for router in (ledger.router, events.router, members.router, holds.router, programs.router, ops.keyed,
                    ops.router, engagement.router, log.router, log.keyed, log_report.router, rulesets.router,
                    rulesets.public, profiles.router, tier_routes.router, privacy.router, portal_links.router,
-                   notifications.router, notifications.public, insight.router):
+                   notifications.router, notifications.public, insight.router, fraud.router):
         app.include_router(router)
     install_web(app)  # the member portal's pages and their static files, beside the API
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -63,6 +63,9 @@ DOMAIN_STATUS: dict[str, int] = {
     "unknown-ruleset": 404,
     "no-rules-in-force": 409,
     "referral-refused": 409,
+    "fraud-refused": 403,
+    "unknown-review": 404,
+    "review-settled": 409,
     # The transparency log (service/log.py).
     "log-unavailable": 404,
     "log-inconsistent": 409,

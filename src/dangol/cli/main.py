@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, insight, keys, log, members, privacy, programs, rules, staff, verify, witness
+from . import anchor, events, fraud, insight, keys, log, members, privacy, programs, rules, staff, verify, witness
 from . import tiers as tier_commands
 from .backup import backup, restore
 from .balance import balance
@@ -66,6 +66,7 @@ app.add_typer(verify.app, name="verify")
 app.add_typer(witness.app, name="witness")
 app.add_typer(members.app, name="members")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(fraud.app, name="fraud")
 app.add_typer(staff.app, name="staff")
 app.command()(worker)
 app.add_typer(jobs_app, name="jobs")

@@ -110,4 +110,16 @@ class Transfer:
     reason: str | None = None
 
 
-LedgerCommand = Earn | Redeem | Reverse | Adjust | PlaceHold | CaptureHold | VoidHold | Transfer
+@dataclass(frozen=True, slots=True)
+class SettleReview:
+    """A fraud review's decision on the points an earn credited (held as pending for
+    review): `release` makes what is left of them available now; otherwise they are
+    reversed (taken back, pending or not)."""
+
+    member_id: str
+    transaction_id: int
+    release: bool
+    reason: str | None = None
+
+
+LedgerCommand = Earn | Redeem | Reverse | Adjust | PlaceHold | CaptureHold | VoidHold | Transfer | SettleReview

@@ -328,6 +328,40 @@ class MemberLedger:
             reason=command.reason,
         ), movements)
 
+    def settle_review(self, command: cmd.SettleReview, at: datetime, ids: IdSource) -> Transaction | None:
+        """Releases or reverses what is left of the lots earn `transaction_id` created; None
+        when nothing is left to move (released by time and spent, or already reversed)."""
+        self._require_lots()
+        lots = sorted((lot for lot in self.lots.values()
+                       if lot.transaction_id == command.transaction_id and lot.remaining > 0), key=fefo_key)
+        if command.release:
+            due = [lot for lot in lots if lot.is_pending]
+            points = sum(lot.remaining for lot in due)
+            if not points:
+                return None
+            for lot in due:
+                self._put_lot(replace(lot, released=True))
+            txn_id = ids.next_id("transaction")
+            movements = self._repay_debt(due, txn_id)
+            return self._record(Transaction(
+                txn_id, self.program.id, self.member.id, TransactionKind.RELEASE,
+                transfer_postings(self.member.id, Account.PENDING, Account.AVAILABLE, points), at,
+                reason=command.reason), movements)
+        if not lots:
+            return None
+        txn_id = ids.next_id("transaction")
+        movements = self._consume([(lot, lot.remaining) for lot in lots], txn_id, MovementKind.REVERSED)
+        from_pending = sum(lot.remaining for lot in lots if lot.is_pending)
+        from_available = sum(lot.remaining for lot in lots) - from_pending
+        postings = [Posting(Account.REVERSED, from_pending + from_available)]
+        if from_pending:
+            postings.append(Posting(Account.PENDING, -from_pending, self.member.id))
+        if from_available:
+            postings.append(Posting(Account.AVAILABLE, -from_available, self.member.id))
+        return self._record(Transaction(
+            txn_id, self.program.id, self.member.id, TransactionKind.REVERSE, tuple(postings), at,
+            reason=command.reason), movements)
+
     def transfer(self, recipient: MemberLedger, command: cmd.Transfer, at: datetime, ids: IdSource) -> Transaction:
         if not self.program.policy.allow_transfers:
             raise TransfersNotAllowed(f"program {self.program.id} does not allow point transfers")

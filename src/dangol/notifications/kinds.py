@@ -32,6 +32,7 @@ LEDGER_TYPES = {
 EVENT_TYPES = frozenset({
     *LEDGER_TYPES.values(), "points.expiring", "tier.changed", "coupon.issued", "challenge.completed",
     "member.erased", "checkpoint.signed", "statement.monthly",
+    "fraud.review_opened", "fraud.review_settled",  # for the brand's fraud team, never to the member
 })
 
 

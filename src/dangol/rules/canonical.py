@@ -45,6 +45,8 @@ def _ruleset(r: Ruleset) -> dict[str, object]:
            else {})}
     if r.tiers is not None:  # only when present: rulesets without tiers keep their hashes
         document["tiers"] = r.tiers.canonical()
+    if r.fraud is not None:  # likewise: rulesets without a fraud section keep their hashes
+        document["fraud"] = r.fraud.canonical()
     return document
 
 

@@ -19,6 +19,7 @@ from .vocabulary import Type
 _NO_DEFAULTS: Mapping[str, FieldValue] = MappingProxyType({})
 
 if TYPE_CHECKING:  # the tiers core imports this module: no import cycle at run time
+    from ..fraud.policy import FraudPolicy
     from ..tiers.ladder import Ladder
 
 
@@ -150,6 +151,7 @@ class Ruleset:
     challenges: tuple[Challenge, ...] = ()  # engagement: sorted by id (dangol.engagement)
     coupons: tuple[CouponTemplate, ...] = ()  # engagement: coupon templates, sorted by id
     event_fields: tuple[EventField, ...] = ()  # custom types' declared fields, sorted by type then name
+    fraud: FraudPolicy | None = None  # the `fraud:` section (dangol.fraud): velocity rules, rings
     _by_event: dict[str, tuple[tuple[EarningRule, ...], tuple[EarningRule, ...]]] = field(
         default_factory=dict, compare=False, repr=False, hash=False)
     _fields_by_event: dict[str, dict[str, Type]] = field(default_factory=dict, compare=False, repr=False, hash=False)

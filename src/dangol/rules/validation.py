@@ -130,7 +130,7 @@ class _Checker:
 
     def ruleset(self, data: object) -> Ruleset:
         doc = self.mapping(data, (), ("program", "version", "effective_from", "currency", "rules"),
-                           ("event_types", "tiers", "challenges", "coupons"))
+                           ("event_types", "tiers", "challenges", "coupons", "fraud"))
         if doc is None:
             raise InvalidRuleset(self.problems)
         program = self.text(doc.get("program", ""), ("program",), IDENTIFIER, "an identifier (a-z, 0-9, _ . -)")
@@ -165,12 +165,16 @@ class _Checker:
             from ..tiers.parsing import parse_tiers
             tiers = parse_tiers(self, doc["tiers"], ("tiers",))
         engagement = self.engagement(doc, known, rules, seen)
+        fraud = None
+        if "fraud" in doc:  # the fraud core parses its own section, as the tiers core does
+            from ..fraud.policy import parse_fraud
+            fraud = parse_fraud(self, doc["fraud"], ("fraud",))
         if self.problems:
             raise InvalidRuleset(self.problems)
         assert program and version and effective_from and currency
         return Ruleset(program, version, effective_from, currency, tuple(sorted(rules, key=lambda r: r.id)),
                        tuple(sorted(custom)), tiers=tiers, challenges=engagement[0], coupons=engagement[1],
-                       event_fields=tuple(declared))
+                       event_fields=tuple(declared), fraud=fraud)
 
     def engagement(self, doc: dict[str, Any], known: set[str], rules: list[EarningRule],
                    index: dict[str, int]) -> tuple[tuple[Challenge, ...], tuple[CouponTemplate, ...]]:

@@ -34,6 +34,9 @@ from .programs import ProgramService
 from .reads import LedgerReader
 from .events import EventInput, EventService
 from .extensions import Extensions
+from .fraud.reviews import FraudReviews
+from .fraud.scoring import AnomalyScoring
+from .fraud.spending import SpendingScreen
 from .gifting import GiftingCheck
 from .jobs.catalogue import standard_jobs
 from .jobs.runner import JobRunner
@@ -69,7 +72,9 @@ class Services:
         self.rulesets = RulesetService(self.db, self.clock)
         self.tiers = TierService(self.db, self.clock, ladders=self._published_ladder)
         # Gifting is a tier benefit: every live transfer asks the sender's tier.
-        self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers))
+        # Fraud detection's velocity rules for redemptions and gifts are asked in the same place.
+        self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers),
+                                    spend_check=SpendingScreen(self._fraud_rules_in_force))
         self.reader = LedgerReader(self.db, self.clock)
         self.portal = PortalAccess(self.db, self.reader, self.clock)
         self.programs = ProgramService(self.db, self.clock)
@@ -97,6 +102,9 @@ class Services:
             "notification_preferences": self.notification_preferences.member}, self.clock)
         self.erasures = ErasureService(self.db, self.ledger, self.clock)
         self.retention = RetentionJob(self.db, self.erasures, self.clock)
+        # Fraud detection (service/fraud/): the events' screening is called by their decide step.
+        self.fraud_reviews = FraudReviews(self.db, self.ledger, self.clock)
+        self.anomaly = AnomalyScoring(self.db, self.clock)
         # The operator console's staff (service/staff/).
         passwords = self.passwords or Passwords()
         vault = TotpVault(self.data_keys)
@@ -120,6 +128,11 @@ class Services:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
         found = self.rulesets.in_force(conn, program_id, at)
         return None if found is None else found[1].tiers
+
+    def _fraud_rules_in_force(self, conn: Connection, program_id: str, at: datetime) -> Ruleset | None:
+        """The ruleset in force, read in the caller's transaction (the ledger's write)."""
+        found = self.rulesets.in_force(conn, program_id, at)
+        return None if found is None else found[1]
 
     def _ruleset_in_force(self, program_id: str, at: datetime) -> Ruleset | None:
         with self.db.read() as conn:

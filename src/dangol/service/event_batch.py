@@ -38,6 +38,7 @@ from ..storage.tier_repository import QUALIFYING, activity_of
 from ..tiers import Activity
 from . import member_facts as mf, receipts
 from .event_scope import EventScope
+from .fraud.screening import held, screen
 from .ledger import Operation, Receipt, OperationFailed
 from .reads import _Scratch
 from .referrals import record_referral, referrer_for
@@ -75,6 +76,7 @@ class _Judgement:
     extra_withheld: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[dict[str, Any]] = field(default_factory=list)
     reversal: dict[str, Any] | None = None
+    fraud: dict[str, Any] | None = None  # the screening's flag or hold (absent when it passed)
 
 
 class EventBatch:
@@ -89,6 +91,7 @@ class EventBatch:
         self.changed = False  # whether the event being judged has changed the batch's state yet
         self._locked: set[str] = set()  # program counters locked in this transaction
         self._rows: list[tuple[EventInput, str, str, dict[str, Any]]] = []
+        self._held_until: datetime | None = None  # the event being judged is held for review until then
 
     # ------------------------------------------------------------ the batch, up front
 
@@ -188,6 +191,7 @@ class EventBatch:
             raise CurrencyMismatch(f"the event is in {event.amount.currency}; program {program_id} counts in "
                                    f"{program.currency}")
         judgement = _Judgement(program_id, event, at, digest, ruleset, event.member_id or "")
+        self._held_until = None
         member = self._member(judgement)
         referrer = self.scope.referrer_of(member.id) if member.enrolled_at is not None else None
         locked = self._lock([member.id, *([referrer] if referrer else [])]) if self.write else {}
@@ -224,6 +228,12 @@ class EventBatch:
         reversal = self._refund(judgement, counters) if event.type == "refund" else None
         if reversal is not None and self.write:
             operations.append(Operation(reversal[0], at=at))
+        # Fraud screening (service/fraud/screening.py): the operations unchanged, or the earns
+        # held as pending for review; a refusal raises. It writes its signal and review here.
+        screening = screen(self.conn, program_id, event, member.id, referrer, at, ruleset, operations, write=self.write)
+        operations, judgement.fraud = screening.operations, screening.json()
+        self._held_until = screening.held_until  # engagement's rewards of a held event are held too
+        self.changed |= self.write and ruleset.fraud is not None
         increments: list[tuple[str, dict[str, int]]] = []
         if self.write:
             judgement.receipts = [dict(r) for r in self._apply(operations, at)]
@@ -256,7 +266,7 @@ class EventBatch:
 
     def _earn(self, operation: Operation) -> Receipt:
         """Engagement's rewards: earns of the same event, in the same ledger session."""
-        return self._apply([operation], as_utc(operation.at) if operation.at else self.clock.now())[0]
+        return self._apply([held(operation, self._held_until)], as_utc(operation.at) if operation.at else self.clock.now())[0]
 
     def _enrol(self, enrol: cmd.Enroll, event: EventInput, at: datetime) -> Receipt:
         """A signup's new member. Refused as enrolled already, when this signup looked and found
@@ -400,6 +410,8 @@ class EventBatch:
             result["enrolled"] = judgement.enrolled
         if judgement.reversal is not None:
             result["reversal"] = judgement.reversal
+        if judgement.fraud is not None:
+            result["fraud"] = judgement.fraud
         return result
 
     def _balance(self, member_id: str) -> dict[str, int]:

@@ -42,6 +42,9 @@ Outcome = Receipt | DomainError
 # Asked before a live transfer, in the write transaction with both ledgers locked: raises
 # the DomainError that refuses it (the container wires tiers' gifting, service/gifting.py).
 TransferCheck = Callable[[Connection, str, str, datetime], None]  # (conn, program, sender, at)
+# (conn, program, a redemption or transfer command, at, the member's unwritten (kind, time, points)):
+# fraud detection's velocity rules for spends; raises to refuse.
+SpendCheck = Callable[[Connection, str, object, datetime, Sequence[tuple[str, datetime, int]]], None]
 # `execute`'s hooks: the operations failed so far -> more to leave out; the caller's writes
 # (given the outcomes and which of them are new: an idempotent replay's receipt is not).
 Screen = Callable[[Mapping[int, DomainError]], Mapping[int, DomainError]]
@@ -92,11 +95,12 @@ def new_member_id() -> str:
 class LedgerService:
     def __init__(self, db: Database, clock: Clock | None = None,
                  member_ids: Callable[[], str] = new_member_id, transfer_check: TransferCheck | None = None,
-                 notify: bool = True) -> None:
+                 notify: bool = True, spend_check: SpendCheck | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.member_ids = member_ids
         self.transfer_check = transfer_check
+        self.spend_check = spend_check
         self._programs: dict[str, Program] = {}  # see LedgerRepository: read once per process
         self.log = LogWriter()
         self.notify = notify  # outbox rows with every write (off only to measure what they cost)
@@ -198,7 +202,8 @@ class LedgerService:
         """Operations applied in memory across many calls and written once, at `flush`
         (the events service's batches: a thousand events, one ledger write). `history`
         as in `execute`."""
-        return LedgerSession(self, conn, program_id, None if history else self.transfer_check)
+        return LedgerSession(self, conn, program_id, None if history else self.transfer_check,
+                             None if history else self.spend_check)
 
 
 class LedgerSession:
@@ -213,9 +218,10 @@ class LedgerSession:
     failed operation in a new session, in the same transaction)."""
 
     def __init__(self, service: LedgerService, conn: Connection, program_id: str,
-                 transfer_check: TransferCheck | None = None) -> None:
+                 transfer_check: TransferCheck | None = None, spend_check: SpendCheck | None = None) -> None:
         self.service = service
         self.transfer_check = transfer_check
+        self.spend_check = spend_check
         self.conn = conn
         self.repo = LedgerRepository(conn, service._programs)
         self.program = self.repo.get_program(program_id)
@@ -418,6 +424,9 @@ class LedgerSession:
             lot = next(iter(ledger.lots_created_by(earned)), None)
             return {"points": earned.points if earned else 0, "transaction": receipts.transaction_json(earned),
                     "lot": receipts.lot_json(lot), "balance": receipts.balances_json(ledger.balances)}
+        if self.spend_check is not None and isinstance(command, (cmd.Redeem, cmd.Transfer)):
+            self.spend_check(self.conn, self.program.id, command, at,
+                             [(t.kind.value, t.occurred_at, t.points) for t in ledger.recorded.transactions])
         if isinstance(command, cmd.Redeem):
             txn = ledger.redeem(command, at, ids)
             return self._txn_receipt(ledger, txn)
@@ -438,6 +447,9 @@ class LedgerSession:
                 self.transfer_check(self.conn, self.program.id, command.member_id, at)
             txn = ledger.transfer(recipient, command, at, ids)
             return self._txn_receipt(ledger, txn)
+        if isinstance(command, cmd.SettleReview):
+            settled = ledger.settle_review(command, at, ids)  # None: nothing was left to move
+            return {"transaction": receipts.transaction_json(settled), "balance": receipts.balances_json(ledger.balances)}
         if isinstance(command, cmd.SetMemberStatus):
             forfeited = ledger.set_status(command, at, ids)
             return {"member": receipts.member_json(ledger.member),

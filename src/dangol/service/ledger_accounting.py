@@ -1,6 +1,6 @@
 """What made each transaction of a program's ledger, for replay, and how to make it again.
 
-Every transaction has one of five causes:
+Every transaction has one of six causes:
 
 - a recorded **event**: its answer names the transaction (the rules' earns, tier bonuses and
   challenge rewards, a refund's clawback); replay judges the event again;
@@ -16,6 +16,9 @@ Every transaction has one of five causes:
   no points);
 - a member's **closure**: the holds it voided and the points it forfeited, made again by
   replaying the status change;
+- a **fraud review**'s release or reversal of an event's held points: the review names
+  its transactions; replay settles the same review (the scratch's, of the same event,
+  which judging the event again opened) the same way, where it was recorded;
 - a **settlement** (released pending points, timed-out holds, expired points): part of the
   operation right after it when that operation settles the member first (a redemption,
   a refund, ...); otherwise an expiry run's, which replay runs again for that member, as of
@@ -49,6 +52,7 @@ from .container import Services
 from .ledger import Operation
 from .ledger_comparison import describe
 from .receipts import iso
+from .staff.audit import Actor
 
 FIRST, LAST = -math.inf, math.inf  # places within an instant: before, or after, everything recorded then
 Replay = Callable[[Services, str], str | None]  # makes a step again on the scratch; what refused it, if anything
@@ -59,7 +63,18 @@ class Cause(StrEnum):
     REQUEST = "requests"
     COUPON = "coupon redemptions"
     CLOSURE = "closures"
+    REVIEW = "fraud reviews"
     SETTLEMENT = "expiry runs"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSettlement:
+    """A settled fraud review: the event it was opened for, how it was settled and the
+    transactions that wrote."""
+
+    event_id: str
+    status: str  # released | reversed
+    transactions: tuple[int, ...]
 
 
 # Operations that settle the member (release, time out, expire) before they act: the
@@ -112,18 +127,21 @@ class LedgerAccounting:
 
 
 def account(history: LedgerHistory, events: Sequence[RecordedEvent], statuses: Sequence[StatusChange],
-            imported: set[int], request_times: dict[tuple[str, str, int, int], datetime]) -> LedgerAccounting:
+            imported: set[int], request_times: dict[tuple[str, str, int, int], datetime],
+            reviews: Sequence[ReviewSettlement] = ()) -> LedgerAccounting:
     """`statuses`: the members' status changes, in recorded order; `imported`: the
     transactions of imported operations (history: a transfer among them was not asked about
     gifting); `request_times`: when the requests that wrote a refund but no transaction were
     written, by (order, time, clawed back, uncollected)."""
-    return _Accounting(history, events, statuses, imported, request_times).run()
+    return _Accounting(history, events, statuses, imported, request_times, reviews).run()
 
 
 class _Accounting:
     def __init__(self, history: LedgerHistory, events: Sequence[RecordedEvent], statuses: Sequence[StatusChange],
-                 imported: set[int], request_times: dict[tuple[str, str, int, int], datetime]) -> None:
+                 imported: set[int], request_times: dict[tuple[str, str, int, int], datetime],
+                 reviews: Sequence[ReviewSettlement] = ()) -> None:
         self.history, self.events, self.imported, self.request_times = history, events, imported, request_times
+        self.reviewed = {txn: review for review in reviews for txn in review.transactions}
         self.status_changes = statuses
         self.closures: dict[tuple[str, datetime], StatusPlace] = {}  # by member and time
         self.result = LedgerAccounting()
@@ -151,6 +169,8 @@ class _Accounting:
                 continue
             if causes[txn.id] is Cause.REQUEST:
                 self._request(txn)
+            elif causes[txn.id] is Cause.REVIEW:
+                self._review(txn)
             elif causes[txn.id] is Cause.CLOSURE and txn.kind == "expire":
                 self.closures[(txn.member_id, txn.occurred_at)] = StatusPlace(txn.recorded_at, self.start[txn.id],
                                                                               txn.reason)
@@ -199,6 +219,8 @@ class _Accounting:
     def _cause(self, txn: TransactionRow) -> Cause:
         if txn.id in self.named:
             return Cause.EVENT
+        if txn.id in self.reviewed:
+            return Cause.REVIEW
         if txn.kind == "earn" and (txn.rule_id or "").startswith("coupon:"):
             return Cause.COUPON
         if txn.kind == "release":
@@ -305,6 +327,12 @@ class _Accounting:
             return
         self._add(txn.recorded_at, position, _request(txn, self.result.holds, txn.id in self.imported,
                                                       self.history), txn.id)
+
+    def _review(self, txn: TransactionRow) -> None:
+        """A review's settlement is made again once, where its first transaction was."""
+        review = self.reviewed[txn.id]
+        if txn.id == min(review.transactions):
+            self._add(txn.recorded_at, self.start.get(txn.id, txn.id), _settlement(review, txn.recorded_at), txn.id)
 
     def _add(self, recorded_at: datetime, position: float, replay: Replay, transaction: int | None = None) -> None:
         self.result.steps.append(LedgerStep(recorded_at, position, replay, transaction))
@@ -443,6 +471,22 @@ def _redemption(code: str, template: str, member_id: str, redeemed_at: datetime)
         except DomainError as error:
             return (f"coupon {code} ({template} of {member_id}) redeemed at {iso(redeemed_at)}: replaying it is "
                     f"refused: {error.detail}")
+        return None
+    return replay
+
+
+def _settlement(review: ReviewSettlement, recorded_at: datetime) -> Replay:
+    def replay(scratch: Services, program_id: str) -> str | None:
+        _clock(scratch).set(recorded_at)
+        where = f"the fraud review of event {review.event_id!r}, {review.status} at {iso(recorded_at)}"
+        found = scratch.fraud_reviews.of_event(program_id, review.event_id)
+        if found is None:
+            return f"{where}: judging the event again opened no review"
+        settle = scratch.fraud_reviews.release if review.status == "released" else scratch.fraud_reviews.reverse
+        try:
+            settle(program_id, found, Actor("replay"))
+        except DomainError as error:
+            return f"{where}: replaying it is refused: {error.detail}"
         return None
     return replay
 

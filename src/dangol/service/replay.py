@@ -39,13 +39,15 @@ from ..domain.errors import DomainError
 from ..storage import tables as t
 from ..storage.events_repository import EventsRepository, RecordedEvent
 from ..storage.facts_repository import FactsRepository, ProfileVersion
+from ..storage.fraud_repository import FraudRepository
 from ..storage.ledger_history import LedgerHistory, read_ledger_history
 from ..storage.ledger_repository import LedgerRepository, StatusChange
 from .container import Services
 from .engagement import new_coupon_code
 from .events import EventInput
 from .ledger import CLOCK_SKEW
-from .ledger_accounting import FIRST, LedgerStep, StatusPlace, account, imported_transfers, refund_request_times
+from .ledger_accounting import (FIRST, LedgerStep, ReviewSettlement, StatusPlace, account, imported_transfers,
+                                refund_request_times)
 from .ledger_comparison import compare_ledgers
 
 # The tables copied into the scratch database: what the judgement of events reads and no
@@ -228,7 +230,8 @@ class ReplayCheck:
             events = list(EventsRepository(conn).in_order(program_id))
             ledger = read_ledger_history(conn, program_id)
             accounting = account(ledger, events, LedgerRepository(conn).status_history(program_id),
-                                 imported_transfers(conn, program_id), refund_request_times(conn, program_id))
+                                 imported_transfers(conn, program_id), refund_request_times(conn, program_id),
+                                 [ReviewSettlement(*row) for row in FraudRepository(conn).settlements(program_id)])
             changes = recorded_changes(conn, program_id, accounting.statuses)
         changes += [Change(step.recorded_at, _naming(step, report.named), step.position) for step in accounting.steps]
         # Earns that name a rule, which only an event makes (a coupon's redemption names its template).

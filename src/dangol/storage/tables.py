@@ -601,6 +601,66 @@ audit_log = Table(
     Index("ix_audit_log_member_id_id", "member_id", "id"),
 )
 
+# Fraud detection (dangol.fraud). Every screened activity, with the opaque references
+# (hashes) it carried: what velocity windows count. Never a raw IP, device or card.
+fraud_signals = Table(
+    "fraud_signals", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("device_ref", String(64)),
+    Column("ip_ref", String(64)),
+    Column("payment_ref", String(64)),
+    Index("ix_fraud_signals_program_id_member_id_at", "program_id", "member_id", "at"),
+    Index("ix_fraud_signals_program_id_device_ref_at", "program_id", "device_ref", "at"),
+    Index("ix_fraud_signals_program_id_ip_ref_at", "program_id", "ip_ref", "at"),
+    Index("ix_fraud_signals_program_id_payment_ref_at", "program_id", "payment_ref", "at"),
+)
+
+# Which member was seen with which fingerprint ("device:<hash>", "payment:…", "address:…"):
+# the edges referral rings are found over.
+fraud_links = Table(
+    "fraud_links", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("fingerprint", String(80), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
+    Column("first_seen", Timestamp, nullable=False),
+    Index("ix_fraud_links_program_id_member_id", "program_id", "member_id"),
+)
+
+# The review queue: one row per flagged or held event; released or reversed once, by whom.
+fraud_reviews = Table(
+    "fraud_reviews", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("program_id", String(63), nullable=False),
+    Column("member_id", String(40), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("action", String(16), nullable=False),  # flag | hold
+    Column("status", String(16), nullable=False),  # open | released | reversed
+    Column("points", BigInteger, nullable=False),
+    Column("findings", Text, nullable=False),  # JSON
+    Column("created_at", Timestamp, nullable=False),
+    Column("resolved_at", Timestamp),
+    Column("resolved_by", String(100)),
+    Column("resolution", Text),  # JSON: the answer a retry gets again
+    UniqueConstraint("program_id", "event_id"),
+    Index("ix_fraud_reviews_program_id_status_id", "program_id", "status", "id"),
+)
+
+# The latest anomaly score of each member (parts per million) and the features it read.
+fraud_scores = Table(
+    "fraud_scores", metadata,
+    Column("program_id", String(63), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
+    Column("score", BigInteger, nullable=False),
+    Column("features", Text, nullable=False),  # JSON
+    Column("trained", Boolean, nullable=False),  # whether the member was in the training set
+    Column("scored_at", Timestamp, nullable=False),
+)
+
 # Operator console accounts (distinct from API keys): never deleted, only disabled, so the
 # audit log's names stay theirs.
 staff_accounts = Table(

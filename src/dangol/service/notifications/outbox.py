@@ -110,3 +110,19 @@ def erasure_notice(program_id: str, member_id: str, at: datetime) -> Notice:
 def checkpoint_notice(size: int, root_hash: str, at: datetime) -> Notice:
     return Notice(EVERY_PROGRAM, "checkpoint.signed", None, {"size": size, "root_hash": root_hash,
                                                               "signed_at": iso(at)}, at)
+
+
+def review_opened_notice(program_id: str, member_id: str, review_id: int, event_id: str, action: str, points: int,
+                         at: datetime) -> Notice:
+    """A screened event flagged or held for review; the review id keys the notice."""
+    return Notice(program_id, "fraud.review_opened", member_id,
+                  {"member_id": member_id, "review_id": review_id, "event_id": event_id, "action": action,
+                   "points": points, "at": iso(at)}, at, event_id=f"evt_fraud_review_{review_id}")
+
+
+def review_settled_notice(program_id: str, member_id: str, review_id: int, status: str, points: int,
+                          at: datetime) -> Notice:
+    """A review released or reversed (once: a review is settled at most once)."""
+    return Notice(program_id, "fraud.review_settled", member_id,
+                  {"member_id": member_id, "review_id": review_id, "status": status, "points": points,
+                   "at": iso(at)}, at, event_id=f"evt_fraud_settled_{review_id}")

@@ -25,6 +25,7 @@ from ...domain import commands as cmd
 from ...domain.clock import Clock, SystemClock
 from ...domain.errors import DomainError, InvalidRequest, UnknownMember
 from ...storage.audit_repository import AuditRepository
+from ...storage.fraud_repository import FraudRepository
 from ...storage.database import Database
 from ...storage.facts_repository import FactsRepository
 from ...storage.ledger_repository import LedgerRepository
@@ -91,6 +92,7 @@ class ErasureService:
         repo.secure_delete(True)
         try:
             counts = repo.shred(program_id, member_id, member.external_ref)
+            FraudRepository(conn).forget_member(program_id, member_id)  # hashed devices, cards, addresses
         finally:
             repo.secure_delete(False)
         forfeited = sum(t["points"] for t in closure["transactions"] if t["kind"] == TransactionKind.EXPIRE.value)
