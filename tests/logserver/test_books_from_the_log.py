@@ -67,7 +67,7 @@ def test_an_entry_committed_late_passes_the_audit(services: Services, clock: Fix
         pytest.skip("SQLite commits in sequence order: one writer at a time")
     r = every_kind(services, clock)
     with services.db.write() as slow:
-        services.ledger._apply(slow, PROGRAM, [Operation(Earn(r["alice"], points=1))], {})
+        services.ledger.apply_in(slow, PROGRAM, [Operation(Earn(r["alice"], points=1))])
         services.ledger.run(PROGRAM, Earn(r["bob"], points=2))  # commits first, with a higher sequence
         services.log.integrate()
     services.log.integrate()

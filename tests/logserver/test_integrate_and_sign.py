@@ -210,7 +210,7 @@ def test_an_entry_committed_late_is_integrated_after_those_committed_before_it(s
     r = every_kind(services, clock)
     services.log.integrate()
     with services.db.write() as slow:  # takes its sequence number now, commits at the end of the block
-        [late] = services.ledger._apply(slow, PROGRAM, [Operation(Earn(r["alice"], points=1))], {})
+        [late] = services.ledger.apply_in(slow, PROGRAM, [Operation(Earn(r["alice"], points=1))])
         early = services.ledger.run(PROGRAM, Earn(r["bob"], points=2))  # another connection: commits first
         assert early["log"][0]["sequence"] > late["log"][0]["sequence"]  # type: ignore[index]
         assert services.log.integrate() == 1
