@@ -1,0 +1,37 @@
+"""test clocks
+
+A program is live or in test mode (`programs.mode`, fixed at creation: a test program is never
+switched to live). A test program has its own clock, the simulated now that only the operator
+moves forward (`test_clocks`, one row per test program).
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-08 09:00:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import dangol.storage.types
+
+
+revision = '0016'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('programs') as batch_op:
+        batch_op.add_column(sa.Column('mode', sa.String(length=8), nullable=False, server_default='live'))
+    op.create_table(
+        'test_clocks',
+        sa.Column('program_id', sa.String(length=63), sa.ForeignKey('programs.id'), primary_key=True),
+        sa.Column('now', dangol.storage.types.Timestamp(), nullable=False),
+        sa.Column('advanced_at', dangol.storage.types.Timestamp(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('test_clocks')
+    with op.batch_alter_table('programs') as batch_op:
+        batch_op.drop_column('mode')
