@@ -51,6 +51,13 @@ class ProgramClocks:
         with self.pinned(self.test_now(program_id)):
             yield
 
+    def enter(self, program_id: str) -> None:
+        """The program's scope for the rest of this context: a CLI command's, which names one
+        program and ends with the process."""
+        test_now = self.test_now(program_id)
+        if test_now is not None:
+            self._pinned.set(test_now)
+
     @contextmanager
     def pinned(self, moment: datetime | None) -> Iterator[None]:
         if moment is None:
