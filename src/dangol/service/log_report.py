@@ -28,7 +28,7 @@ class LogReportService:
     def report(self, program_id: str, period: str = "month") -> dict[str, Any]:
         if period != "month":
             raise InvalidRequest("period is 'month' (totals come with every report)")
-        self.programs.get_program(program_id)  # UnknownProgram (404) for a name that is not one
+        program = self.programs.get_program(program_id)  # UnknownProgram (404) for a name that is not one
         with self._lock, self.db.read() as conn:
             checkpoint = LogRepository(conn).latest_checkpoint()
             size = checkpoint.size if checkpoint else 0
@@ -40,4 +40,7 @@ class LogReportService:
             self._built[program_id] = (size, builder)
             body = builder.report(size).to_json()
         body["root_hash"] = base64.b64encode(checkpoint.root_hash).decode() if checkpoint else None
+        # Not part of any signed entry: the program's mode, so that nobody mistakes a test
+        # program's simulated year for real activity.
+        body["livemode"] = not program.test_mode
         return body

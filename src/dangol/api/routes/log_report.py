@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...domain.program import PROGRAM_ID
+from ..program_clock import LIVEMODE_HEADER
 from ..deps import ServicesDep
 from ..problems import problem_responses
 from ..responses import JSONResponse
@@ -34,6 +35,8 @@ class ProgramReportOut(BaseModel):
     period: Literal["month"]
     periods: list[ReportFigures]
     total: ReportFigures
+    livemode: bool = Field(description="false for a program in test mode: its figures are of simulated time "
+                                       "(this answer then carries `Dangol-Livemode: false`)")
 
 
 @router.get("/v1/log/report", response_model=ProgramReportOut, summary="A program's report, from the log",
@@ -44,4 +47,5 @@ class ProgramReportOut(BaseModel):
             responses=problem_responses(404, 422, why={404: "Unknown program"}))
 def program_report(services: ServicesDep, program: Annotated[str, Query(pattern=PROGRAM_ID.pattern, max_length=63)],
                    period: Annotated[Literal["month"], Query()] = "month") -> JSONResponse:
-    return JSONResponse(services.log_report.report(program, period))
+    body = services.log_report.report(program, period)
+    return JSONResponse(body, headers={} if body["livemode"] else {LIVEMODE_HEADER: "false"})
