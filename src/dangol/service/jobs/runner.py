@@ -88,6 +88,8 @@ class JobRunner:
         else:
             programs = [p.id for p in found if p.id == program_id]
             shared = program_id if any(p.test_mode for p in found if p.id == program_id) else EVERY_PROGRAM
+        if shared != EVERY_PROGRAM:  # a test program's step: its notifications go out after the jobs made them
+            jobs = sorted(jobs, key=lambda job: not job.per_program)
         made = []
         for job in jobs:
             for target in (programs if job.per_program else [shared]):

@@ -1,6 +1,6 @@
 """Moving a test program's clock forward, and running what comes due as it goes.
 
-An advance is a walk: from the clock's time to the target, in steps of at most a day that
+An advance is a walk: what is due at the clock's time first, then from there to the target, in steps of at most a day that
 also stop at each time a pending delivery of the program is due (so retries and their
 backoff play out as they would live). At each step the clock is written, then the program's
 due jobs run at that time under their leases (expiry, expiry warnings, tiers, birthdays,
@@ -72,7 +72,9 @@ class TestClocks:
         with self.db.held(f"test-clock/{program_id}"):  # one advance of a program at a time
             start = datetime.fromisoformat(self.show(program_id)["now"])
             target = advance.target(start)
-            moment, runs = start, 0
+            # First what is due at the clock's time (the notifications of changes made since its
+            # last step), so that their retries fall within the walk.
+            moment, runs = start, len(self.jobs.tick(program_id=program_id))
             while moment < target:
                 moment = min(target, moment + self.step, self._next_delivery(program_id, moment) or target)
                 with self.db.write() as conn:
