@@ -71,7 +71,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     app.state.write_lane = WriteLane(services)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(ProgramClockScope, clocks=services.clocks)
+    app.add_middleware(ProgramClockScope, services=services)
     # Requests are matched against the routers in this order: the busiest writes first (some
     # 25 µs of an earn's CPU, measured). Routers sharing a path keep their relative order
     # (members before profiles, rulesets before its public reads): it decides a 405's Allow.

@@ -14,6 +14,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..service.container import Services
 from ..service.test_clocks.clocks import ProgramClocks
 
 LIVEMODE_HEADER = "Dangol-Livemode"
@@ -21,8 +22,12 @@ _PROGRAM_PATH = re.compile(r"^/(?:v1/programs|portal|console/programs)/([a-z0-9-
 
 
 class ProgramClockScope:
-    def __init__(self, app: ASGIApp, clocks: ProgramClocks) -> None:
-        self.app, self.clocks = app, clocks
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app, self.services = app, services  # its clocks are read per request (the schema's app has none)
+
+    @property
+    def clocks(self) -> ProgramClocks:
+        return self.services.clocks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = _PROGRAM_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
