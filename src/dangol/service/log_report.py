@@ -40,7 +40,8 @@ class LogReportService:
             self._built[program_id] = (size, builder)
             body = builder.report(size).to_json()
         body["root_hash"] = base64.b64encode(checkpoint.root_hash).decode() if checkpoint else None
-        # Not part of any signed entry: the program's mode, so that nobody mistakes a test
-        # program's simulated year for real activity.
-        body["livemode"] = not program.test_mode
+        if program.test_mode:
+            # Not from any signed entry: a test program's figures are of simulated time, and say
+            # so. A live program's report is exactly what an auditor recomputes from a mirror.
+            body["livemode"] = False
         return body

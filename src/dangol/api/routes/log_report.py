@@ -35,8 +35,10 @@ class ProgramReportOut(BaseModel):
     period: Literal["month"]
     periods: list[ReportFigures]
     total: ReportFigures
-    livemode: bool = Field(description="false for a program in test mode: its figures are of simulated time "
-                                       "(this answer then carries `Dangol-Livemode: false`)")
+    livemode: Literal[False] | None = Field(None, description=(
+        "Only on a test program's report: false, its figures are of simulated time (the answer then "
+        "carries `Dangol-Livemode: false`). A live program's report has no such member: it is exactly "
+        "what `dangol verify report` recomputes from a mirror."))
 
 
 @router.get("/v1/log/report", response_model=ProgramReportOut, summary="A program's report, from the log",
@@ -48,4 +50,4 @@ class ProgramReportOut(BaseModel):
 def program_report(services: ServicesDep, program: Annotated[str, Query(pattern=PROGRAM_ID.pattern, max_length=63)],
                    period: Annotated[Literal["month"], Query()] = "month") -> JSONResponse:
     body = services.log_report.report(program, period)
-    return JSONResponse(body, headers={} if body["livemode"] else {LIVEMODE_HEADER: "false"})
+    return JSONResponse(body, headers={LIVEMODE_HEADER: "false"} if "livemode" in body else {})
