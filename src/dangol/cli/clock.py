@@ -10,8 +10,7 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 
 from ..service.test_clocks.advance import Advance
-from .context import parse_time, resolve_program, state
-from .errors import CliError
+from .context import CliError, parse_time, resolve_program, state
 from .output import out
 
 app = typer.Typer(help="Test programs' clocks: show, advance (a live program has none).", no_args_is_help=True)
