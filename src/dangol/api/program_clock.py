@@ -6,12 +6,13 @@ run in, which copy the request's context): for a path under `/v1/programs/{id}`,
 `/portal/{id}` or `/console/programs/{id}`, the services' `now` is the program's (its test
 clock in test mode, read once for the request), and the answer for a test program carries
 `Dangol-Livemode: false`. A live program's mode is cached after its first request, so live
-traffic pays nothing but a set lookup."""
+traffic pays nothing but a set lookup; any other costs a read in a worker thread."""
 
 from __future__ import annotations
 
 import re
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..service.container import Services
@@ -34,7 +35,11 @@ class ProgramClockScope:
         if found is None:
             await self.app(scope, receive, send)
             return
-        test_now = self.clocks.test_now(found.group(1))
+        program_id = found.group(1)
+        # A program not known live yet (a test one, or the first request of a live one, or no
+        # program at all) costs a read, in a worker thread: never the event loop's.
+        test_now = None if self.clocks.known_live(program_id) else await run_in_threadpool(
+            self.clocks.test_now, program_id)
         if test_now is None:
             await self.app(scope, receive, send)
             return

@@ -30,6 +30,10 @@ class ProgramClocks:
         pinned = self._pinned.get()
         return pinned if pinned is not None else self.base.now()
 
+    def known_live(self, program_id: str) -> bool:
+        """True when the program is known to be live (no database read)."""
+        return program_id in self._live
+
     def test_now(self, program_id: str) -> datetime | None:
         """The program's test clock; None for a live program (or no such program)."""
         if program_id in self._live:
