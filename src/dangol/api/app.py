@@ -21,6 +21,7 @@ from ..storage.database import DEFAULT_POOL, DEFAULT_URL
 from .auth import SECURITY_SCHEMES
 from .lanes import WriteLane
 from .limits import BodySizeLimit
+from .program_clock import ProgramClockScope
 from .problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from .routes import engagement, holds, ledger, log, log_report, members, ops, programs
 from .routes import events, fraud, insight, notifications, portal_links, privacy, profiles, rulesets
@@ -70,6 +71,7 @@ def create_app(services: Services, *, dispose_on_shutdown: bool = False, serving
     app.state.write_lane = WriteLane(services)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(ProgramClockScope, services=services)
     # Requests are matched against the routers in this order: the busiest writes first (some
     # 25 µs of an earn's CPU, measured). Routers sharing a path keep their relative order
     # (members before profiles, rulesets before its public reads): it decides a 405's Allow.

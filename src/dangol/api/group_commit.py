@@ -21,6 +21,7 @@ writes one transaction at a time anyway."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 from collections import deque
@@ -70,8 +71,8 @@ class GroupCommit:
         return len(self._queue)
 
     def call(self, run: Callable[[], Any]) -> Future[Any]:
-        """`run()` in the queue's order, alone."""
-        request = _Call(run)
+        """`run()` in the queue's order, alone, in the caller's context (its program's clock)."""
+        request = _Call(functools.partial(contextvars.copy_context().run, run))
         self._enqueue(request)
         return request.future
 
@@ -170,9 +171,11 @@ class GroupCommit:
     def _write(self, *group: _Write) -> list[Outcome]:
         """The group's requests in one transaction (they share kind and program)."""
         items: list[Any] = [item for request in group for item in request.items]
-        if group[0].kind == "ledger":
-            return self.services.ledger.execute(group[0].program_id, items)
-        return self.services.events.record_many(group[0].program_id, items)
+        program_id = group[0].program_id
+        with self.services.clocks.scope(program_id):  # the drainer's thread is no request's: its program's time
+            if group[0].kind == "ledger":
+                return self.services.ledger.execute(program_id, items)
+            return self.services.events.record_many(program_id, items)
 
 
 def _settle(future: Future[Any], run: Callable[[], Any]) -> None:

@@ -41,6 +41,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "hold-not-active": 409,
     "refund-exceeds-order": 409,
     "conflict": 409,
+    "live-program": 409,  # a live program has no test clock (and a test program never becomes live)
     "idempotency-conflict": 409,
     "unknown-program": 404,
     "unknown-member": 404,

@@ -4,7 +4,7 @@ responses describe, for the OpenAPI document, the JSON built by `service.receipt
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, StringConstraints
@@ -85,6 +85,10 @@ class ProgramIn(RequestModel):
     name: Name
     currency: Currency
     policy: PolicyIn = Field(default_factory=PolicyIn)
+    mode: Literal["live", "test"] = Field("live", description=(
+        "`test`: the program runs by its own test clock, which starts now and only moves when advanced "
+        "(`POST /v1/programs/{id}/test-clock/advance`). A test program is never switched to live: make a "
+        "new live program instead."))
 
 
 class ApiKeyIn(RequestModel):
@@ -177,7 +181,25 @@ class ProgramOut(BaseModel):
     name: str
     currency: str
     created_at: datetime | None
+    livemode: bool = Field(description="false for a program in test mode (it runs by its test clock)")
     policy: PolicyOut
+
+
+class TestClockOut(BaseModel):
+    program_id: str
+    livemode: Literal[False]
+    now: datetime = Field(description="the program's simulated now")
+
+
+class TestClockAdvanceIn(RequestModel):
+    to: datetime | None = Field(None, description="the time to move the clock to (with a time zone); "
+                                                  "not before its current time")
+    by: timedelta | None = Field(None, description="how far to move it: ISO 8601 (`P30D`) or seconds")
+
+
+class TestClockAdvanceOut(TestClockOut):
+    from_: datetime = Field(alias="from", description="where the clock was")
+    job_runs: int = Field(description="the job runs made as the time passed")
 
 
 class ProgramList(BaseModel):

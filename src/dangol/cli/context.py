@@ -63,12 +63,15 @@ def state(ctx: typer.Context) -> CliState:
 
 
 def resolve_program(services: Services, program_id: str | None) -> str:
-    """The program named, or the only one there is."""
+    """The program named, or the only one there is; the command then runs by its clock (its
+    test clock, for a program in test mode)."""
     if program_id is not None:
         services.programs.get_program(program_id)  # a clear error when it does not exist
+        services.clocks.enter(program_id)
         return program_id
     programs = services.programs.list_programs()
     if len(programs) == 1:
+        services.clocks.enter(programs[0].id)
         return programs[0].id
     if not programs:
         raise CliError("there are no programs yet: create one with `dangol programs create` or run `dangol demo`")

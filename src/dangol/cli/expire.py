@@ -14,7 +14,8 @@ from .output import count_progress, number, out
 
 def expire(
     ctx: typer.Context,
-    program: Annotated[str | None, typer.Option(help="Only this program (default: every program).")] = None,
+    program: Annotated[str | None, typer.Option(
+        help="Only this program, by its clock (default: every live program).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Expire as of this ISO 8601 time (default: now; never later than now).")] = None,
 ) -> None:
@@ -25,6 +26,7 @@ def expire(
     try:
         if program is not None:
             services.programs.get_program(program)
+            services.clocks.enter(program)  # a test program's "now" is its test clock
         moment = parse_time(as_of, "--as-of") if as_of else None
         with count_progress("settling members") as progress:
             task = progress.add_task("expire", total=None)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..storage.database import DEFAULT_URL
-from . import anchor, events, fraud, insight, keys, log, members, privacy, programs, rules, staff, verify, witness
+from . import anchor, clock, events, fraud, insight, keys, log, members, privacy, programs, rules, staff, verify, witness
 from . import tiers as tier_commands
 from .backup import backup, restore
 from .balance import balance
@@ -53,6 +53,7 @@ app.command()(restore)
 app.command()(birthdays)
 app.command()(leaderboard)
 app.add_typer(programs.app, name="programs")
+app.add_typer(clock.app, name="clock")
 app.add_typer(keys.app, name="keys")
 app.add_typer(anchor.app, name="anchor")
 app.add_typer(rules.app, name="rules")

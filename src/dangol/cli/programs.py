@@ -33,11 +33,13 @@ def create(
     example: Annotated[str | None, typer.Option(
         help="Set up the brief's example program instead: its policy, rules policy and ruleset, launching now "
              "(the only example: market).", show_default=False)] = None,
+    test: Annotated[bool, typer.Option("--test", help="Test mode: the program runs by its own test clock, "
+                                       "moved with `dangol clock advance`; it is never switched to live.")] = False,
 ) -> None:
     """Create a program (5% of KRW spend: --name Shop --currency KRW --earn-points 5 --earn-per 100),
     or the example program complete with its rules (--example market)."""
     if example is not None:
-        _create_example(ctx, program_id, example, name, currency)
+        _create_example(ctx, program_id, example, name, currency, test)
         return
     if name is None or currency is None:
         raise CliError("a program needs --name and --currency (or --example market for the example program)")
@@ -46,14 +48,15 @@ def create(
                            hold_timeout_seconds=hold_timeout, earn_rate=EarnRate(earn_points, earn_per))
     services = state(ctx).open()
     try:
-        program = services.programs.create_program(program_id, name, currency, policy)
+        program = services.programs.create_program(program_id, name, currency, policy, test_mode=test)
     finally:
         services.db.dispose()
-    out.print(f"Created program {program['id']} ({program['name']}, {program['currency']}).", markup=False)
+    out.print(f"Created {'test ' if test else ''}program {program['id']} ({program['name']}, {program['currency']}).",
+              markup=False)
 
 
 def _create_example(ctx: typer.Context, program_id: str, example: str, name: str | None,
-                    currency: str | None) -> None:
+                    currency: str | None, test: bool) -> None:
     from ..service.example_program import CURRENCY, EXAMPLE_ID, NAME, create_example_program
 
     if example != EXAMPLE_ID:
@@ -62,11 +65,12 @@ def _create_example(ctx: typer.Context, program_id: str, example: str, name: str
         raise CliError(f"the example program counts in {CURRENCY}")
     services = state(ctx).open()
     try:
-        made = create_example_program(services, program_id, name or NAME)
+        made = create_example_program(services, program_id, name or NAME, test_mode=test)
     finally:
         services.db.dispose()
     first, last = made.launch_week
-    out.print(f"Created program {program_id} ({made.program['name']}, {CURRENCY}) from the example: "
+    out.print(f"Created {'test ' if test else ''}program {program_id} ({made.program['name']}, {CURRENCY}) "
+              f"from the example: "
               f"ruleset #{made.ruleset['number']} '{made.ruleset['version']}' in force from "
               f"{made.ruleset['effective_from']}, launch week {first} to {last} ({made.rules_policy['default_time_zone']}).",
               markup=False)

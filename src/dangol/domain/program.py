@@ -41,6 +41,8 @@ class Program:
     currency: str
     policy: ProgramPolicy = field(default_factory=ProgramPolicy)
     created_at: datetime | None = None
+    # A test program runs by its own test clock and is never switched to live.
+    test_mode: bool = False
 
     def __post_init__(self) -> None:
         if not PROGRAM_ID.match(self.id):

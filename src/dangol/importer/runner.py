@@ -151,7 +151,7 @@ class Importer:
         pending.clear()
         candidates = [row for row in rows if row.event is not None and row.reject is None and not row.duplicate]
         stored, members, remembered = self._lookup(candidates, resume_line)
-        now = self.services.clock.now()
+        now = self.services.clocks.now()
         operations: list[Operation] = []
         sent: list[_Row] = []
         enrolled: dict[str, str] = {}
@@ -316,7 +316,7 @@ class Importer:
         those an earlier import gave are kept, and a row repeating an id names no event."""
         ImportRejectsRepository(conn).remember(self.program.id, [
             RememberedReject(reject.event_id, row.content, reject.code, reject.detail)
-            for row, reject in rejects if reject.event_id and _remembered(row, reject)], self.services.clock.now())
+            for row, reject in rejects if reject.event_id and _remembered(row, reject)], self.services.clocks.now())
 
     def _record_reject(self, report: ImportReport, reject: Reject, raw: dict[str, Any] | None) -> None:
         report.rejected += 1

@@ -50,6 +50,8 @@ from .profiles import ProfileService
 from .referrals import ReferralService
 from .rulesets import RulesetService
 from .tiers import NoTierLadder, TierService
+from .test_clocks.advance import TestClocks
+from .test_clocks.clocks import ProgramClocks
 from .staff.accounts import StaffAccounts
 from .staff.api_keys import StaffApiKeys
 from .staff.audit import StaffAuditLog
@@ -69,60 +71,65 @@ class Services:
     notification_settings: NotificationSettings | None = None  # None: from the environment (settings.py)
 
     def __post_init__(self) -> None:
-        self.rulesets = RulesetService(self.db, self.clock)
-        self.tiers = TierService(self.db, self.clock, ladders=self._published_ladder)
+        # Every service reads the clock of the program in scope (a test program's own clock,
+        # else the wall clock `self.clock`): see service/test_clocks/clocks.py.
+        self.clocks = ProgramClocks(self.db, self.clock)
+        self.rulesets = RulesetService(self.db, self.clocks)
+        self.tiers = TierService(self.db, self.clocks, ladders=self._published_ladder)
         # Gifting is a tier benefit: every live transfer asks the sender's tier.
         # Fraud detection's velocity rules for redemptions and gifts are asked in the same place.
-        self.ledger = LedgerService(self.db, self.clock, transfer_check=GiftingCheck(self.tiers),
+        self.ledger = LedgerService(self.db, self.clocks, transfer_check=GiftingCheck(self.tiers),
                                     spend_check=SpendingScreen(self._fraud_rules_in_force))
-        self.reader = LedgerReader(self.db, self.clock)
-        self.portal = PortalAccess(self.db, self.reader, self.clock)
-        self.programs = ProgramService(self.db, self.clock)
-        self.expiry = ExpiryJob(self.db, self.clock)
+        self.reader = LedgerReader(self.db, self.clocks)
+        self.portal = PortalAccess(self.db, self.reader, self.clocks)
+        self.programs = ProgramService(self.db, self.clocks)
+        self.expiry = ExpiryJob(self.db, self.clocks)
         self.check = LedgerCheck(self.db)
-        self.profiles = ProfileService(self.db, self.clock)
-        self.referrals = ReferralService(self.db, self.clock)
-        self.engagement = EngagementService(self.db, self.ledger, self.clock, rulesets=self._ruleset_in_force)
-        self.events = EventService(self.db, self.clock, self.ledger, self.rulesets,
+        self.profiles = ProfileService(self.db, self.clocks)
+        self.referrals = ReferralService(self.db, self.clocks)
+        self.engagement = EngagementService(self.db, self.ledger, self.clocks, rulesets=self._ruleset_in_force)
+        self.events = EventService(self.db, self.clocks, self.ledger, self.rulesets,
                                    Extensions(self.tiers, self.engagement))
         self.leaderboards = Leaderboards(self.db)
-        self.birthdays = BirthdayJob(self.db, self.clock)
-        self.log = LogService(self.db, self.clock, self.log_settings)
+        self.birthdays = BirthdayJob(self.db, self.clocks)
+        self.log = LogService(self.db, self.clocks, self.log_settings)
         self.log_check = LogCheck(self.db, self.log.existing_verifier)
         self.log_report = LogReportService(self.db, self.programs)
         # Members' own data (service/privacy/).
         self.data_keys = DataKeys(self.db, provider=self.key_provider)
-        self.personal_data = PersonalDataService(self.db, self.data_keys, self.clock)
-        self.consents = ConsentService(self.db, self.clock)
+        self.personal_data = PersonalDataService(self.db, self.data_keys, self.clocks)
+        self.consents = ConsentService(self.db, self.clocks)
         self.audit_log = AuditLog(self.db)
-        self.notification_preferences = NotificationPreferences(self.db, self.clock)
+        self.notification_preferences = NotificationPreferences(self.db, self.clocks)
         self.exports = MemberExport(self.db, self.data_keys, self.reader, self.log, {
             "coupons": self.engagement.coupons, "badges": self.engagement.badges,
             "challenges": self.engagement.challenges, "tier": self._tier_view,
-            "notification_preferences": self.notification_preferences.member}, self.clock)
-        self.erasures = ErasureService(self.db, self.ledger, self.clock)
-        self.retention = RetentionJob(self.db, self.erasures, self.clock)
+            "notification_preferences": self.notification_preferences.member}, self.clocks)
+        self.erasures = ErasureService(self.db, self.ledger, self.clocks)
+        self.retention = RetentionJob(self.db, self.erasures, self.clocks)
         # Fraud detection (service/fraud/): the events' screening is called by their decide step.
-        self.fraud_reviews = FraudReviews(self.db, self.ledger, self.clock)
-        self.anomaly = AnomalyScoring(self.db, self.clock)
+        self.fraud_reviews = FraudReviews(self.db, self.ledger, self.clocks)
+        self.anomaly = AnomalyScoring(self.db, self.clocks)
         # The operator console's staff (service/staff/).
         passwords = self.passwords or Passwords()
         vault = TotpVault(self.data_keys)
         self.data_keys.elsewhere.append(vault)  # rotation re-wraps the staff's secrets too
-        self.staff = StaffAccounts(self.db, self.clock, passwords, vault)
-        self.staff_sign_in = StaffSignIn(self.db, self.clock, passwords, vault)
+        self.staff = StaffAccounts(self.db, self.clocks, passwords, vault)
+        self.staff_sign_in = StaffSignIn(self.db, self.clocks, passwords, vault)
         self.staff_audit = StaffAuditLog(self.db)
         self.staff_actions = StaffMemberActions(self.ledger, self.reader)
-        self.dashboard = Dashboard(self.db, self.clock)
+        self.dashboard = Dashboard(self.db, self.clocks)
         self.staff_api_keys = StaffApiKeys(self.programs)
 
         # Notifications (service/notifications/): the outbox is written by the services above.
         settings = self.notification_settings = self.notification_settings or NotificationSettings.from_env(os.environ)
-        self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clock)
-        self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clock)
+        self.webhooks = WebhookService(self.db, settings.webhooks.destinations, self.clocks)
+        self.dispatcher = Dispatcher(self.db, self.data_keys, settings, self.clocks)
         # Scheduled jobs (service/jobs/): each program's jobs take `now` from the program's clock.
         self.jobs = JobRunner(self.db, standard_jobs(self.db, self.expiry, self.tiers, self.birthdays, self.send_event,
-                                                     self.retention, self.dispatcher), clock_for=self.clock_of)
+                                                     self.retention, self.dispatcher), clock_for=self.clock_of,
+                             scope=self.clocks.scope)
+        self.test_clocks = TestClocks(self.db, self.jobs, self.clock)
 
     def _published_ladder(self, conn: Connection, program_id: str, at: datetime) -> Ladder | None:
         """Tiers' ladder: the `tiers:` section of the ruleset in force."""
@@ -146,8 +153,8 @@ class Services:
             return None
 
     def clock_of(self, program_id: str) -> Clock:
-        """The clock a program's jobs run by (one for every program, for now)."""
-        return self.clock
+        """The clock a program's jobs run by: its test clock in test mode, else the wall clock."""
+        return self.clocks.of(program_id)
 
     def send_event(self, program_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """An events API body, recorded in-process (the birthday job's sender)."""

@@ -71,16 +71,19 @@ class ExampleProgram:
     launch_week: tuple[date, date]
 
 
-def create_example_program(services: Services, program_id: str = EXAMPLE_ID, name: str = NAME) -> ExampleProgram:
-    """Creates the example program, launching now (the services' clock). Each step is
-    idempotent by a key derived from the program id and launches at the program's creation
-    time, so a run cut short can be run again and finishes what the first began."""
+def create_example_program(services: Services, program_id: str = EXAMPLE_ID, name: str = NAME,
+                           test_mode: bool = False) -> ExampleProgram:
+    """Creates the example program, launching now (the services' clock; in test mode, the
+    program's test clock, which starts then). Each step is idempotent by a key derived from
+    the program id and launches at the program's creation time, so a run cut short can be run
+    again and finishes what the first began."""
     program = services.programs.create_program(program_id, name, CURRENCY, POLICY,
-                                               idempotency_key=f"example-program:{program_id}")
+                                               idempotency_key=f"example-program:{program_id}", test_mode=test_mode)
     launched_at = datetime.fromisoformat(program["created_at"])
-    rules_policy = services.rulesets.set_policy(program_id, NOTICE_DAYS, TIME_ZONE)
-    ruleset = services.rulesets.publish(program_id, launch_ruleset(program_id, launched_at),
-                                        idempotency_key=f"example-ruleset:{program_id}")
+    with services.clocks.scope(program_id):
+        rules_policy = services.rulesets.set_policy(program_id, NOTICE_DAYS, TIME_ZONE)
+        ruleset = services.rulesets.publish(program_id, launch_ruleset(program_id, launched_at),
+                                            idempotency_key=f"example-ruleset:{program_id}")
     launch = launched_at.astimezone(ZoneInfo(TIME_ZONE)).date()
     return ExampleProgram(program, rules_policy, ruleset,
                           (launch, launch + timedelta(days=LAUNCH_WEEK_DAYS - 1)))

@@ -28,7 +28,7 @@ class LogReportService:
     def report(self, program_id: str, period: str = "month") -> dict[str, Any]:
         if period != "month":
             raise InvalidRequest("period is 'month' (totals come with every report)")
-        self.programs.get_program(program_id)  # UnknownProgram (404) for a name that is not one
+        program = self.programs.get_program(program_id)  # UnknownProgram (404) for a name that is not one
         with self._lock, self.db.read() as conn:
             checkpoint = LogRepository(conn).latest_checkpoint()
             size = checkpoint.size if checkpoint else 0
@@ -40,4 +40,8 @@ class LogReportService:
             self._built[program_id] = (size, builder)
             body = builder.report(size).to_json()
         body["root_hash"] = base64.b64encode(checkpoint.root_hash).decode() if checkpoint else None
+        if program.test_mode:
+            # Not from any signed entry: a test program's figures are of simulated time, and say
+            # so. A live program's report is exactly what an auditor recomputes from a mirror.
+            body["livemode"] = False
         return body

@@ -124,12 +124,14 @@ class ProgramService:
         self._cache_lock = threading.Lock()
 
     def create_program(self, program_id: str, name: str, currency: str, policy: ProgramPolicy | None = None,
-                       idempotency_key: str | None = None) -> dict[str, Any]:
-        program = Program(program_id, name, currency, policy or ProgramPolicy(), created_at=self.clock.now())
+                       idempotency_key: str | None = None, test_mode: bool = False) -> dict[str, Any]:
+        """`test_mode`: the program runs by its own test clock, from now on; it is never switched to live."""
+        program = Program(program_id, name, currency, policy or ProgramPolicy(), created_at=self.clock.now(),
+                          test_mode=test_mode)
         if not name or len(name) > 200 or not name.isprintable():
             raise InvalidRequest("a program name is 1 to 200 printable characters")
         request_print = fingerprint({"program": program_id, "name": name, "currency": currency,
-                                     "policy": program.policy})
+                                     "policy": program.policy} | ({"mode": "test"} if test_mode else {}))
         # A concurrent creation of the same id that commits after we looked: run again, to
         # answer from its stored response (or with the conflict) rather than a database error.
         return self.db.retrying_races(lambda: self._create_program(program, request_print, idempotency_key))

@@ -32,6 +32,7 @@ def program_json(program: Program) -> dict[str, Any]:
     return {
         "id": program.id, "name": program.name, "currency": program.currency,
         "created_at": iso(program.created_at),
+        "livemode": not program.test_mode,
         "policy": {
             "lot_validity_days": policy.lot_validity_days, "min_redemption": policy.min_redemption,
             "allow_negative_balance": policy.allow_negative_balance, "allow_transfers": policy.allow_transfers,

@@ -61,8 +61,11 @@ class LedgerRepository:
             allow_negative_balance=policy.allow_negative_balance, allow_transfers=policy.allow_transfers,
             hold_timeout_seconds=policy.hold_timeout_seconds, earn_rate_points=policy.earn_rate.points,
             earn_rate_per_minor_units=policy.earn_rate.per_minor_units, rounding=str(policy.rounding),
-            created_at=program.created_at,
+            created_at=program.created_at, mode="test" if program.test_mode else "live",
         ))
+        if program.test_mode:
+            self.conn.execute(insert(t.test_clocks).values(program_id=program.id, now=program.created_at,
+                                                          advanced_at=program.created_at))
 
     def find_program(self, program_id: str) -> Program | None:
         if program_id not in self._programs:
@@ -426,7 +429,7 @@ _HISTORY_TIMESTAMPS = tuple(name for name in HISTORY_COLUMNS if name in _row_sha
 def program_from_row(row: Any) -> Program:
     return Program(
         id=row["id"], name=row["name"], currency=row["currency"], created_at=row["created_at"],
-        policy=ProgramPolicy(
+        test_mode=row["mode"] == "test", policy=ProgramPolicy(
             lot_validity_days=row["lot_validity_days"], min_redemption=row["min_redemption"],
             allow_negative_balance=bool(row["allow_negative_balance"]),
             allow_transfers=bool(row["allow_transfers"]), hold_timeout_seconds=row["hold_timeout_seconds"],

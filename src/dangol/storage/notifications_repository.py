@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import tables as t
@@ -107,11 +107,13 @@ class NotificationsRepository:
             new += self.conn.execute(inserted).first() is not None
         return new
 
-    def unrouted(self, limit: int) -> list[OutboxRow]:
-        """The oldest rows not routed yet; on PostgreSQL locked, skipping rows another
-        dispatcher holds, so that two never route the same row."""
+    def unrouted(self, limit: int, program_id: str | None = None) -> list[OutboxRow]:
+        """The oldest rows not routed yet, of the program (None: of every live program, and
+        those of no program); on PostgreSQL locked, skipping rows another dispatcher holds,
+        so that two never route the same row."""
         o = t.outbox
-        query = select(o).where(o.c.routed == False).order_by(o.c.id).limit(limit)  # noqa: E712
+        query = (select(o).where(o.c.routed == False, _of_program(o, program_id))  # noqa: E712
+                 .order_by(o.c.id).limit(limit))
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = self.conn.execute(query)
@@ -179,11 +181,19 @@ class NotificationsRepository:
         if rows:
             self.conn.execute(insert(t.deliveries), list(rows))
 
-    def due(self, now: datetime, limit: int) -> list[Delivery]:
+    def due(self, now: datetime, limit: int, program_id: str | None = None) -> list[Delivery]:
+        """Pending deliveries due at `now`, of the program (None: of every live program)."""
         d = t.deliveries
-        rows = self.conn.execute(select(d).where(and_(d.c.status == "pending", d.c.next_attempt_at <= now))
+        rows = self.conn.execute(select(d).where(and_(d.c.status == "pending", d.c.next_attempt_at <= now,
+                                                      _of_program(d, program_id)))
                                  .order_by(d.c.next_attempt_at, d.c.id).limit(limit))
         return [Delivery(**r._mapping) for r in rows]
+
+    def next_attempt_after(self, program_id: str, moment: datetime) -> datetime | None:
+        """When the program's next pending delivery is due after `moment` (a test clock stops there)."""
+        d = t.deliveries
+        return self.conn.execute(select(func.min(d.c.next_attempt_at)).where(
+            d.c.program_id == program_id, d.c.status == "pending", d.c.next_attempt_at > moment)).scalar()
 
     def delivery(self, delivery_id: str) -> Delivery | None:
         row = self.conn.execute(select(t.deliveries).where(t.deliveries.c.delivery_id == delivery_id)).first()
@@ -280,3 +290,11 @@ class NotificationsRepository:
 def _subscription(r: Any) -> Subscription:
     return Subscription(r.id, r.program_id, r.url, json.loads(r.event_types), r.secret, r.previous_secret,
                         r.previous_secret_until, r.member_channel, r.enabled, r.created_at)
+
+
+def _of_program(table: Table, program_id: str | None) -> ColumnElement[bool]:
+    """Rows of the program; None: rows of no test program (a test program's notifications go
+    out when its clock is advanced, at its own time)."""
+    if program_id is not None:
+        return table.c.program_id == program_id
+    return table.c.program_id.not_in(select(t.test_clocks.c.program_id))

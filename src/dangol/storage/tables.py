@@ -41,6 +41,15 @@ programs = Table(
     Column("earn_rate_per_minor_units", BigInteger, nullable=False),
     Column("rounding", String(16), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("mode", String(8), nullable=False, server_default="live"),  # "live" or "test", fixed at creation
+)
+
+# A test program's clock: the simulated now that only the operator moves forward.
+test_clocks = Table(
+    "test_clocks", metadata,
+    Column("program_id", String(63), ForeignKey("programs.id"), primary_key=True),
+    Column("now", Timestamp, nullable=False),
+    Column("advanced_at", Timestamp, nullable=False),
 )
 
 members = Table(

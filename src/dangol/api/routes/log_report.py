@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...domain.program import PROGRAM_ID
+from ..program_clock import LIVEMODE_HEADER
 from ..deps import ServicesDep
 from ..problems import problem_responses
 from ..responses import JSONResponse
@@ -34,6 +35,10 @@ class ProgramReportOut(BaseModel):
     period: Literal["month"]
     periods: list[ReportFigures]
     total: ReportFigures
+    livemode: Literal[False] | None = Field(None, description=(
+        "Only on a test program's report: false, its figures are of simulated time (the answer then "
+        "carries `Dangol-Livemode: false`). A live program's report has no such member: it is exactly "
+        "what `dangol verify report` recomputes from a mirror."))
 
 
 @router.get("/v1/log/report", response_model=ProgramReportOut, summary="A program's report, from the log",
@@ -44,4 +49,5 @@ class ProgramReportOut(BaseModel):
             responses=problem_responses(404, 422, why={404: "Unknown program"}))
 def program_report(services: ServicesDep, program: Annotated[str, Query(pattern=PROGRAM_ID.pattern, max_length=63)],
                    period: Annotated[Literal["month"], Query()] = "month") -> JSONResponse:
-    return JSONResponse(services.log_report.report(program, period))
+    body = services.log_report.report(program, period)
+    return JSONResponse(body, headers={LIVEMODE_HEADER: "false"} if "livemode" in body else {})

@@ -7,14 +7,17 @@ from fastapi import APIRouter
 from ...domain import EarnRate, ProgramPolicy
 from ...service import receipts
 from ...service.container import Services
+from ...service.test_clocks.advance import Advance
 from ...service.programs import ADMIN_SCOPE, AUTH_CACHE_SECONDS, Scope
 from ..auth import AdminKey, AuthenticatedRoute, ReadKey
 from ..deps import ApiKeyIdPath, ProgramIdPath, ServicesDep
+from ..program_clock import LIVEMODE_HEADER
 from ..idempotency import IdempotencyKey, StoredResponses
 from ..lanes import WriteLaneDep
 from ..problems import ApiProblem, problem_responses
 from ..responses import JSONResponse
-from ..schemas import ApiKeyIn, ApiKeyOut, IssuedKeyList, IssuedKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut
+from ..schemas import (ApiKeyIn, ApiKeyOut, IssuedKeyList, IssuedKeyOut, PolicyIn, ProgramIn, ProgramList, ProgramOut,
+                       TestClockAdvanceIn, TestClockAdvanceOut, TestClockOut)
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"], route_class=AuthenticatedRoute)
 
@@ -32,8 +35,9 @@ def _policy(policy: PolicyIn) -> ProgramPolicy:
 async def create_program(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, body: ProgramIn,
                          idempotency_key: IdempotencyKey) -> JSONResponse:
     program = await lane.run(services.programs.create_program, body.id, body.name, body.currency,
-                             _policy(body.policy), idempotency_key=idempotency_key)
-    return JSONResponse(program, status_code=201, headers={"Location": f"/v1/programs/{program['id']}"})
+                             _policy(body.policy), idempotency_key=idempotency_key, test_mode=body.mode == "test")
+    marked = {} if program["livemode"] else {LIVEMODE_HEADER: "false"}  # the path names no program yet
+    return JSONResponse(program, status_code=201, headers={"Location": f"/v1/programs/{program['id']}", **marked})
 
 
 @router.get("", response_model=ProgramList, summary="List programs",
@@ -46,6 +50,30 @@ def list_programs(key: AdminKey, services: ServicesDep) -> JSONResponse:
             responses=problem_responses(401, 403, 404, 422))
 def get_program(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
     return JSONResponse(receipts.program_json(services.programs.get_program(program_id)))
+
+
+@router.get("/{program_id}/test-clock", response_model=TestClockOut, summary="Read a test program's clock",
+            responses=problem_responses(401, 403, 404, 409, 422))
+def get_test_clock(key: ReadKey, services: ServicesDep, program_id: ProgramIdPath) -> JSONResponse:
+    return JSONResponse(services.test_clocks.show(program_id))
+
+
+@router.post("/{program_id}/test-clock/advance", response_model=TestClockAdvanceOut,
+             summary="Advance a test program's clock",
+             description="Moves the clock forward (`to` a time or `by` a duration, never backwards), running the "
+                         "program's due jobs as that time passes: expiry, expiry warnings, tiers, birthdays, "
+                         "statements, retention and its notifications, day by day and at each time a delivery is "
+                         "due. A live program has no test clock: 409 `live-program`. Replaying the request with "
+                         "the same Idempotency-Key answers the original response and moves nothing.",
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422))
+async def advance_test_clock(key: AdminKey, services: ServicesDep, lane: WriteLaneDep, program_id: ProgramIdPath,
+                             body: TestClockAdvanceIn, idempotency_key: IdempotencyKey) -> JSONResponse:
+    advance = Advance(body.to, body.by)
+    request = {"advance_test_clock": {"program_id": program_id, **advance.as_json()}}
+    stored = StoredResponses(services, f"test-clock:{program_id}")
+    # In the write lane, like every write: on SQLite its steps' writes then take their turn with the others'.
+    return JSONResponse(await lane.run(
+        stored.once, idempotency_key, request, lambda: services.test_clocks.advance(program_id, advance)))
 
 
 @router.post("/{program_id}/api-keys", status_code=201, response_model=ApiKeyOut,

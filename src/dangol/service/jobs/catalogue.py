@@ -12,7 +12,7 @@ from ..notifications.dispatch import Dispatcher
 from ..privacy.erasure import RetentionJob
 from ..tiers import NoTierLadder, TierService
 from .notices import expiry_warnings, monthly_statements
-from .runner import Job
+from .runner import EVERY_PROGRAM, Job
 
 
 def standard_jobs(db: Database, expiry: ExpiryJob, tiers: TierService, birthdays: BirthdayJob,
@@ -32,8 +32,9 @@ def standard_jobs(db: Database, expiry: ExpiryJob, tiers: TierService, birthdays
     def retain(program_id: str, now: datetime) -> dict[str, Any]:
         return retention.run(program_id).as_json()
 
-    def dispatch(_: str, now: datetime) -> dict[str, Any]:
-        return dispatcher.run(now).as_json()
+    def dispatch(program_id: str, now: datetime) -> dict[str, Any]:
+        # "*": every live program's notifications; a test program's id: its own, at its time
+        return dispatcher.run(now, program_id=None if program_id == EVERY_PROGRAM else program_id).as_json()
 
     return [
         Job("outbox-dispatch", timedelta(0), dispatch, per_program=False),

@@ -5,7 +5,11 @@ transaction (see JobsRepository.acquire) for a while on the wall clock, released
 run ends; a worker that dies leaves a lease that runs out, and the next worker resumes (every
 job is idempotent and commits its progress as it goes). A job's own `now` comes from the
 program's clock (`clock_for`), so a program whose clock is advanced sees its jobs run as
-that time passes. Every run is a `job_runs` row, read through the API."""
+that time passes; the run happens inside the program's clock scope (`scope`), so the services it
+calls read that time too. A test program's jobs run only when its clock is advanced
+(service/test_clocks/), each step under the same leases, its notifications included (the
+outbox dispatch job, run for that program alone). Every run is a `job_runs` row, read through
+the API."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,8 +56,10 @@ def default_holder() -> str:
 
 class JobRunner:
     def __init__(self, db: Database, jobs: Sequence[Job], clock_for: Callable[[str], Clock],
-                 holder: str | None = None, wall_clock: Clock | None = None, lease: timedelta = LEASE) -> None:
+                 holder: str | None = None, wall_clock: Clock | None = None, lease: timedelta = LEASE,
+                 scope: Callable[[str], AbstractContextManager[None]] | None = None) -> None:
         self.db, self.jobs, self.clock_for = db, list(jobs), clock_for
+        self.scope = scope or (lambda program_id: nullcontext())
         self.holder = holder or default_holder()
         self.wall_clock = wall_clock or SystemClock()
         self.lease = lease
@@ -69,16 +76,23 @@ class JobRunner:
 
     def tick(self, only: Sequence[str] | None = None, *, force: bool = False,
              program_id: str | None = None) -> list[dict[str, Any]]:
-        """Runs every job that is due (all of `only`, with `force`), for every program (or
-        `program_id`). Returns the runs made; a job another worker holds is skipped."""
+        """Runs every job that is due (all of `only`, with `force`), for every live program
+        (or `program_id`, live or test). Returns the runs made; a job another worker holds is
+        skipped. A test program's jobs that are not per program (the outbox dispatch) run for
+        it alone, at its time."""
         jobs = [self.job(name) for name in only] if only else self.jobs
         with self.db.read() as conn:
-            programs = [p.id for p in LedgerRepository(conn).list_programs()]
-        if program_id is not None:
-            programs = [p for p in programs if p == program_id]
+            found = LedgerRepository(conn).list_programs()
+        if program_id is None:
+            programs, shared = [p.id for p in found if not p.test_mode], EVERY_PROGRAM
+        else:
+            programs = [p.id for p in found if p.id == program_id]
+            shared = program_id if any(p.test_mode for p in found if p.id == program_id) else EVERY_PROGRAM
+        if shared != EVERY_PROGRAM:  # a test program's step: its notifications go out after the jobs made them
+            jobs = sorted(jobs, key=lambda job: not job.per_program)
         made = []
         for job in jobs:
-            for target in (programs if job.per_program else [EVERY_PROGRAM]):
+            for target in (programs if job.per_program else [shared]):
                 if force or self.due(job, target):
                     run = self.run_one(job, target)
                     if run is not None:
@@ -102,7 +116,8 @@ class JobRunner:
             run_id = repo.start_run(program_id, job.name, self.holder, now)
         status, summary = "failed", {}
         try:
-            summary = job.run(program_id, now)
+            with self.scope(program_id):
+                summary = job.run(program_id, now)
             status = "succeeded"
         except Exception as error:  # a job's failure is its run's, not the worker's
             log.exception("job %s of %s failed", job.name, program_id)

@@ -82,7 +82,7 @@ class RulesEditing:
                 "hash": published["hash"], "number": published["number"],
                 "effective_from": published["effective_from"]}, detail={
                 "urgent": urgent, "reason": reason, "changes": published["changes"]}),
-                self.services.clock.now())
+                self.services.clocks.now())
 
         return self.services.rulesets.publish(program_id, text, effective_from=effective_from, urgent=urgent,
                                               reason=reason, idempotency_key=idempotency_key, also=audited)

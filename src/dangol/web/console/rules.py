@@ -66,7 +66,7 @@ async def check(request: Request, program_id: str) -> Response:
         if checked.valid and form.get("simulate"):
             try:
                 simulation = await run_in_threadpool(editing.simulate, program_id, text,
-                                                     services_of(request).clock.now())
+                                                     services_of(request).clocks.now())
             except DomainError as refused:
                 error = refused.detail
         return _page(request, visit, program_id, text, checked=checked, simulation=simulation, error=error,
