@@ -7,8 +7,9 @@ dozen each.
 
 An event that fails before it changed anything is forgotten (the scope's journal) and
 the batch goes on. One that fails after it changed something raises `EventFailed`: the
-caller rolls the transaction back and runs the batch again without it, as
-`LedgerService.execute` does with operations. Either way the failed event leaves no
+caller rolls back to the savepoint it took after locking the batch's members and runs
+the batch again without it, in the same transaction, as `LedgerService.execute` does
+with operations. Either way the failed event leaves no
 trace.
 
 A quote (`write=False`) judges one event the same way and writes nothing."""

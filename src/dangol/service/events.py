@@ -21,6 +21,7 @@ from ..domain.errors import DomainError, IdempotencyConflict, InvalidRequest
 from ..engagement import Item, Occurrence
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
+from ..storage.facts_repository import FactsRepository
 from ..storage.statistics import refresh_stale_statistics
 from . import receipts
 from .event_batch import EventBatch, EventFailed
@@ -113,20 +114,36 @@ class EventService:
             except DomainError as error:
                 outcomes[index] = error
         with collector_paused(len(events) >= LARGE_BATCH):
-            while True:
-                try:
-                    # A concurrent writer that took an event id (or enrolment) first: look again.
-                    results = self.db.retrying_races(lambda: self._write_batch(program_id, events, bodies, outcomes))
-                    if len(events) >= LARGE_BATCH:  # a bulk send, as an import: keep the plans on indexes
-                        refresh_stale_statistics(self.db)
-                    return results
-                except EventFailed as failure:
-                    outcomes[failure.index] = failure.error  # rolled back: run again without it
+            try:
+                # A concurrent writer that took an event id (or enrolment) first: look again.
+                results = self.db.retrying_races(lambda: self._write_batch(program_id, events, bodies, outcomes))
+            except EventFailed as failure:  # a batch of one: rolled back, nothing else to answer
+                return [failure.error]
+            if len(events) >= LARGE_BATCH:  # a bulk send, as an import: keep the plans on indexes
+                refresh_stale_statistics(self.db)
+            return results
 
     def _write_batch(self, program_id: str, events: Sequence[EventInput], bodies: list[tuple[str, str]],
-                     outcomes: list[dict[str, Any] | DomainError | None]) -> list[dict[str, Any] | DomainError]:
+                     checked: list[dict[str, Any] | DomainError | None]) -> list[dict[str, Any] | DomainError]:
+        """One transaction. A run in which an event fails after it changed the batch's state
+        is rolled back to a savepoint and the batch runs again without it, in this same
+        transaction, its members still locked (they are locked before the savepoint: rolling
+        back to it would release locks taken after it), as `LedgerService._write` does: so
+        the refusal is judged against the very state the other events' answers are given
+        against. Run again in a new transaction, after another process's write to the same
+        members, the other events would answer from balances the refusal never saw. A batch
+        of one event has no other answers: its transaction is rolled back (`EventFailed`)."""
+        outcomes = list(checked)  # refusals of a transaction rolled back (a lost race) are judged again
         with self.db.write() as conn:
-            return self._record_batch(conn, program_id, events, bodies, list(outcomes))
+            if len(events) == 1:
+                return self._record_batch(conn, program_id, events, bodies, outcomes)
+            FactsRepository(conn).lock_members(e.member_id for e in events if e.member_id)
+            while True:
+                try:
+                    with conn.begin_nested():
+                        return self._record_batch(conn, program_id, events, bodies, list(outcomes))
+                except EventFailed as failure:
+                    outcomes[failure.index] = failure.error  # rolled back to the savepoint: again without it
 
     def _record_batch(self, conn: Connection, program_id: str, events: Sequence[EventInput],
                       bodies: list[tuple[str, str]], outcomes: list[dict[str, Any] | DomainError | None],
