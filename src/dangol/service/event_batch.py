@@ -93,7 +93,7 @@ class EventBatch:
 
     # ------------------------------------------------------------ the batch, up front
 
-    def preload(self, events: Sequence[EventInput]) -> None:
+    def preload(self, events: Sequence[EventInput], held: Mapping[str, LockedMember] | None = None) -> None:
         """The batch's members (locked on PostgreSQL, in id order), their profiles,
         referrers, counters, ledgers (with lots and orders for those with refunds), tier
         standings and engagement state, and the budgets its rulesets may spend: a few
@@ -120,7 +120,7 @@ class EventBatch:
                 refunds.setdefault(event.member_id, set()).add(event.order_id)
             if (found := self.scope.in_force(at)) is not None:  # the caps' counters: a query each otherwise
                 keys |= cap_counter_keys(found[1], event.type, event.order_id, at, zone)
-        self.scope.preload(members, wants)
+        self.scope.preload(members, wants, held)
         present = [m for m in members if self.scope.members.get(m) is not None]
         rulesets = {found[0]: found[1] for at in sorted(set(times)) if (found := self.scope.in_force(at))}
         if self.ledger is not None:
