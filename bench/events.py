@@ -15,7 +15,7 @@ Each run, on a fresh copy: `--events` purchase events (seeded: members uniform, 
 in force), built inside the timed loop as an importer must, sent through
 `EventService.record_many` in batches of `--batch` (what `dangol events send` does): each
 event judged by the rules, posted to the ledger (with the transparency log's entries),
-counted and recorded, every event in its own savepoint.
+counted and recorded, one transaction a batch (load, decide, write: docs/rules.md).
 
 In the same run, for the ratio: the foundation's plain ledger ingest (bench/ingest.py's
 code path, `LedgerService.execute` of Earn operations in batches) of the same number of

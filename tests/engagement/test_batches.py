@@ -51,6 +51,7 @@ def test_a_batch_is_the_same_as_one_event_at_a_time(services: Services, program_
     expected = rows(services)
     assert any(e["points"] for e in one_by_one) and any(e["coupons"] for e in one_by_one)  # rewards happened
     with services.db.write() as conn:  # start again: the same history, as one batch
+        # The outbox too: its rows are named by transaction id, and SQLite gives the ids again.
         for table in (t.engagement_progress, t.engagement_coupons, t.engagement_badges, t.postings, t.lots,
                       t.transactions, t.idempotency_keys, t.outbox):
             conn.execute(table.delete())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -254,3 +255,24 @@ def test_a_batch_reads_its_rules_cap_counters_up_front(services: Services, clock
     assert len(counter_reads) == 1, counter_reads
     paid = {m: [o["total_points"] for o in outcomes if isinstance(o, dict) and o["member_id"] == m] for m in MEMBERS}
     assert all(points == [100, 100, 100, 100, 100, 0, 0] for points in paid.values()), paid
+
+
+def test_a_batch_looks_its_event_ids_up_in_one_query(services: Services, clock: FixedClock) -> None:
+    """Load, decide, write: the batch's event ids (new ones, a repeat of a recorded event and
+    a repeat within the batch) are looked up in one query, after its members are locked,
+    and a repeat gets the recorded answer."""
+    _prepare(services, clock)
+    clock.set(datetime(2025, 6, 1, tzinfo=timezone.utc))
+    services.events.record_many("market", [EventInput(f"s{m}", "signup", m, external_ref=f"c-{m}", occurred_at=START)
+                                           for m in MEMBERS])
+    purchases = [EventInput(f"p{m}", "purchase", m, occurred_at=START + timedelta(days=1),
+                            amount=Money(10_000, "KRW"), order_id=f"o-{m}") for m in MEMBERS]
+    with statements(services.db) as seen:
+        outcomes = services.events.record_many("market", [*purchases, purchases[0],
+                                                          EventInput("sm0", "signup", "m0", external_ref="c-m0",
+                                                                     occurred_at=START)])
+    event_reads = [s for s in seen if re.search(r"\bFROM events\b", s)]
+    assert len(event_reads) == 1, event_reads
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert outcomes[len(MEMBERS)] == outcomes[0]  # the repeat within the batch: the same answer
+    assert outcomes[-1]["event_id"] == "sm0" and outcomes[-1]["recorded"]  # recorded before: its answer

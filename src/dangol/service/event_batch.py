@@ -7,8 +7,9 @@ dozen each.
 
 An event that fails before it changed anything is forgotten (the scope's journal) and
 the batch goes on. One that fails after it changed something raises `EventFailed`: the
-caller rolls the transaction back and runs the batch again without it, as
-`LedgerService.execute` does with operations. Either way the failed event leaves no
+caller rolls back to the savepoint it took after locking the batch's members and runs
+the batch again without it, in the same transaction, as `LedgerService.execute` does
+with operations. Either way the failed event leaves no
 trace.
 
 A quote (`write=False`) judges one event the same way and writes nothing."""
@@ -95,7 +96,7 @@ class EventBatch:
 
     # ------------------------------------------------------------ the batch, up front
 
-    def preload(self, events: Sequence[EventInput]) -> None:
+    def preload(self, events: Sequence[EventInput], held: Mapping[str, LockedMember] | None = None) -> None:
         """The batch's members (locked on PostgreSQL, in id order), their profiles,
         referrers, counters, ledgers (with lots and orders for those with refunds), tier
         standings and engagement state, and the budgets its rulesets may spend: a few
@@ -122,7 +123,7 @@ class EventBatch:
                 refunds.setdefault(event.member_id, set()).add(event.order_id)
             if (found := self.scope.in_force(at)) is not None:  # the caps' counters: a query each otherwise
                 keys |= cap_counter_keys(found[1], event.type, event.order_id, at, zone)
-        self.scope.preload(members, wants)
+        self.scope.preload(members, wants, held)
         present = [m for m in members if self.scope.members.get(m) is not None]
         rulesets = {found[0]: found[1] for at in sorted(set(times)) if (found := self.scope.in_force(at))}
         if self.ledger is not None:

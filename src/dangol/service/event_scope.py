@@ -100,14 +100,18 @@ class EventScope:
 
     # ------------------------------------------------------------ a batch, up front
 
-    def preload(self, member_ids: Iterable[str], counter_keys: Mapping[str, set[str]]) -> None:
-        """Members (locked on PostgreSQL, in id order, as one event locks its own), their
-        profiles and referrers, and the named member counters (a key absent from the table is 0)."""
+    def preload(self, member_ids: Iterable[str], counter_keys: Mapping[str, set[str]],
+                held: Mapping[str, LockedMember] | None = None) -> None:
+        """Members (locked on PostgreSQL, in id order, as one event locks its own, unless
+        `held` has them: locked by the transaction already), their profiles and referrers,
+        and the named member counters (a key absent from the table is 0)."""
         ids = sorted(set(member_ids))
         if not ids:
             return
         facts = FactsRepository(self.conn)
-        self.members.update(facts.lock_members(ids))
+        held = held or {}
+        self.members.update({i: held[i] for i in ids if i in held})
+        self.members.update(facts.lock_members(i for i in ids if i not in held))
         self.members.update({i: None for i in ids if i not in self.members})
         present = [i for i in ids if self.members[i] is not None]
         if not present:

@@ -2,13 +2,29 @@
 at the event's time, posted to the ledger, with every effect returned. All of it, the event
 row, the ledger's transactions and every counter, in one database transaction.
 
+A batch (`record_many`; `record` is a batch of one) is three steps, in `_record_batch`:
+
+1. load: `EventBatch.preload` reads what the batch's events need in a few set-based
+   queries (members, locked in id order; profiles, referrers, counters, ledgers with the
+   orders refunds need, tier standings, engagement state, the budgets' counters), then
+   the batch's event ids in one query;
+2. decide: `EventBatch.judge`, event by event, in memory: the rules (`rules.evaluate`),
+   the member ledgers (`domain.MemberLedger`, in the ledger session), tiers and
+   engagement (their sessions), producing receipts and counter increments;
+3. write: `EventBatch.flush` writes it all, each table in one multi-row statement, and
+   the transaction commits once.
+
+What still reads or writes between 1 and 3 is what the load cannot know in advance: a
+member the batch did not name (a sign-up's new member, a referrer), a new referral
+relation, a budget counter row made to exist.
+
 `quote` runs the same judgement in a read transaction and writes nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +37,7 @@ from ..domain.errors import DomainError, IdempotencyConflict, InvalidRequest
 from ..engagement import Item, Occurrence
 from ..storage.database import Database
 from ..storage.events_repository import EventsRepository
+from ..storage.facts_repository import FactsRepository, LockedMember
 from ..storage.statistics import refresh_stale_statistics
 from . import receipts
 from .event_batch import EventBatch, EventFailed
@@ -113,35 +130,52 @@ class EventService:
             except DomainError as error:
                 outcomes[index] = error
         with collector_paused(len(events) >= LARGE_BATCH):
-            while True:
-                try:
-                    # A concurrent writer that took an event id (or enrolment) first: look again.
-                    results = self.db.retrying_races(lambda: self._write_batch(program_id, events, bodies, outcomes))
-                    if len(events) >= LARGE_BATCH:  # a bulk send, as an import: keep the plans on indexes
-                        refresh_stale_statistics(self.db)
-                    return results
-                except EventFailed as failure:
-                    outcomes[failure.index] = failure.error  # rolled back: run again without it
+            try:
+                # A concurrent writer that took an event id (or enrolment) first: look again.
+                results = self.db.retrying_races(lambda: self._write_batch(program_id, events, bodies, outcomes))
+            except EventFailed as failure:  # a batch of one: rolled back, nothing else to answer
+                return [failure.error]
+            if len(events) >= LARGE_BATCH:  # a bulk send, as an import: keep the plans on indexes
+                refresh_stale_statistics(self.db)
+            return results
 
     def _write_batch(self, program_id: str, events: Sequence[EventInput], bodies: list[tuple[str, str]],
-                     outcomes: list[dict[str, Any] | DomainError | None]) -> list[dict[str, Any] | DomainError]:
+                     checked: list[dict[str, Any] | DomainError | None]) -> list[dict[str, Any] | DomainError]:
+        """One transaction. A run in which an event fails after it changed the batch's state
+        is rolled back to a savepoint and the batch runs again without it, in this same
+        transaction, its members still locked (they are locked before the savepoint: rolling
+        back to it would release locks taken after it), as `LedgerService._write` does: so
+        the refusal is judged against the very state the other events' answers are given
+        against. Run again in a new transaction, after another process's write to the same
+        members, the other events would answer from balances the refusal never saw. A batch
+        of one event has no other answers: its transaction is rolled back (`EventFailed`)."""
+        outcomes = list(checked)  # refusals of a transaction rolled back (a lost race) are judged again
         with self.db.write() as conn:
-            return self._record_batch(conn, program_id, events, bodies, list(outcomes))
+            if len(events) == 1:
+                return self._record_batch(conn, program_id, events, bodies, outcomes)
+            held = FactsRepository(conn).lock_members(e.member_id for e in events if e.member_id)
+            while True:
+                try:
+                    with conn.begin_nested():
+                        return self._record_batch(conn, program_id, events, bodies, list(outcomes), held)
+                except EventFailed as failure:
+                    outcomes[failure.index] = failure.error  # rolled back to the savepoint: again without it
 
     def _record_batch(self, conn: Connection, program_id: str, events: Sequence[EventInput],
                       bodies: list[tuple[str, str]], outcomes: list[dict[str, Any] | DomainError | None],
-                      ) -> list[dict[str, Any] | DomainError]:
+                      held: Mapping[str, LockedMember] | None = None) -> list[dict[str, Any] | DomainError]:
+        """Load, decide, write: the batch's state read up front (`EventBatch.preload`), each
+        event judged against it in memory (`EventBatch.judge`), everything written at the
+        end (`EventBatch.flush`). `held`: members this transaction has locked already."""
         batch = EventBatch(self, conn, program_id, write=True)
-        repo = EventsRepository(conn)
-        stored = repo.find_many(program_id, [e.event_id for e in events])
-        new = [e for e, o in zip(events, outcomes) if o is None and e.event_id not in stored]
-        batch.preload(new)
-        if new:
-            # Again, with their members locked: a duplicate sent while its original was in flight
-            # has waited for it on those locks and finds its result, rather than judging the event
-            # again against what it left ("already fully refunded"). PostgreSQL; on SQLite nothing
-            # has been written since BEGIN, and the second look finds nothing more.
-            stored |= repo.find_many(program_id, [e.event_id for e in new])
+        pending = [e for e, o in zip(events, outcomes) if o is None]
+        # 1. Load: everything the batch's events read, their members locked first.
+        batch.preload(pending, held)
+        # The event ids, in one query, only now that the members are locked: a duplicate sent
+        # while its original was in flight has waited for it on those locks and finds its
+        # result, rather than judging the event again against what it left ("already fully
+        # refunded"). PostgreSQL; on SQLite nothing has been written since BEGIN.
+        stored = EventsRepository(conn).find_many(program_id, [e.event_id for e in pending])
         seen: dict[str, tuple[str, dict[str, Any]]] = {e: (r.fingerprint, r.result) for e, r in stored.items()}
         for index, event in enumerate(events):
             if outcomes[index] is not None:
@@ -152,7 +186,7 @@ class EventService:
                 outcomes[index] = result if stored_print == print_ else IdempotencyConflict(
                     f"event {event.event_id!r} was recorded with another body")
                 continue
-            try:
+            try:  # 2. Decide, in memory.
                 result = batch.judge(event, body, print_)
             except DomainError as error:
                 if batch.changed:
@@ -162,7 +196,7 @@ class EventService:
                 continue
             seen[event.event_id] = (print_, result)
             outcomes[index] = result
-        batch.flush()
+        batch.flush()  # 3. Write: every table in bulk, in this one transaction.
         return outcomes  # type: ignore[return-value]
 
     def quote(self, program_id: str, event: EventInput) -> dict[str, Any]:
