@@ -151,7 +151,9 @@ def test_refusals_are_problems_and_leave_nothing_behind(writer: Api, admin: Api,
                                         "occurred_at": "2026-02-01T00:00:00Z"}), 422, "validation-error")
     with services.db.read() as conn:
         assert conn.execute(select(t.events.c.event_id)).scalars().all() == ["signup-cust-1"]
-    # A review: 100 points, once per order.
+    # A review of the member's own order: 100 points, once per order.
+    send(writer, {"event_id": "p1", "type": "purchase", "member_id": member, "order_id": "o1",
+                  "amount": {"amount": 10000, "currency": "KRW"}})
     review = {"event_id": "v1", "type": "review", "member_id": member, "order_id": "o1"}
     assert send(writer, review)["total_points"] == 100
     second = send(writer, {**review, "event_id": "v2"})

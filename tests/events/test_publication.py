@@ -48,7 +48,7 @@ def test_every_mistake_is_reported_with_its_line_and_field(admin: Api, market: s
     problem = assert_problem(admin.post(PATH, {"document": broken}), 422, "invalid-ruleset")
     fields = {(e["line"], e["field"]) for e in problem["problems"]}
     assert (20, "rules[1].actions[0].award_points.fixed") in fields
-    assert any(field == "rules[5].when" and line == 54 for line, field in fields)
+    assert any(field == "rules[5].when" and line == 57 for line, field in fields)
     validate = admin.post(f"{PATH}/validate", {"document": broken})
     assert_problem(validate, 422, "invalid-ruleset")
     ok = admin.post(f"{PATH}/validate", {"document": MARKET}).json()

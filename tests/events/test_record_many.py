@@ -244,6 +244,10 @@ def test_a_batch_reads_its_rules_cap_counters_up_front(services: Services, clock
     clock.set(datetime(2025, 6, 1, tzinfo=timezone.utc))
     services.events.record_many("market", [EventInput(f"s{m}", "signup", m, external_ref=f"c-{m}", occurred_at=START)
                                            for m in MEMBERS])
+    # Each member buys orders o0..o5 (the review rule pays only for one's own order).
+    services.events.record_many("market", [EventInput(f"p{m}-{n}", "purchase", m, amount=Money(1000, "KRW"),
+                                                      order_id=f"o{n}", occurred_at=START) for m in MEMBERS
+                                           for n in range(6)])
     # Each member: 7 reviews in March (orders o0..o5, then o0 again): 5 paid, the 6th over the
     # month's cap, the 7th a second review of o0 (once per order).
     reviews = [EventInput(f"r{m}-{n}", "review", m, occurred_at=START + timedelta(days=1 + n, hours=i),

@@ -30,7 +30,7 @@ def _march(services: Services, clock: FixedClock) -> None:
     clock.set(datetime(2025, 3, 20, 3, tzinfo=timezone.utc))
     record("market", EventInput("p-1", "purchase", "m_a", amount=Money(30000, "KRW"), order_id="o1"))
     record("market", EventInput("p-2", "purchase", "m_a", amount=Money(10000, "KRW"), order_id="o2"))
-    record("market", EventInput("v-1", "review", "m_b", order_id="o9"))
+    record("market", EventInput("v-1", "review", "m_a", order_id="o1"))  # her own order: 100
 
 
 def _rows(services: Services) -> tuple[int, int]:

@@ -5,6 +5,7 @@ when declared, and compared when a ruleset changes."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from importlib import resources
 
 import pytest
 from hypothesis import given, settings
@@ -215,12 +216,31 @@ def test_built_in_events_carry_no_readable_fields() -> None:
 
 # ---------------------------------------------------------------- hashes
 
-EXAMPLE_HASH = "sha256:9aeac077856d39d861c581403a8703c9091c00f1bc51a71c2cf3a30e85d4c3c5"
+# Changed deliberately when the example's review rule came to read the order's facts and keep
+# its bonus on refund (`refundable: false`).
+EXAMPLE_HASH = "sha256:2ea32eec2c67428d520613ada864472e8078cfda67441ab130b61d809d2c6279"
+# The example's review rule as published before that change, and that document's hash.
+PREVIOUS_REVIEW_RULE = """\
+  - id: review
+    description: 100 points for a review, once per order and at most 5 times a month
+    on: review
+    when: event.order_id != None
+    actions:
+      - award_points: {fixed: 100}
+"""
+PREVIOUS_EXAMPLE_HASH = "sha256:9aeac077856d39d861c581403a8703c9091c00f1bc51a71c2cf3a30e85d4c3c5"
 
 
 def test_the_example_rulesets_hash_is_unchanged() -> None:
     # Published rulesets name their hash; a ruleset without field declarations must keep it.
     assert ruleset_hash(load_example()) == EXAMPLE_HASH
+
+
+def test_the_previous_example_keeps_its_hash() -> None:
+    # Order facts and `refundable` are new: a published ruleset that uses neither keeps its hash.
+    text = (resources.files("dangol.rules") / "examples" / "market.yaml").read_text(encoding="utf-8")
+    start, end = text.index("  - id: review\n"), text.index("    caps:\n      - {per: order, times: 1}")
+    assert ruleset_hash(load_ruleset(text[:start] + PREVIOUS_REVIEW_RULE + text[end:])) == PREVIOUS_EXAMPLE_HASH
 
 
 def test_plain_event_types_hash_as_before() -> None:

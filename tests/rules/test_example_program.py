@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from dangol.rules import Beneficiary, Event, MemberState, evaluate, ruleset_hash
+from dangol.rules import Beneficiary, Event, MemberState, OrderFacts, evaluate, ruleset_hash
 from dangol.rules.loader import load_example
 
 RULES = load_example()
@@ -121,24 +121,43 @@ def test_welcome_points_on_signup() -> None:
     assert by_rule(result) == {"welcome": 1_000}  # the launch-week multiplier is on purchases only
 
 
+MY_ORDER = OrderFacts(exists=True, mine=True, amount=12_000)
+
+
 def test_reviews_earn_once_per_order_and_five_times_a_month() -> None:
     review = Event("review", order_id="o1")
-    first = evaluate(RULES, review, member(), {}, AFTER_LAUNCH_WEEK)
+    first = evaluate(RULES, review, member(), {}, AFTER_LAUNCH_WEEK, MY_ORDER)
     assert by_rule(first) == {"review": 100}
     assert {c.key: c.amount for c in first.counters} == {"member/review/order/o1/times": 1,
                                                          "member/review/month/2025-03/times": 1}
     # The same order again: the per-order cap (1) is used up, nothing more.
     counters = {c.key: c.amount for c in first.counters}
-    again = evaluate(RULES, review, member(), counters, AFTER_LAUNCH_WEEK)
+    again = evaluate(RULES, review, member(), counters, AFTER_LAUNCH_WEEK, MY_ORDER)
     assert again.points == () and again.withheld[0].reason == "cap: 1 time(s) per order"
     # A sixth review in March (another order): the monthly cap (5) is used up.
     busy = {"member/review/month/2025-03/times": 5}
-    assert evaluate(RULES, Event("review", order_id="o6"), member(), busy, AFTER_LAUNCH_WEEK).points == ()
+    assert evaluate(RULES, Event("review", order_id="o6"), member(), busy, AFTER_LAUNCH_WEEK, MY_ORDER).points == ()
     # In April the month starts over (1 April 00:30 in Seoul is still 31 March in UTC).
     april = datetime(2025, 3, 31, 15, 30, tzinfo=timezone.utc)
-    assert by_rule(evaluate(RULES, Event("review", order_id="o6"), member(), busy, april)) == {"review": 100}
+    assert by_rule(evaluate(RULES, Event("review", order_id="o6"), member(), busy, april, MY_ORDER)) == {"review": 100}
     # A review with no order id is not rewarded (the rule's condition).
     assert evaluate(RULES, Event("review"), member(), {}, AFTER_LAUNCH_WEEK).points == ()
+
+
+@pytest.mark.parametrize("order", [
+    OrderFacts(),  # no such order
+    OrderFacts(exists=True),  # another member's order
+    OrderFacts(exists=True, mine=True, refunded=True, amount=12_000),  # refunded in full
+])
+def test_reviews_of_orders_not_ones_own_or_refunded_earn_nothing(order: OrderFacts) -> None:
+    assert evaluate(RULES, Event("review", order_id="o1"), member(), {}, AFTER_LAUNCH_WEEK, order).points == ()
+
+
+def test_the_review_bonus_is_not_the_orders_to_take_back() -> None:
+    # The reward is for the review: its points are marked so a refund of the order keeps them.
+    [award] = evaluate(RULES, Event("review", order_id="o1"), member(), {}, AFTER_LAUNCH_WEEK, MY_ORDER).points
+    assert (award.rule_id, award.points, award.refundable) == ("review", 100, False)
+    assert all(a.refundable for a in evaluate(RULES, purchase(12_000), member(), {}, AFTER_LAUNCH_WEEK).points)
 
 
 def test_frequent_buyers_from_the_fourth_purchase_of_the_month() -> None:

@@ -81,7 +81,9 @@ def _action(action: Action) -> dict[str, object]:
         return {"award_points": {
             "to": action.to.value, "fixed": action.fixed, "multiplier": action.multiplier,
             "rate": None if rate is None else {"points": rate.points, "per": rate.per, "rounding": rate.rounding.value,
-                                               "of": rate.of.source if rate.of else None}}}
+                                               "of": rate.of.source if rate.of else None},
+            # Only when not refundable: every ruleset published before the option keeps its hash.
+            **({} if action.refundable else {"refundable": False})}}
     if isinstance(action, IssueCoupon):
         return {"issue_coupon": {"template": action.template}}
     if isinstance(action, AwardBadge):

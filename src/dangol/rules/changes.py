@@ -8,13 +8,13 @@ Not worsening: a new rule that is not exclusive; a removed condition (`when`); a
 added to a rule's `on` or to the ruleset; a custom event field declared, or removed or
 retyped, or its default added, changed or removed, while no rule on its event type reads
 it; a higher rate (same base, same rounding or a more generous one), fixed amount or
-multiplier; an added action; a raised or removed cap or budget; a widened validity; a
-changed description or version label.
+multiplier; points made non-refundable (`refundable: false`); an added action; a raised or
+removed cap or budget; a widened validity; a changed description or version label.
 
 Worsening: a removed rule or action; a new exclusive rule (it may stop others); a changed or
 added condition; a changed priority, group or exclusivity; a lower rate, fixed amount or
-multiplier, a changed rate base (`of`) or a less generous rounding; an action that goes to
-someone else; a new or lower cap (of any window: a lifetime cap too) or budget; a narrowed
+multiplier, a changed rate base (`of`) or a less generous rounding; points made refundable
+again; an action that goes to someone else; a new or lower cap (of any window: a lifetime cap too) or budget; a narrowed
 validity; a removed event type; a custom event field removed or given another type while a
 rule on its event type reads it (`event.fields.<name>` in its condition or rate base), or
 its default added, changed or removed while such a rule reads it (an event that omits the
@@ -175,7 +175,7 @@ def _action_changes(old: tuple[Action, ...], new: tuple[Action, ...]) -> list[tu
 
 def _at_least(old: AwardPoints, new: AwardPoints) -> bool:
     """Whether `new` gives at least what `old` gave, to the same beneficiary, for every event."""
-    if old.to != new.to:
+    if old.to != new.to or (new.refundable and not old.refundable):  # a refund would take back what it kept
         return False
     if old.fixed is not None:
         return new.fixed is not None and new.fixed >= old.fixed
@@ -192,6 +192,7 @@ def _rate_at_least(old: Rate, new: Rate) -> bool:
 
 def _describe(action: AwardPoints) -> str:
     to = f" to {action.to.value}" if action.to.value != "member" else ""
+    to += "" if action.refundable else " (kept on refund)"
     if action.fixed is not None:
         return f"{action.fixed} points{to}"
     if action.multiplier is not None:

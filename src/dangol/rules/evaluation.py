@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from .facts import BUILTIN_EVENT_TYPES, Event, Facts, FieldValue, MemberState, Moment, ProgramFacts
+from .facts import (BUILTIN_EVENT_TYPES, NO_ORDER, Event, Facts, FieldValue, MemberState, Moment, OrderFacts,
+                    ProgramFacts)
 from .model import (AdvanceChallenge, AwardBadge, AwardPoints, Beneficiary, Cap, EarningRule, IssueCoupon, Period,
                     Rate, Rounding, Ruleset)
 from .outcome import (BadgeAward, ChallengeProgress, CouponIssue, CounterUse, Evaluation, PointsAward, Withheld)
@@ -43,7 +44,7 @@ class EvaluationError(ValueError):
 
 
 def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapping[str, int],
-             now: datetime) -> Evaluation:
+             now: datetime, order: OrderFacts = NO_ORDER) -> Evaluation:
     if now.tzinfo is None or now.utcoffset() is None:
         raise EvaluationError("now must be an aware datetime (with a time zone)")
     if event.type not in ruleset.event_types and event.type not in BUILTIN_EVENT_TYPES:
@@ -60,7 +61,7 @@ def evaluate(ruleset: Ruleset, event: Event, member: MemberState, counters: Mapp
     if not base_rules and not multiplier_rules and tier is None:
         return Evaluation()
     facts = Facts(event, member, Moment.of(now, member.time_zone), ProgramFacts(ruleset.program, ruleset.currency),
-                  fields)
+                  fields, order)
     run = _Run(facts, counters)
     run.phase(base_rules)
     if tier is not None and tier.benefits.earn_bonus is not None:  # last of the base phase
@@ -213,7 +214,7 @@ class _Run:
                 self.consume(window + "/points", granted)
         if rule.budget is not None:
             self.consume(f"program/{rule.id}/budget/points", granted)
-        self.points.append(PointsAward(rule.id, granted, action.to, recipient))
+        self.points.append(PointsAward(rule.id, granted, action.to, recipient, action.refundable))
         if action.to is Beneficiary.MEMBER:
             self.member_points += granted
         return granted

@@ -1,5 +1,5 @@
-"""What a rule can see: the event, the member's state, the moment (in the member's time
-zone) and the program. Plain values handed in by the caller; the rules core never reads a
+"""What a rule can see: the event, the member's state, the order the event names, the
+moment (in the member's time zone) and the program. Plain values handed in by the caller; the rules core never reads a
 clock, a database or the environment, so the same facts always give the same result."""
 
 from __future__ import annotations
@@ -53,6 +53,23 @@ class MemberState:
     birthday_day: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """The order an event names (`event.order_id`), as recorded *before* this event.
+    `exists`: some member's purchase of it was recorded in the program; `mine`: the event's
+    member bought it; `refunded`: the member's order is fully refunded; `amount`: what the
+    member's order was worth, in minor units (0 when the order is not theirs). An event
+    without an order id sees the defaults: no order."""
+
+    exists: bool = False
+    mine: bool = False
+    refunded: bool = False
+    amount: int = 0
+
+
+NO_ORDER = OrderFacts()
+
+
 # Moment, ProgramFacts and Facts are built for every evaluation and never leave it: plain
 # (not frozen) slotted dataclasses, as frozen ones cost a setattr call per field.
 @dataclass(slots=True)
@@ -95,3 +112,4 @@ class Facts:
     now: Moment
     program: ProgramFacts
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    order: OrderFacts = NO_ORDER

@@ -75,6 +75,9 @@ class AwardPoints:
     fixed: int | None = None
     multiplier: int | None = None
     to: Beneficiary = Beneficiary.MEMBER
+    # Whether a refund of the event's order takes these points back (the default). False for
+    # a reward of the event itself (a review): its earn carries no order reference.
+    refundable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

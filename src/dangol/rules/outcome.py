@@ -14,6 +14,9 @@ class PointsAward:
     points: int
     to: Beneficiary
     member_id: str  # who receives them: the event's member, or the referrer
+    # False: the points are for the event itself, not the order it names; a refund of the
+    # order does not take them back (the earn carries no order reference).
+    refundable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -385,8 +385,12 @@ class _Checker:
         return actions
 
     def award_points(self, value: object, path: Path) -> AwardPoints | None:
-        doc = self.mapping(value, path, (), ("rate", "fixed", "multiplier", "to"))
+        doc = self.mapping(value, path, (), ("rate", "fixed", "multiplier", "to", "refundable"))
         if doc is None:
+            return None
+        refundable = doc.get("refundable", True)
+        if not isinstance(refundable, bool):
+            self.problem((*path, "refundable"), "must be true or false")
             return None
         given = [k for k in ("rate", "fixed", "multiplier") if k in doc]
         if len(given) != 1:
@@ -398,12 +402,12 @@ class _Checker:
             return None
         if "fixed" in doc:
             fixed = self.integer(doc["fixed"], (*path, "fixed"), 1, MAX_POINTS)
-            return AwardPoints(fixed=fixed, to=to) if fixed is not None and to else None
+            return AwardPoints(fixed=fixed, to=to, refundable=refundable) if fixed is not None and to else None
         if "multiplier" in doc:
             factor = self.integer(doc["multiplier"], (*path, "multiplier"), 2, 100)
-            return AwardPoints(multiplier=factor) if factor is not None and to else None
+            return AwardPoints(multiplier=factor, refundable=refundable) if factor is not None and to else None
         rate = self.rate(doc["rate"], (*path, "rate"))
-        return AwardPoints(rate=rate, to=to) if rate is not None and to else None
+        return AwardPoints(rate=rate, to=to, refundable=refundable) if rate is not None and to else None
 
     def rate(self, value: object, path: Path) -> Rate | None:
         if isinstance(value, bool) or isinstance(value, (int, float)):

@@ -1,4 +1,4 @@
-"""The names an expression may use: four roots, each with declared fields, each field with
+"""The names an expression may use: five roots, each with declared fields, each field with
 a type, and the custom fields a ruleset declares for its own event types
 (`event.fields.<name>`, typed by the declaration). Anything not listed here or declared is
 refused when a ruleset is validated, never looked up at evaluation time, so an expression
@@ -54,6 +54,13 @@ ROOTS: dict[str, dict[str, Field]] = {
         "time_zone": Field("member.time_zone", Type.STR),
         "birthday_month": Field("member.birthday_month", Type.INT, nullable=True),
         "birthday_day": Field("member.birthday_day", Type.INT, nullable=True),
+    },
+    # The order the event names (event.order_id), as recorded before the event (facts.OrderFacts).
+    "order": {
+        "exists": Field("order.exists", Type.BOOL),
+        "mine": Field("order.mine", Type.BOOL),
+        "refunded": Field("order.refunded", Type.BOOL),
+        "amount": Field("order.amount", Type.INT),
     },
     "now": {
         "year": Field("now.year", Type.INT),

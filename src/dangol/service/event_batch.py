@@ -124,6 +124,7 @@ class EventBatch:
             if (found := self.scope.in_force(at)) is not None:  # the caps' counters: a query each otherwise
                 keys |= cap_counter_keys(found[1], event.type, event.order_id, at, zone)
         self.scope.preload(members, wants, held)
+        self.scope.load_orders({e.order_id for e in events if e.order_id})  # the rules' `order.exists`
         present = [m for m in members if self.scope.members.get(m) is not None]
         rulesets = {found[0]: found[1] for at in sorted(set(times)) if (found := self.scope.in_force(at))}
         if self.ledger is not None:
@@ -144,6 +145,8 @@ class EventBatch:
         self.changed = False
         result, increments = self._judge(event)
         self.scope.succeeded(increments)
+        if self.write and event.type == "purchase" and event.order_id:
+            self.scope.orders.add(event.order_id)  # exists for the batch's later events
         if self.write:
             self._rows.append((event, body, print_, result))
         return result
@@ -221,7 +224,9 @@ class EventBatch:
                                              "reason": "signup already recorded: the welcome bonus is once ever"})
         else:
             try:
-                judgement.evaluation = evaluate(ruleset, rule_event, state, counters, at)
+                order = mf.order_facts(event.order_id, counters,
+                                       event.order_id is not None and self.scope.order_exists(event.order_id))
+                judgement.evaluation = evaluate(ruleset, rule_event, state, counters, at, order)
             except EvaluationError as error:
                 raise InvalidRequest(str(error)) from None
         awards = self._payable(judgement, locked)
@@ -340,16 +345,19 @@ class EventBatch:
     def _earns(judgement: _Judgement, awards: list[Any]) -> list[cmd.Earn]:
         """One earn per member the awards pay, in the order they first appear: an event's
         effects for a member are one ledger transaction, with a pair of postings per rule
-        that paid (each naming its rule) and one lot. The buyer's carries the order's money."""
+        that paid (each naming its rule) and one lot. The buyer's carries the order's money
+        and reference; points a rule says a refund keeps (`refundable: false`) are an earn of
+        their own without the reference, so the order's clawback never reaches them."""
         event = judgement.event
-        paid: dict[str, list[cmd.RulePoints]] = {}
+        paid: dict[tuple[str, bool], list[cmd.RulePoints]] = {}
         for award in awards:
-            paid.setdefault(award.member_id, []).append(cmd.RulePoints(award.rule_id, award.points))
+            paid.setdefault(_earn_of(judgement, award), []).append(cmd.RulePoints(award.rule_id, award.points))
+        # The purchase's money goes with the order's earn (the buyer's first, without one).
+        buyer = (judgement.member_id, True) if (judgement.member_id, True) in paid else (judgement.member_id, False)
         earns = []
-        for member_id, parts in paid.items():
-            own = member_id == judgement.member_id
-            money = event.amount if own and event.type == "purchase" else None
-            earns.append(cmd.Earn(member_id, money=money, order_ref=event.order_id if own else None,
+        for (member_id, for_order), parts in paid.items():
+            money = event.amount if (member_id, for_order) == buyer and event.type == "purchase" else None
+            earns.append(cmd.Earn(member_id, money=money, order_ref=event.order_id if for_order else None,
                                   ruleset_hash=judgement.ruleset_hash, by_rule=tuple(parts)))
         return earns
 
@@ -385,12 +393,13 @@ class EventBatch:
 
     def _response(self, judgement: _Judgement, awards: list[Any]) -> dict[str, Any]:
         # Receipts' `log` lists are the ledger session's own: filled in at its flush. A member's
-        # awards share their one earn's receipt (`_earns`: one per member, in order of appearance).
-        paid = list(dict.fromkeys(award.member_id for award in awards))
+        # awards share their earn's receipt (`_earns`: one per member and order reference, in order
+        # of appearance).
+        paid = list(dict.fromkeys(_earn_of(judgement, award) for award in awards))
         earn_receipts = dict(zip(paid, judgement.receipts)) if self.write else {}
         points = [{"rule_id": award.rule_id, "points": award.points, "member_id": award.member_id,
-                   "to": award.to.value, "transaction": (receipt := earn_receipts.get(award.member_id, {})).get(
-                       "transaction"), "log": receipt.get("log", [])}
+                   "to": award.to.value, "transaction": (receipt := earn_receipts.get(
+                       _earn_of(judgement, award), {})).get("transaction"), "log": receipt.get("log", [])}
                   for award in awards]
         engagement = self.hooks.engagement_effects(judgement.member_id, judgement.event.occurrence(),
                                                    judgement.evaluation, judgement.at, judgement.ruleset)
@@ -418,6 +427,12 @@ class EventBatch:
     def _balance(self, member_id: str) -> dict[str, int]:
         held = self.ledger.balances(member_id) if self.ledger is not None else None
         return held if held is not None else _stored_balance(self.conn, member_id)
+
+
+def _earn_of(judgement: _Judgement, award: Any) -> tuple[str, bool]:
+    """Which earn of the event pays the award: (member, whether it carries the order reference)."""
+    return award.member_id, award.member_id == judgement.member_id and award.refundable and \
+        judgement.event.order_id is not None
 
 
 class _Counters(Mapping[str, int]):

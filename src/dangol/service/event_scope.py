@@ -40,6 +40,9 @@ class EventScope:
     members: dict[str, LockedMember | None] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
     referrers: dict[str, str | None] = field(default_factory=dict)
+    # Order ids some purchase of the program names: loaded for a batch, and the batch's own purchases.
+    orders: set[str] = field(default_factory=set)
+    _orders_looked_up: set[str] = field(default_factory=set)
     # (owner, key) -> value; owner is the member id, or the program id for program/… keys.
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     # What the transaction's events added and the database does not have yet (written at the end).
@@ -97,6 +100,19 @@ class EventScope:
                      else facts.member_counter(owner, key)) + self.increments.get((owner, key), 0)
             self._remember(self.counters, (owner, key), found)
         return found
+
+    def order_exists(self, order_id: str) -> bool:
+        """Whether some purchase of the program names the order (recorded, or earlier in this batch)."""
+        if order_id not in self._orders_looked_up:
+            self.load_orders([order_id])
+        return order_id in self.orders
+
+    def load_orders(self, order_ids: Iterable[str]) -> None:
+        """The recorded purchases' order ids among these, in one query per thousand ids."""
+        wanted = set(order_ids) - self._orders_looked_up
+        if wanted:
+            self.orders |= EventsRepository(self.conn).purchased_orders(self.program.id, sorted(wanted))
+            self._orders_looked_up |= wanted
 
     # ------------------------------------------------------------ a batch, up front
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from ..rules import MemberState
+from ..rules import MemberState, OrderFacts
 from ..storage.facts_repository import Profile
 
 PURCHASES_TOTAL = "stats/purchases/total"
@@ -75,3 +75,15 @@ def purchase_counts(order_id: str | None, amount: int, points: int, at: datetime
 
 def quarter_from_number(number: int) -> str:
     return f"{number // 10}-Q{number % 10}"
+
+
+def order_facts(order_id: str | None, counters: Mapping[str, int], exists: bool) -> OrderFacts:
+    """The order an event names, from the member's order counters (this member's purchases of
+    it) and whether any purchase of it was recorded in the program (`exists`). An order the
+    member bought always has a quarter; it is fully refunded when its refunds reach its spend."""
+    if order_id is None:
+        return OrderFacts()
+    spend = counters.get(order_key(order_id, "spend"), 0)
+    mine = counters.get(order_key(order_id, "quarter"), 0) > 0
+    refunded = mine and spend > 0 and counters.get(order_key(order_id, "refunded"), 0) >= spend
+    return OrderFacts(exists=exists or mine, mine=mine, refunded=refunded, amount=spend if mine else 0)

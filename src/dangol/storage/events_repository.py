@@ -110,6 +110,16 @@ class EventsRepository:
                                            .where(table.c.referee_id.in_(chunk))).all())
         return found
 
+    def purchased_orders(self, program_id: str, order_ids: Sequence[str]) -> set[str]:
+        """Which of the order ids some recorded purchase of the program names, whoever bought it."""
+        table = t.events
+        found: set[str] = set()
+        for chunk in chunked(sorted(set(order_ids))):
+            found.update(row[0] for row in self.conn.execute(
+                select(table.c.order_id).distinct().where(table.c.program_id == program_id, table.c.type == "purchase",
+                                                          table.c.order_id.in_(chunk))).all())
+        return found
+
     def add_referral(self, program_id: str, referrer_id: str, referee_id: str, event_id: str, at: datetime) -> None:
         self.conn.execute(insert(t.referrals).values(referee_id=referee_id, program_id=program_id,
                                                      referrer_id=referrer_id, event_id=event_id, created_at=at))
