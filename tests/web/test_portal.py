@@ -179,3 +179,7 @@ def test_a_member_allows_marketing_and_downloads_their_data(page: Any, web_serve
     with zipfile.ZipFile(archive) as opened:
         body = json.loads(opened.read("export.json"))
     assert body["member"]["id"] == member and body["consents"]["purposes"]["marketing"]["granted"] is True
+    # Marketing allowed: its kinds of message are offered on the Messages page.
+    page.get(f"{web_server.base_url}/portal/market/messages")
+    assert page.find_element(By.CSS_SELECTOR, 'input[name="coupon.issued"][value="email"]').is_selected()
+    assert_accessible(page)

@@ -22,8 +22,8 @@ def sign_in(client: TestClient, key: dict[str, str], ref: str) -> str:
     return found
 
 
-def form_of(client: TestClient) -> dict[str, str]:
-    page = client.get("/portal/market/privacy", headers={"Accept-Language": "en"}).text
+def form_of(client: TestClient, page_name: str = "privacy") -> dict[str, str]:
+    page = client.get(f"/portal/market/{page_name}", headers={"Accept-Language": "en"}).text
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
     request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', page)
     assert token and request_id, "not signed in"
@@ -112,3 +112,39 @@ def test_without_a_session_the_privacy_pages_send_to_sign_in(app_client: TestCli
         "reason=session")
     assert app_client.post("/portal/market/privacy/export", data={}, follow_redirects=False).headers[
         "location"].endswith("reason=session")
+
+
+def test_a_member_chooses_channels_per_kind_and_marketing_only_once_consented(
+        app_client: TestClient, key: dict[str, str]) -> None:
+    alice = sign_in(app_client, key, "alice")
+    page = app_client.get("/portal/market/messages", headers={"Accept-Language": "en"}).text
+    assert 'name="points.expiring" value="email" checked' in page
+    assert 'name="coupon.issued"' not in page and "Sent only if you allow marketing messages." in page
+    form = {**form_of(app_client, "messages"), "language": "en", "points.earned": ["push", "sms"],
+            "coupon.issued": "email"}
+    saved = app_client.post("/portal/market/messages", data=form, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("/messages?done=messages")
+    chosen = app_client.get(f"{MARKET}/members/{alice}/notification-preferences", headers=key).json()
+    assert chosen["language"] == "en" and chosen["channels"]["points.earned"] == ["push", "sms"]
+    assert chosen["channels"]["points.expiring"] == []  # unchecked: off
+    assert chosen["channels"]["coupon.issued"] == ["email"]  # not offered without consent: the default kept
+    consent = {**form_of(app_client), "marketing": "yes", "personalisation": "no", "partner_sharing": "no"}
+    assert app_client.post("/portal/market/privacy/consents", data=consent, follow_redirects=False).status_code == 303
+    assert 'name="coupon.issued" value="email" checked' in app_client.get("/portal/market/messages").text
+    off = {**form_of(app_client, "messages"), "language": "ko"}
+    assert app_client.post("/portal/market/messages", data=off, follow_redirects=False).status_code == 303
+    chosen = app_client.get(f"{MARKET}/members/{alice}/notification-preferences", headers=key).json()
+    assert chosen["language"] == "ko" and chosen["channels"]["coupon.issued"] == []
+
+
+def test_a_bad_or_forged_messages_form_changes_nothing(app_client: TestClient, key: dict[str, str]) -> None:
+    alice = sign_in(app_client, key, "alice")
+    form = {**form_of(app_client, "messages"), "points.earned": "push"}
+    refused = app_client.post("/portal/market/messages", data={**form, "language": "fr"},
+                              headers={"Accept-Language": "en"})
+    assert refused.status_code == 422 and 'data-field="language">Choose a language.' in refused.text
+    forged = app_client.post("/portal/market/messages", data={**form, "language": "en", "csrf_token": "0" * 64},
+                             follow_redirects=False)
+    assert forged.status_code == 403
+    chosen = app_client.get(f"{MARKET}/members/{alice}/notification-preferences", headers=key).json()
+    assert chosen["language"] is None and chosen["channels"]["points.earned"] == []

@@ -22,6 +22,7 @@ from .session import COOKIE, Visit, current_visit, portal_path, set_session_cook
 from ..csrf import FIELD as CSRF_FIELD
 from ..csrf import csrf_ok
 from .forms import FormResult, points_field, refusal
+from .messages import messages_view, save_preferences
 from .privacy import change_consents, export_archive, privacy_view
 from .views import N_, act_view, history_view, home_view, program_time_zone, rules_view
 
@@ -42,6 +43,7 @@ DONE = {
     "gifted": N_("Done: the points were gifted."),
     "leaderboard": N_("Done: your leaderboard choice is saved."),
     "consents": N_("Done: your privacy choices are saved."),
+    "messages": N_("Done: your message choices are saved."),
 }
 FORMS = ("redeem", "gift", "leaderboard")
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -174,6 +176,7 @@ async def act(request: Request, program_id: str = ProgramId) -> Response:
 FormPage = tuple[str, str, Callable[[Services, Visit], dict[str, Any]], tuple[str, ...]]
 ACT_PAGE: FormPage = ("act", "portal/act.html", act_view, FORMS)
 PRIVACY_PAGE: FormPage = ("privacy", "portal/privacy.html", privacy_view, ("consents",))
+MESSAGES_PAGE: FormPage = ("messages", "portal/messages.html", messages_view, ("messages",))
 
 
 async def _act(request: Request, program_id: str, name: str,
@@ -286,6 +289,23 @@ async def export(request: Request, program_id: str = ProgramId) -> Response:
         return to_sign_in(program_id, "session", end_session=True)  # the member or program is gone
     return Response(archive, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{visit.member_id}.zip"', "Cache-Control": "no-store"})
+
+
+@router.get("/messages", response_class=HTMLResponse)
+async def messages(request: Request, program_id: str = ProgramId) -> Response:
+    return await _page(request, program_id, "portal/messages.html", messages_view, "messages",
+                       extra=_forms(request, MESSAGES_PAGE[3]))
+
+
+@router.post("/messages")
+async def save_messages(request: Request, program_id: str = ProgramId) -> Response:
+    # A kind's channels are its checked boxes: one field per box, read from the form itself.
+    form = await request.form()
+    chosen = {name: [str(v) for v in form.getlist(name)] for name in set(form.keys())}
+    return await _act(request, program_id, "messages",
+                      lambda services, visit, values, result: save_preferences(services, visit, values, result,
+                                                                              chosen),
+                      MESSAGES_PAGE)
 
 
 @router.get("/{anything:path}", response_class=HTMLResponse)
