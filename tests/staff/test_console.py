@@ -79,6 +79,9 @@ ROUTES = [
     ("POST", "/console/programs/market/api-keys", Permission.MANAGE_API_KEYS),
     ("POST", "/console/programs/market/api-keys/nokey/revoke", Permission.MANAGE_API_KEYS),
     ("GET", "/console/log", Permission.VIEW),
+    ("GET", "/console/fraud-reviews", Permission.READ_FRAUD_REVIEWS),
+    ("POST", "/console/programs/market/fraud-reviews/1/release", Permission.SETTLE_FRAUD_REVIEWS),
+    ("POST", "/console/programs/market/fraud-reviews/1/reverse", Permission.SETTLE_FRAUD_REVIEWS),
     ("POST", "/console/programs/market/members/{c}/close", Permission.CHANGE_MEMBER_STATUS),  # a member each
 ]
 

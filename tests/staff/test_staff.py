@@ -36,7 +36,9 @@ def owner(services: Services, username: str = "olive", role: str = "owner") -> s
 def test_roles_have_an_explicit_table_and_those_that_change_points_need_a_second_factor() -> None:
     assert may(Role.SUPPORT, Permission.ADJUST_POINTS) and not may(Role.SUPPORT, Permission.PUBLISH_RULES)
     assert may(Role.MARKETER, Permission.PUBLISH_RULES) and not may(Role.MARKETER, Permission.ADJUST_POINTS)
-    assert all(not may(Role.AUDITOR, p) for p in Permission if p not in (Permission.VIEW, Permission.READ_AUDIT_LOG))
+    assert all(not may(Role.AUDITOR, p) for p in Permission
+               if p not in (Permission.VIEW, Permission.READ_AUDIT_LOG, Permission.READ_FRAUD_REVIEWS))
+    assert may(Role.SUPPORT, Permission.SETTLE_FRAUD_REVIEWS) and not may(Role.MARKETER, Permission.READ_FRAUD_REVIEWS)
     assert [r for r in Role if needs_totp(r)] == [Role.OWNER, Role.MARKETER, Role.SUPPORT]
 
 

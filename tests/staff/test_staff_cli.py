@@ -55,4 +55,4 @@ def test_disable_reset_and_the_audit_log(database_url: str) -> None:
         ("staff.create", "cli"), ("staff.create", "cli"), ("staff.reset_totp", "cli"), ("staff.disable", "cli")]
     assert "staff.disable" in dangol(database_url, "staff", "audit-log").stdout
     roles = json.loads(dangol(database_url, "staff", "roles", "--json").stdout)
-    assert roles["auditor"] == {"permissions": ["read_audit_log", "view"], "totp": False}
+    assert roles["auditor"] == {"permissions": ["read_audit_log", "read_fraud_reviews", "view"], "totp": False}

@@ -3,6 +3,9 @@ verify the history in the browser; both languages; accessibility of every page."
 
 from __future__ import annotations
 
+import json
+import time
+import zipfile
 from typing import Any
 
 from selenium.webdriver.common.by import By
@@ -145,4 +148,38 @@ def test_the_rules_page_shows_the_rules_in_force_in_plain_words(page: Any, web_s
     page.get(f"{web_server.base_url}/portal/market/rules")
     rules = page.find_element(By.CSS_SELECTOR, '[data-testid="rules"]').text
     assert "5% of every purchase in points" in rules
+    assert_accessible(page)
+
+
+def test_a_member_allows_marketing_and_downloads_their_data(page: Any, web_server: Served, tmp_path: Any,
+                                                            screenshot: Any) -> None:
+    member = enrol(web_server, "portal-privacy", 700)
+    sign_in(page, web_server, member, "en")
+    page.get(f"{web_server.base_url}/portal/market/privacy")
+    assert page.find_element(By.TAG_NAME, "h1").text == "Privacy"
+    assert_accessible(page)
+    page.find_element(By.CSS_SELECTOR, 'input[name="marketing"][value="yes"]').click()
+    save = page.find_element(By.CSS_SELECTOR, 'form[action$="privacy/consents"] button[type="submit"]')
+    save.click()
+    WebDriverWait(page, 15).until(staleness_of(save))
+    assert "privacy choices are saved" in page.find_element(By.CSS_SELECTOR, '[role="status"]').text
+    assert page.find_element(By.CSS_SELECTOR, 'input[name="marketing"][value="yes"]').is_selected()
+    consents = web_server.api("GET", f"{MARKET}/members/{member}/consents").json()
+    assert consents["purposes"]["marketing"]["record"]["source"] == "portal"
+    screenshot("portal-privacy-en")
+    # The download lands in a folder of this test's own.
+    page.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    page.find_element(By.CSS_SELECTOR, 'form[action$="privacy/export"] button').click()
+    archive = tmp_path / f"{member}.zip"
+    deadline = time.monotonic() + 15
+    while not archive.exists():
+        assert time.monotonic() < deadline, "the archive was not downloaded"
+        time.sleep(0.1)
+    time.sleep(0.2)  # the browser renames the finished download to its name
+    with zipfile.ZipFile(archive) as opened:
+        body = json.loads(opened.read("export.json"))
+    assert body["member"]["id"] == member and body["consents"]["purposes"]["marketing"]["granted"] is True
+    # Marketing allowed: its kinds of message are offered on the Messages page.
+    page.get(f"{web_server.base_url}/portal/market/messages")
+    assert page.find_element(By.CSS_SELECTOR, 'input[name="coupon.issued"][value="email"]').is_selected()
     assert_accessible(page)

@@ -23,18 +23,23 @@ class Permission(str, Enum):
     PUBLISH_RULES = "publish_rules"
     MANAGE_API_KEYS = "manage_api_keys"
     MANAGE_STAFF = "manage_staff"
+    # The fraud review queue: who was flagged or held, why, and for how many points. Reading it
+    # is oversight (the auditor's); settling it moves points (release or take back).
+    READ_FRAUD_REVIEWS = "read_fraud_reviews"
+    SETTLE_FRAUD_REVIEWS = "settle_fraud_reviews"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.MARKETER: frozenset({Permission.VIEW, Permission.EDIT_RULES, Permission.PUBLISH_RULES}),
-    Role.SUPPORT: frozenset({Permission.VIEW, Permission.ADJUST_POINTS, Permission.CHANGE_MEMBER_STATUS}),
-    Role.AUDITOR: frozenset({Permission.VIEW, Permission.READ_AUDIT_LOG}),
+    Role.SUPPORT: frozenset({Permission.VIEW, Permission.ADJUST_POINTS, Permission.CHANGE_MEMBER_STATUS,
+                             Permission.READ_FRAUD_REVIEWS, Permission.SETTLE_FRAUD_REVIEWS}),
+    Role.AUDITOR: frozenset({Permission.VIEW, Permission.READ_AUDIT_LOG, Permission.READ_FRAUD_REVIEWS}),
 }
 
 # What changes points or their value, or who may change them.
 MONEY_LIKE = frozenset({Permission.ADJUST_POINTS, Permission.CHANGE_MEMBER_STATUS, Permission.PUBLISH_RULES,
-                        Permission.MANAGE_API_KEYS, Permission.MANAGE_STAFF})
+                        Permission.MANAGE_API_KEYS, Permission.MANAGE_STAFF, Permission.SETTLE_FRAUD_REVIEWS})
 
 
 def may(role: Role, permission: Permission) -> bool:

@@ -21,6 +21,7 @@ def install_web(app: FastAPI) -> Pages:
     """Mounts the static files and the pages' routes on `app` (whose `state.services` they use)."""
     from .console.admin import router as console_admin
     from .console.dashboard import router as console_dashboard
+    from .console.fraud import router as console_fraud
     from .console.routes import router as console
     from .console.rules import router as console_rules
     from .portal.routes import router as portal
@@ -29,6 +30,6 @@ def install_web(app: FastAPI) -> Pages:
     app.state.pages = pages
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal)
-    for router in (console, console_dashboard, console_rules, console_admin):
+    for router in (console, console_dashboard, console_rules, console_admin, console_fraud):
         app.include_router(router)
     return pages

@@ -30,6 +30,11 @@ def api_actor(key_id: str) -> str:
     return f"api-key:{key_id}"
 
 
+def member_actor(member_id: str) -> str:
+    """The member themselves, through the member portal."""
+    return f"member:{member_id}"
+
+
 CLI_ACTOR = "cli"
 RETENTION_ACTOR = "retention"
 

@@ -22,6 +22,8 @@ from .session import COOKIE, Visit, current_visit, portal_path, set_session_cook
 from ..csrf import FIELD as CSRF_FIELD
 from ..csrf import csrf_ok
 from .forms import FormResult, points_field, refusal
+from .messages import messages_view, save_preferences
+from .privacy import change_consents, export_archive, privacy_view
 from .views import N_, act_view, history_view, home_view, program_time_zone, rules_view
 
 router = APIRouter(prefix="/portal/{program_id}", include_in_schema=False)
@@ -40,6 +42,8 @@ DONE = {
     "redeemed": N_("Done: the points were redeemed."),
     "gifted": N_("Done: the points were gifted."),
     "leaderboard": N_("Done: your leaderboard choice is saved."),
+    "consents": N_("Done: your privacy choices are saved."),
+    "messages": N_("Done: your message choices are saved."),
 }
 FORMS = ("redeem", "gift", "leaderboard")
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -148,13 +152,14 @@ async def rules(request: Request, program_id: str = ProgramId) -> Response:
     return await _page(request, program_id, "portal/rules.html", rules_view, "rules")
 
 
-def _forms(request: Request, failed: str | None = None, result: FormResult | None = None) -> dict[str, Any]:
-    """Each form of the act page: a fresh request id (its idempotency key), and the failed one's
+def _forms(request: Request, names: tuple[str, ...] = FORMS, failed: str | None = None,
+           result: FormResult | None = None) -> dict[str, Any]:
+    """Each form of a page: a fresh request id (its idempotency key), and the failed one's
     values and errors, translated."""
     pages = _pages(request)
     locale = pages.locale_of(request)
     forms: dict[str, Any] = {}
-    for name in FORMS:
+    for name in names:
         shown = result if name == failed and result is not None else FormResult()
         forms[name] = {"typed": shown.values, "request_id": secrets.token_hex(16),
                        "errors": {k: pages.gettext(locale, v) for k, v in shown.errors.items()}}
@@ -167,10 +172,19 @@ async def act(request: Request, program_id: str = ProgramId) -> Response:
     return await _page(request, program_id, "portal/act.html", act_view, "act", extra=_forms(request))
 
 
+# A page of forms: its address, template, what it shows and the names of its forms.
+FormPage = tuple[str, str, Callable[[Services, Visit], dict[str, Any]], tuple[str, ...]]
+ACT_PAGE: FormPage = ("act", "portal/act.html", act_view, FORMS)
+PRIVACY_PAGE: FormPage = ("privacy", "portal/privacy.html", privacy_view, ("consents",))
+MESSAGES_PAGE: FormPage = ("messages", "portal/messages.html", messages_view, ("messages",))
+
+
 async def _act(request: Request, program_id: str, name: str,
-               write: Callable[[Services, Visit, dict[str, str], FormResult], str | None]) -> Response:
-    """Runs one act form: the session and CSRF token first, then the fields, then the write
-    through the services (nothing written on any error); back to the act page either way."""
+               write: Callable[[Services, Visit, dict[str, str], FormResult], str | None],
+               form_page: FormPage = ACT_PAGE) -> Response:
+    """Runs one form: the session and CSRF token first, then the fields, then the write
+    through the services (nothing written on any error); back to its page either way."""
+    page, template, view, names = form_page
     visit, values, refused = await _posted(request, program_id)
     if visit is None:
         return refused or to_sign_in(program_id, "session", end_session=True)
@@ -185,9 +199,9 @@ async def _act(request: Request, program_id: str, name: str,
             field, message = refusal(error)
             result.errors[field] = message
     if result.errors or result.done is None:
-        return await _page(request, program_id, "portal/act.html", act_view, "act", visit=visit,
-                           extra=_forms(request, name, result), status_code=422)
-    return RedirectResponse(f"{portal_path(program_id, 'act')}?done={result.done}", status_code=303)
+        return await _page(request, program_id, template, view, page, visit=visit,
+                           extra=_forms(request, names, name, result), status_code=422)
+    return RedirectResponse(f"{portal_path(program_id, page)}?done={result.done}", status_code=303)
 
 
 def _key(visit: Visit, values: dict[str, str]) -> str:
@@ -246,6 +260,52 @@ async def gift(request: Request, program_id: str = ProgramId) -> Response:
 @router.post("/leaderboard")
 async def leaderboard(request: Request, program_id: str = ProgramId) -> Response:
     return await _act(request, program_id, "leaderboard", _leaderboard)
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+async def privacy(request: Request, program_id: str = ProgramId) -> Response:
+    return await _page(request, program_id, "portal/privacy.html", privacy_view, "privacy",
+                       extra=_forms(request, PRIVACY_PAGE[3]))
+
+
+@router.post("/privacy/consents")
+async def consents(request: Request, program_id: str = ProgramId) -> Response:
+    return await _act(request, program_id, "consents",
+                      lambda services, visit, values, result: change_consents(services, visit, values, result,
+                                                                             _key(visit, values)),
+                      PRIVACY_PAGE)
+
+
+@router.post("/privacy/export")
+async def export(request: Request, program_id: str = ProgramId) -> Response:
+    """The member's archive, as a download. A POST with the session's CSRF token: an export
+    is written to the audit log, so another site's link or image cannot start one."""
+    visit, _, refused = await _posted(request, program_id)
+    if visit is None:
+        return refused or to_sign_in(program_id, "session", end_session=True)
+    try:
+        archive = await run_in_threadpool(export_archive, _services(request), visit)
+    except DomainError:
+        return to_sign_in(program_id, "session", end_session=True)  # the member or program is gone
+    return Response(archive, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{visit.member_id}.zip"', "Cache-Control": "no-store"})
+
+
+@router.get("/messages", response_class=HTMLResponse)
+async def messages(request: Request, program_id: str = ProgramId) -> Response:
+    return await _page(request, program_id, "portal/messages.html", messages_view, "messages",
+                       extra=_forms(request, MESSAGES_PAGE[3]))
+
+
+@router.post("/messages")
+async def save_messages(request: Request, program_id: str = ProgramId) -> Response:
+    # A kind's channels are its checked boxes: one field per box, read from the form itself.
+    form = await request.form()
+    chosen = {name: [str(v) for v in form.getlist(name)] for name in set(form.keys())}
+    return await _act(request, program_id, "messages",
+                      lambda services, visit, values, result: save_preferences(services, visit, values, result,
+                                                                              chosen),
+                      MESSAGES_PAGE)
 
 
 @router.get("/{anything:path}", response_class=HTMLResponse)
