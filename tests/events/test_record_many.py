@@ -275,7 +275,8 @@ def test_a_batch_looks_its_event_ids_up_in_one_query(services: Services, clock: 
         outcomes = services.events.record_many("market", [*purchases, purchases[0],
                                                           EventInput("sm0", "signup", "m0", external_ref="c-m0",
                                                                      occurred_at=START)])
-    event_reads = [s for s in seen if re.search(r"\bFROM events\b", s)]
+    # (The rules' `order.exists` reads the batch's orders from the events too, in a query of its own.)
+    event_reads = [s for s in seen if re.search(r"\bFROM events\b", s) and "events.event_id IN" in s]
     assert len(event_reads) == 1, event_reads
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert outcomes[len(MEMBERS)] == outcomes[0]  # the repeat within the batch: the same answer
